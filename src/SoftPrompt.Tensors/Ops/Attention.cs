@@ -1,0 +1,190 @@
+using System.Numerics.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Kernels;
+
+namespace SoftPrompt.Tensors.Ops;
+
+/// <summary>
+/// Scaled-dot-product attention as one fused op, the shape every prompt method needs:
+/// causal over the content, an optional per-row key/value prefix of length P that every query
+/// sees, a padding mask, grouped-query heads, and the probabilities kept (and returned for
+/// analysis). Heads stay interleaved in the rows ([B,T,H·hd], as the projections produce them),
+/// so no transpose copies are made; each (batch row, kv head) is one parallel task that runs
+/// small single-threaded GEMMs.
+/// </summary>
+public static partial class Functional
+{
+    // q: [B, Tq, H·hd], k, v: [B, Tk, Hkv·hd], prefixKey/prefixValue: [B, P, Hkv·hd],
+    // mask: B·Tk or B·(P+Tk) ints (1 = may be attended; the first P of a row refer to the prefix)
+    //   -> [B, Tq, H·hd]
+    // Query i sits at content position i + (Tk - Tq) (keys before it are a cached past) and, if
+    // causal, sees content keys j ≤ that position. A query that can see no key outputs zeros.
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
+        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null)
+        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale).Output;
+
+    /// <summary>As <see cref="Attention"/>, also returning the probabilities [B, H, Tq, P+Tk] (not part of the graph).</summary>
+    public static (Tensor Output, Tensor Probs) AttentionWithProbs(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
+        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null)
+    {
+        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale);
+        return (o, p.Detach());
+    }
+
+    sealed record AttentionShape(int B, int Tq, int Tk, int P, int H, int Hkv, int Hd, float Scale, bool Causal, int[]? Mask)
+    {
+        public int L => P + Tk;                 // keys a query row scores
+        public int Group => H / Hkv;            // query heads per kv head
+        public int QRow => H * Hd;              // row stride of q and the output
+        public int KvRow => Hkv * Hd;           // row stride of k, v and the prefix
+        public bool MaskCoversPrefix => Mask is not null && Mask.Length == B * L;
+    }
+
+    static (Tensor Output, Tensor Probs) AttentionCore(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
+        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale)
+    {
+        const string op = "Attention";
+        ShapeCheck.Rank(op, q, 3, "query"); ShapeCheck.Rank(op, k, 3, "key"); ShapeCheck.Rank(op, v, 3, "value");
+        ShapeCheck.Same(op, k, v);
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+            throw new ArgumentException($"{op}: {heads} query heads cannot be grouped over {kvHeads} key/value heads.");
+        int b = q.Shape[0], tq = q.Shape[1], tk = k.Shape[1];
+        if (q.Shape[2] % heads != 0) throw ShapeCheck.Fail(op, $"query width is not divisible by {heads} heads", q);
+        int hd = q.Shape[2] / heads;
+        if (k.Shape[0] != b || k.Shape[2] != kvHeads * hd)
+            throw ShapeCheck.Fail(op, $"key must be [{b}, T, {kvHeads}·{hd}]", q, k);
+        if (tk < tq) throw ShapeCheck.Fail(op, "fewer keys than queries", q, k);
+        int p = 0;
+        if ((prefixKey is null) != (prefixValue is null)) throw new ArgumentException($"{op}: a prefix needs both keys and values.");
+        if (prefixKey is not null)
+        {
+            ShapeCheck.Same(op + " prefix", prefixKey, prefixValue!);
+            if (prefixKey.Rank != 3 || prefixKey.Shape[0] != b || prefixKey.Shape[2] != kvHeads * hd)
+                throw ShapeCheck.Fail(op, $"prefix must be [{b}, P, {kvHeads}·{hd}]", k, prefixKey);
+            p = prefixKey.Shape[1];
+        }
+        if (mask is not null && mask.Length != b * tk && mask.Length != b * (p + tk))
+            throw new ShapeMismatchException($"{op}: mask has {mask.Length} entries; expected B·T = {b * tk} or B·(P+T) = {b * (p + tk)} for query {Tensor.Format(q.Shape)}, key {Tensor.Format(k.Shape)}, prefix length {p}.");
+        var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask);
+
+        var output = Tensor.Uninitialized(b, tq, heads * hd);
+        var probs = Tensor.Uninitialized(b, heads, tq, s.L);
+        long cost = 4L * s.Group * tq * s.L * hd;
+        RowParallel.For(b * kvHeads, cost, (start, end) =>
+        {
+            for (int task = start; task < end; task++) AttentionForwardTask(s, task, q, k, v, prefixKey, prefixValue, probs, output);
+        });
+        if (Tape.IsEnabled && (q.RequiresGrad || k.RequiresGrad || v.RequiresGrad || (prefixKey?.RequiresGrad ?? false) || (prefixValue?.RequiresGrad ?? false)))
+            Tape.Record(new AttentionNode(s, q, k, v, prefixKey, prefixValue, probs), output);
+        return (output, probs);
+    }
+
+    /// <summary>Offsets of head h's rows for batch row b: q/out, k/v, prefix, probs.</summary>
+    static (int Q, int Kv, int Prefix, int Probs) HeadOffsets(AttentionShape s, int b, int h)
+    {
+        int hkv = h / s.Group;
+        return (b * s.Tq * s.QRow + h * s.Hd, b * s.Tk * s.KvRow + hkv * s.Hd, b * s.P * s.KvRow + hkv * s.Hd, (b * s.H + h) * s.Tq * s.L);
+    }
+
+    static void AttentionForwardTask(AttentionShape s, int task, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor probs, Tensor output)
+    {
+        int b = task / s.Hkv, hkv = task % s.Hkv;
+        for (int g = 0; g < s.Group; g++)
+        {
+            int h = hkv * s.Group + g;
+            var off = HeadOffsets(s, b, h);
+            var sc = probs.Span.Slice(off.Probs, s.Tq * s.L);
+            // S[Tq, L] = scale · Q[Tq, hd] · [Kp; K]ᵀ
+            if (s.P > 0) Sgemm.Multiply(false, true, s.Tq, s.P, s.Hd, q.Span[off.Q..], s.QRow, pk!.Span[off.Prefix..], s.KvRow, sc, s.L, alpha: s.Scale);
+            Sgemm.Multiply(false, true, s.Tq, s.Tk, s.Hd, q.Span[off.Q..], s.QRow, k.Span[off.Kv..], s.KvRow, sc[s.P..], s.L, alpha: s.Scale);
+            for (int i = 0; i < s.Tq; i++)
+            {
+                var row = sc.Slice(i * s.L, s.L);
+                MaskRow(s, b, i, row);
+                SoftmaxRow(row, row);
+            }
+            // O[Tq, hd] = P[:, :P] · Vp + P[:, P:] · V
+            var o = output.Span[off.Q..];
+            if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, sc, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
+            Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, sc[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
+        }
+    }
+
+    /// <summary>Sets the scores of keys query i may not see to -∞ (causal limit, padding).</summary>
+    static void MaskRow(AttentionShape s, int b, int i, Span<float> row)
+    {
+        int past = s.Tk - s.Tq;
+        if (s.Causal) row[(s.P + past + i + 1)..].Fill(float.NegativeInfinity);
+        if (s.Mask is null) return;
+        if (s.MaskCoversPrefix)
+        {
+            var m = s.Mask.AsSpan(b * s.L, s.L);
+            for (int j = 0; j < s.L; j++) if (m[j] == 0) row[j] = float.NegativeInfinity;
+        }
+        else
+        {
+            var m = s.Mask.AsSpan(b * s.Tk, s.Tk);
+            for (int j = 0; j < s.Tk; j++) if (m[j] == 0) row[s.P + j] = float.NegativeInfinity;
+        }
+    }
+
+    [ThreadStatic] static float[]? _attentionScratch;
+
+    sealed class AttentionNode(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor probs) : Node
+    {
+        // With S = scale·Q·Kᵀ, P = softmax(S), O = P·V:
+        // dP = dO·Vᵀ;  dS = P ⊙ (dP - rowsum(dP ⊙ P));  dQ = scale·dS·K;  dK = scale·dSᵀ·Q;  dV = Pᵀ·dO
+        // (each split into its prefix columns and its content columns). One task per (b, kv head) owns
+        // that head's dK/dV rows, so grouped query heads accumulate without races.
+        protected internal override void Backward()
+        {
+            var dO = Output.Grad!;
+            var dq = q.RequiresGrad ? q.GradSpanTensor() : null;
+            var dk = k.RequiresGrad ? k.GradSpanTensor() : null;
+            var dv = v.RequiresGrad ? v.GradSpanTensor() : null;
+            var dpk = pk is not null && pk.RequiresGrad ? pk.GradSpanTensor() : null;
+            var dpv = pv is not null && pv.RequiresGrad ? pv.GradSpanTensor() : null;
+            long cost = 8L * s.Group * s.Tq * s.L * s.Hd;
+            RowParallel.For(s.B * s.Hkv, cost, (start, end) =>
+            {
+                var scratch = _attentionScratch;
+                if (scratch is null || scratch.Length < s.Tq * s.L) _attentionScratch = scratch = new float[s.Tq * s.L];
+                for (int task = start; task < end; task++) BackwardTask(task, dO, dq, dk, dv, dpk, dpv, scratch.AsSpan(0, s.Tq * s.L));
+            });
+        }
+
+        void BackwardTask(int task, Tensor dO, Tensor? dq, Tensor? dk, Tensor? dv, Tensor? dpk, Tensor? dpv, Span<float> dS)
+        {
+            int b = task / s.Hkv, hkv = task % s.Hkv;
+            int P = s.P, L = s.L;
+            for (int g = 0; g < s.Group; g++)
+            {
+                int h = hkv * s.Group + g;
+                var off = HeadOffsets(s, b, h);
+                var pr = probs.Span.Slice(off.Probs, s.Tq * L);
+                var dOh = dO.Span[off.Q..];
+                // dP[Tq, L] = dO[Tq, hd] · [Vp; V]ᵀ
+                if (P > 0) Sgemm.Multiply(false, true, s.Tq, P, s.Hd, dOh, s.QRow, pv!.Span[off.Prefix..], s.KvRow, dS, L);
+                Sgemm.Multiply(false, true, s.Tq, s.Tk, s.Hd, dOh, s.QRow, v.Span[off.Kv..], s.KvRow, dS[P..], L);
+                for (int i = 0; i < s.Tq; i++)
+                {
+                    var pRow = pr.Slice(i * L, L); var dRow = dS.Slice(i * L, L);
+                    float dot = TensorPrimitives.Dot(pRow, dRow);
+                    TensorPrimitives.Subtract(dRow, dot, dRow);
+                    TensorPrimitives.Multiply(dRow, pRow, dRow);
+                }
+                if (dq is not null)
+                {
+                    var dqh = dq.Span[off.Q..];
+                    if (P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, P, dS, L, pk!.Span[off.Prefix..], s.KvRow, dqh, s.QRow, alpha: s.Scale, beta: 1f);
+                    Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, dS[P..], L, k.Span[off.Kv..], s.KvRow, dqh, s.QRow, alpha: s.Scale, beta: 1f);
+                }
+                var qh = q.Span[off.Q..];
+                if (dk is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, dS[P..], L, qh, s.QRow, dk.Span[off.Kv..], s.KvRow, alpha: s.Scale, beta: 1f);
+                if (dv is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, pr[P..], L, dOh, s.QRow, dv.Span[off.Kv..], s.KvRow, beta: 1f);
+                if (P > 0 && dpk is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, dS, L, qh, s.QRow, dpk.Span[off.Prefix..], s.KvRow, alpha: s.Scale, beta: 1f);
+                if (P > 0 && dpv is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, pr, L, dOh, s.QRow, dpv.Span[off.Prefix..], s.KvRow, beta: 1f);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Kernels;
+
+namespace SoftPrompt.Tensors.Ops;
+
+/// <summary>Matrix products on the packed SGEMM: 2-D, batched, either operand transposed.</summary>
+public static partial class Functional
+{
+    // a: [.., M, K] (or [.., K, M] if transA), b: [.., K, N] (or [.., N, K] if transB), or b: [K, N] shared by every batch
+    //   -> [.., M, N]
+    public static Tensor MatMul(Tensor a, Tensor b, bool transA = false, bool transB = false)
+    {
+        ShapeCheck.MinRank("MatMul", a, 2, "a");
+        ShapeCheck.MinRank("MatMul", b, 2, "b");
+        int m = transA ? a.Size(-1) : a.Size(-2), ka = transA ? a.Size(-2) : a.Size(-1);
+        int kb = transB ? b.Size(-1) : b.Size(-2), n = transB ? b.Size(-2) : b.Size(-1);
+        if (ka != kb) throw ShapeCheck.Fail("MatMul", $"inner dimensions differ ({ka} vs {kb}; transA={transA}, transB={transB})", a, b);
+        bool sharedB = b.Rank == 2;
+        if (!sharedB && (a.Rank != b.Rank || !a.Shape[..^2].SequenceEqual(b.Shape[..^2])))
+            throw ShapeCheck.Fail("MatMul", "batch dimensions differ", a, b);
+        int batch = 1;
+        for (int i = 0; i < a.Rank - 2; i++) batch *= a.Shape[i];
+        var shape = a.Shape.ToArray();
+        shape[^2] = m; shape[^1] = n;
+        var c = Tensor.Uninitialized(shape);
+        int k = ka;
+        int lda = a.Size(-1), ldb = b.Size(-1);
+        if (sharedB && !transA)
+            Sgemm.Multiply(false, transB, batch * m, n, k, a.Span, lda, b.Span, ldb, c.Span, n);
+        else
+            Sgemm.MultiplyBatched(transA, transB, m, n, k, a.Span, lda, (long)m * k, b.Span, ldb, sharedB ? 0 : (long)k * n, c.Span, n, (long)m * n, batch);
+        if (Tape.Needs(a, b)) Tape.Record(new MatMulNode(a, b, transA, transB, batch, m, n, k), c);
+        return c;
+    }
+
+    sealed class MatMulNode(Tensor a, Tensor b, bool transA, bool transB, int batch, int m, int n, int k) : Node
+    {
+        // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ,  d op(B) = op(A)ᵀ·dC; a transposed operand gets the transposed product.
+        protected internal override void Backward()
+        {
+            var dc = Output.Grad!.Span;
+            bool sharedB = b.Rank == 2;
+            int lda = a.Size(-1), ldb = b.Size(-1);
+            long sA = (long)m * k, sB = sharedB ? 0 : (long)k * n, sC = (long)m * n;
+            if (a.RequiresGrad)
+            {
+                var da = a.GradSpan();
+                if (!transA) // dA[m,k] += dC[m,n] · op(B)ᵀ
+                {
+                    if (sharedB) Sgemm.Multiply(false, !transB, batch * m, k, n, dc, n, b.Span, ldb, da, k, beta: 1f);
+                    else Sgemm.MultiplyBatched(false, !transB, m, k, n, dc, n, sC, b.Span, ldb, sB, da, k, sA, batch, beta: 1f);
+                }
+                else // A is [k,m]: dA += op(B) · dCᵀ
+                    Sgemm.MultiplyBatched(transB, true, k, m, n, b.Span, ldb, sB, dc, n, sC, da, m, sA, batch, beta: 1f);
+            }
+            if (b.RequiresGrad)
+            {
+                var db = b.GradSpan();
+                if (!transB) // dB[k,n] += op(A)ᵀ · dC
+                {
+                    if (sharedB && !transA) Sgemm.Multiply(true, false, k, n, batch * m, a.Span, lda, dc, n, db, n, beta: 1f);
+                    else if (sharedB) for (int i = 0; i < batch; i++) Sgemm.Multiply(!transA, false, k, n, m, a.Span[(int)(i * sA)..], lda, dc[(int)(i * sC)..], n, db, n, beta: 1f);
+                    else Sgemm.MultiplyBatched(!transA, false, k, n, m, a.Span, lda, sA, dc, n, sC, db, n, sB, batch, beta: 1f);
+                }
+                else // B is [n,k]: dB += dCᵀ · op(A)
+                {
+                    if (sharedB && !transA) Sgemm.Multiply(true, false, n, k, batch * m, dc, n, a.Span, lda, db, k, beta: 1f);
+                    else if (sharedB) for (int i = 0; i < batch; i++) Sgemm.Multiply(true, transA, n, k, m, dc[(int)(i * sC)..], n, a.Span[(int)(i * sA)..], lda, db, k, beta: 1f);
+                    else Sgemm.MultiplyBatched(true, transA, n, k, m, dc, n, sC, a.Span, lda, sA, db, k, sB, batch, beta: 1f);
+                }
+            }
+        }
+    }
+
+    // x: [.., C], w: [OC, C] (PyTorch Linear layout) or [C, OC] with weightInOut (GPT-2 Conv1D), bias: [OC] -> [.., OC]
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null, bool weightInOut = false)
+    {
+        ShapeCheck.Rank("Linear", w, 2, "weight");
+        int c = x.Size(-1);
+        int wIn = weightInOut ? w.Shape[0] : w.Shape[1], oc = weightInOut ? w.Shape[1] : w.Shape[0];
+        if (wIn != c) throw ShapeCheck.Fail("Linear", $"input features {c} do not match the weight's {wIn}", x, w);
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
+            throw ShapeCheck.Fail("Linear", $"bias must be [{oc}]", w, bias);
+        int rows = c == 0 ? 0 : x.Length / c;
+        var shape = x.Shape.ToArray();
+        shape[^1] = oc;
+        var y = Tensor.Uninitialized(shape);
+        var ys = y.Span;
+        if (bias is not null)
+        {
+            var bs = bias.Span;
+            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
+        }
+        Sgemm.Multiply(false, !weightInOut, rows, oc, c, x.Span, c, w.Span, w.Shape[1], ys, oc, beta: bias is null ? 0f : 1f);
+        if (Tape.Needs(x, w, bias)) Tape.Record(new LinearNode(x, w, bias, weightInOut, rows, c, oc), y);
+        return y;
+    }
+
+    sealed class LinearNode(Tensor x, Tensor w, Tensor? bias, bool weightInOut, int rows, int c, int oc) : Node
+    {
+        protected internal override void Backward()
+        {
+            var dy = Output.Grad!.Span;
+            int ldw = w.Shape[1];
+            // dx[rows,C] += dy[rows,OC] · W  (W as [OC,C]); frozen inputs skip this
+            if (x.RequiresGrad) Sgemm.Multiply(false, weightInOut, rows, c, oc, dy, oc, w.Span, ldw, x.GradSpan(), c, beta: 1f);
+            // dW[OC,C] += dyᵀ · x  (or dW[C,OC] += xᵀ · dy): the weight-gradient GEMM runs only for trainable weights
+            if (w.RequiresGrad)
+            {
+                if (weightInOut) Sgemm.Multiply(true, false, c, oc, rows, x.Span, c, dy, oc, w.GradSpan(), oc, beta: 1f);
+                else Sgemm.Multiply(true, false, oc, c, rows, dy, oc, x.Span, c, w.GradSpan(), c, beta: 1f);
+            }
+            if (bias is not null && bias.RequiresGrad)
+            {
+                var db = bias.GradSpan();
+                for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(db, dy.Slice(r * oc, oc), db);
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Numerics.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Kernels;
+
+namespace SoftPrompt.Tensors.Ops;
+
+/// <summary>LayerNorm and RMSNorm over the last dimension, row-parallel; per-row statistics are kept for backward.</summary>
+public static partial class Functional
+{
+    // x: [.., C], weight: [C], bias: [C] -> [.., C]
+    public static Tensor LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps = 1e-5f) => NormCore(x, weight, bias, eps, rms: false);
+
+    // x: [.., C], weight: [C] -> [.., C];  y = x / sqrt(mean(x²) + eps) · w
+    public static Tensor RmsNorm(Tensor x, Tensor? weight, float eps = 1e-6f) => NormCore(x, weight, null, eps, rms: true);
+
+    static Tensor NormCore(Tensor x, Tensor? weight, Tensor? bias, float eps, bool rms)
+    {
+        string op = rms ? "RmsNorm" : "LayerNorm";
+        ShapeCheck.MinRank(op, x, 1);
+        int c = x.Size(-1), rows = c == 0 ? 0 : x.Length / c;
+        if (weight is not null && (weight.Rank != 1 || weight.Shape[0] != c)) throw ShapeCheck.Fail(op, $"weight must be [{c}]", x, weight);
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != c)) throw ShapeCheck.Fail(op, $"bias must be [{c}]", x, bias);
+        var y = x.EmptyLike();
+        var mean = new float[rows];
+        var rstd = new float[rows];
+        var xb = x.Buffer; int xo = x.Offset; var yb = y.Buffer; int yo = y.Offset;
+        float[]? wb = weight?.Buffer; int wo = weight?.Offset ?? 0;
+        float[]? bb = bias?.Buffer; int bo = bias?.Offset ?? 0;
+        RowParallel.For(rows, 8L * c, (s, e) =>
+        {
+            for (int r = s; r < e; r++)
+            {
+                var xr = xb.AsSpan(xo + r * c, c); var yr = yb.AsSpan(yo + r * c, c);
+                float mu = rms ? 0f : TensorPrimitives.Sum(xr) / c;
+                if (rms) xr.CopyTo(yr); else TensorPrimitives.Subtract(xr, mu, yr);
+                float var = TensorPrimitives.Dot(yr, yr) / c;
+                float rs = 1f / MathF.Sqrt(var + eps);
+                mean[r] = mu; rstd[r] = rs;
+                TensorPrimitives.Multiply(yr, rs, yr);
+                if (wb is not null) TensorPrimitives.Multiply(yr, wb.AsSpan(wo, c), yr);
+                if (bb is not null) TensorPrimitives.Add(yr, bb.AsSpan(bo, c), yr);
+            }
+        });
+        if (Tape.Needs(x, weight, bias)) Tape.Record(new NormNode(x, weight, bias, mean, rstd, rms, c, rows), y);
+        return y;
+    }
+
+    sealed class NormNode(Tensor x, Tensor? weight, Tensor? bias, float[] mean, float[] rstd, bool rms, int c, int rows) : Node
+    {
+        // x̂ = (x - μ)·rstd (μ = 0 for RMS), y = x̂·w + b.  With d = dy·w:
+        // LayerNorm: dx = rstd·(d - mean(d) - x̂·mean(d·x̂));  RMSNorm: dx = rstd·(d - x̂·mean(d·x̂))
+        // dw = Σ_rows dy·x̂,  db = Σ_rows dy
+        protected internal override void Backward()
+        {
+            var g = Output.Grad!; var gb = g.Buffer; int go = g.Offset;
+            var xb = x.Buffer; int xo = x.Offset;
+            float[]? wb = weight?.Buffer; int wo = weight?.Offset ?? 0;
+            bool needX = x.RequiresGrad, needW = weight?.RequiresGrad ?? false, needB = bias?.RequiresGrad ?? false;
+            float[]? gxb = null; int gxo = 0;
+            if (needX) { x.GradSpan(); gxb = x.Grad!.Buffer; gxo = x.Grad.Offset; }
+            // Parameter gradients: one partial sum per task, added up after the parallel loop.
+            int tasks = WorkerPool.TasksFor(rows, 10L * c);
+            var dwPart = needW ? new float[tasks * c] : null;
+            var dbPart = needB ? new float[tasks * c] : null;
+            RowParallel.ForTasks(tasks, task =>
+            {
+                var (s, e) = WorkerPool.Chunk(task, tasks, rows);
+                var xhat = new float[c]; var d = new float[c];
+                for (int r = s; r < e; r++)
+                {
+                    var xr = xb.AsSpan(xo + r * c, c); var gr = gb.AsSpan(go + r * c, c);
+                    if (rms) TensorPrimitives.Multiply(xr, rstd[r], xhat);
+                    else { TensorPrimitives.Subtract(xr, mean[r], xhat); TensorPrimitives.Multiply(xhat, rstd[r], xhat); }
+                    if (dwPart is not null) { var p = dwPart.AsSpan(task * c, c); TensorPrimitives.MultiplyAdd(gr, xhat, p, p); }
+                    if (dbPart is not null) { var p = dbPart.AsSpan(task * c, c); TensorPrimitives.Add(p, gr, p); }
+                    if (gxb is null) continue;
+                    if (wb is not null) TensorPrimitives.Multiply(gr, wb.AsSpan(wo, c), d); else gr.CopyTo(d);
+                    float meanD = rms ? 0f : TensorPrimitives.Sum(d) / c;
+                    float meanDx = TensorPrimitives.Dot(d, xhat) / c;
+                    var gx = gxb.AsSpan(gxo + r * c, c);
+                    for (int i = 0; i < c; i++) gx[i] += rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
+                }
+            });
+            if (dwPart is not null) SumParts(dwPart, tasks, c, weight!.GradSpan());
+            if (dbPart is not null) SumParts(dbPart, tasks, c, bias!.GradSpan());
+        }
+
+        static void SumParts(float[] parts, int tasks, int c, Span<float> into)
+        {
+            for (int t = 0; t < tasks; t++) TensorPrimitives.Add(into, parts.AsSpan(t * c, c), into);
+        }
+    }
+}

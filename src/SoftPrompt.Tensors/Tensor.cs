@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Memory;
+
+namespace SoftPrompt.Tensors;
+
+/// <summary>
+/// A contiguous, row-major float32 tensor. Its storage is a float array, possibly shared with
+/// other tensors (a reshape is a view at no cost). Tensors made inside a <see cref="TensorScope"/>
+/// give their storage back to the pool when the scope ends; tensors made outside one (parameters)
+/// live until collected.
+/// </summary>
+public sealed partial class Tensor
+{
+    readonly int[] _shape;
+    internal readonly float[] Buffer;
+    internal readonly int Offset;
+    readonly bool _ownsBuffer;
+
+    /// <summary>Number of elements.</summary>
+    public int Length { get; }
+
+    /// <summary>Whether gradients are accumulated into <see cref="Grad"/> for this tensor.</summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>The accumulated gradient, same shape; null until a backward pass reaches this tensor.</summary>
+    public Tensor? Grad { get; internal set; }
+
+    /// <summary>Optional name, used in error messages and by modules.</summary>
+    public string? Name { get; set; }
+
+    internal Tensor(int[] shape, float[] buffer, int offset, bool ownsBuffer)
+    {
+        _shape = shape;
+        Length = CheckedLength(shape);
+        if (offset < 0 || offset + Length > buffer.Length)
+            throw new ArgumentException($"Storage of {buffer.Length} floats cannot hold a tensor of shape {Format(shape)} at offset {offset}.");
+        Buffer = buffer;
+        Offset = offset;
+        _ownsBuffer = ownsBuffer;
+    }
+
+    public ReadOnlySpan<int> Shape => _shape;
+    public int Rank => _shape.Length;
+
+    /// <summary>Size of dimension <paramref name="dim"/>; negative counts from the end.</summary>
+    public int Size(int dim) => _shape[NormalizeDim(dim)];
+
+    /// <summary>The elements, row-major.</summary>
+    public Span<float> Span
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Buffer.AsSpan(Offset, Length);
+    }
+
+    internal bool OwnsBuffer => _ownsBuffer;
+
+    // ---- creation ----------------------------------------------------------------------------
+
+    /// <summary>A tensor of zeros. Inside a scope its storage is pooled.</summary>
+    public static Tensor Zeros(params int[] shape)
+    {
+        var t = Uninitialized(shape);
+        t.Span.Clear();
+        return t;
+    }
+
+    /// <summary>A tensor whose contents are unspecified (pooled storage is not cleared).</summary>
+    public static Tensor Uninitialized(params int[] shape)
+    {
+        int[] copy = (int[])shape.Clone();
+        int n = CheckedLength(copy);
+        var scope = TensorScope.Current;
+        if (scope is null) return new Tensor(copy, new float[n], 0, ownsBuffer: true);
+        var t = new Tensor(copy, BufferPool.Rent(n), 0, ownsBuffer: true);
+        scope.Track(t);
+        return t;
+    }
+
+    /// <summary>A tensor of the given shape filled with <paramref name="value"/>.</summary>
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Uninitialized(shape);
+        t.Span.Fill(value);
+        return t;
+    }
+
+    /// <summary>A tensor holding a copy of <paramref name="values"/>.</summary>
+    public static Tensor FromArray(ReadOnlySpan<float> values, params int[] shape)
+    {
+        var t = Uninitialized(shape);
+        if (values.Length != t.Length)
+            throw new ArgumentException($"{values.Length} values do not fill shape {Format(shape)} ({t.Length} elements).");
+        values.CopyTo(t.Span);
+        return t;
+    }
+
+    /// <summary>A scalar (shape []).</summary>
+    public static Tensor Scalar(float value) => FromArray([value], []);
+
+    /// <summary>A tensor of this shape with unspecified contents.</summary>
+    public Tensor EmptyLike() => Uninitialized(_shape);
+
+    /// <summary>A tensor of zeros of this shape.</summary>
+    public Tensor ZerosLike() => Zeros(_shape);
+
+    /// <summary>A copy of the data with no autograd history.</summary>
+    public Tensor Clone()
+    {
+        var t = EmptyLike();
+        Span.CopyTo(t.Span);
+        return t;
+    }
+
+    /// <summary>A tensor sharing this storage that is not part of the autograd graph.</summary>
+    public Tensor Detach() => new(_shape, Buffer, Offset, ownsBuffer: false) { Name = Name };
+
+    /// <summary>A view of the same storage with another shape (no copy, no autograd node).</summary>
+    internal Tensor View(int[] shape) => new(shape, Buffer, Offset, ownsBuffer: false);
+
+    /// <summary>A view of a contiguous range of this tensor's storage.</summary>
+    internal Tensor View(int[] shape, int elementOffset) => new(shape, Buffer, Offset + elementOffset, ownsBuffer: false);
+
+    /// <summary>The scalar value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Length != 1) throw new InvalidOperationException($"Item() needs a tensor with one element, not shape {Format(_shape)}.");
+        return Buffer[Offset];
+    }
+
+    public float[] ToArray() => Span.ToArray();
+
+    // ---- autograd ----------------------------------------------------------------------------
+
+    /// <summary>Gradient buffer for accumulation, made (zeroed) on first use. Leaves keep theirs across steps.</summary>
+    internal Span<float> GradSpan()
+    {
+        if (Grad is null)
+        {
+            // A leaf's gradient outlives the step's scope; an intermediate's dies with it.
+            Grad = Creator is null ? new Tensor(_shape, new float[Length], 0, true) : Zeros(_shape);
+        }
+        return Grad.Span;
+    }
+
+    /// <summary>The gradient tensor, made (zeroed) on first use.</summary>
+    internal Tensor GradSpanTensor()
+    {
+        GradSpan();
+        return Grad!;
+    }
+
+    /// <summary>The tape node that produced this tensor; null for leaves.</summary>
+    internal Node? Creator { get; set; }
+
+    /// <summary>True for tensors not produced by a recorded op (inputs and parameters).</summary>
+    public bool IsLeaf => Creator is null;
+
+    /// <summary>Clears the gradient (keeps the buffer).</summary>
+    public void ZeroGrad() => Grad?.Span.Clear();
+
+    /// <summary>Runs the backward pass from this scalar (seed 1).</summary>
+    public void Backward()
+    {
+        if (Length != 1) throw new InvalidOperationException($"Backward() without a seed gradient needs a scalar, not shape {Format(_shape)}; pass the upstream gradient.");
+        Tape.Backward(this, null);
+    }
+
+    /// <summary>Runs the backward pass from this tensor with upstream gradient <paramref name="seed"/> (same shape).</summary>
+    public void Backward(Tensor seed)
+    {
+        ShapeCheck.Same("Backward", this, seed);
+        Tape.Backward(this, seed);
+    }
+
+    // ---- shapes ------------------------------------------------------------------------------
+
+    internal int NormalizeDim(int dim)
+    {
+        int d = dim < 0 ? dim + _shape.Length : dim;
+        if ((uint)d >= (uint)_shape.Length)
+            throw new ArgumentOutOfRangeException(nameof(dim), $"Dimension {dim} is out of range for shape {Format(_shape)}.");
+        return d;
+    }
+
+    internal static int CheckedLength(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int s in shape)
+        {
+            if (s < 0) throw new ArgumentException($"Negative size in shape {Format(shape)}.");
+            n *= s;
+            if (n > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has more than {int.MaxValue} elements.");
+        }
+        return (int)n;
+    }
+
+    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+
+    public override string ToString() => $"Tensor{Format(_shape)}{(Name is null ? "" : " " + Name)}{(RequiresGrad ? " requires_grad" : "")}";
+}
