@@ -41,25 +41,43 @@ public sealed class Gpt2PromptStack
 
     public Tensor Prompt { get; }
 
-    public Gpt2PromptStack(StepShape s, Rng rng)
+    /// <summary>Frozen random weights N(0, 0.02) (LayerNorm gains 1 + N(0, 0.02)) and a random prompt.</summary>
+    public Gpt2PromptStack(StepShape s, Rng rng) : this(s, (name, shape) =>
+    {
+        var t = Tensor.Zeros(shape);
+        rng.FillNormal(t.Span, name.EndsWith("ln_1.weight") || name.EndsWith("ln_2.weight") || name == "ln_f.weight" ? 1f : 0f, 0.02f);
+        return t;
+    })
+    {
+    }
+
+    /// <summary>
+    /// Weights by the reference script's names (wte, wpe, h.{i}.ln_1.weight, h.{i}.attn.c_attn.weight [3D, D] with
+    /// rows q|k|v, …, ln_f.bias) and "prompt"; <paramref name="weight"/>(name, shape) supplies each one.
+    /// </summary>
+    public Gpt2PromptStack(StepShape s, Func<string, int[], Tensor> weight)
     {
         _s = s;
-        Tensor Rnd(float mean, params int[] shape)
-        {
-            var t = Tensor.Zeros(shape);
-            rng.FillNormal(t.Span, mean, 0.02f);
-            return t; // frozen: RequiresGrad stays false
-        }
-        _wte = Rnd(0, s.Vocab, s.D);
-        _wpe = Rnd(0, s.Positions, s.D);
+        _wte = weight("wte", [s.Vocab, s.D]);
+        _wpe = weight("wpe", [s.Positions, s.D]);
         _blocks = new Block[s.Layers];
         for (int i = 0; i < s.Layers; i++)
-            _blocks[i] = new Block(Rnd(1, s.D), Rnd(0, s.D), Rnd(0, s.D, s.D), Rnd(0, s.D), Rnd(0, s.D, s.D), Rnd(0, s.D),
-                Rnd(0, s.D, s.D), Rnd(0, s.D), Rnd(0, s.D, s.D), Rnd(0, s.D), Rnd(1, s.D), Rnd(0, s.D),
-                Rnd(0, s.Mlp, s.D), Rnd(0, s.Mlp), Rnd(0, s.D, s.Mlp), Rnd(0, s.D));
-        _lnfW = Rnd(1, s.D);
-        _lnfB = Rnd(0, s.D);
-        Prompt = Rnd(0, s.Prompt, s.D);
+        {
+            string h = $"h.{i}.";
+            // c_attn holds q, k and v stacked by rows; the fused attention takes them as three projections.
+            var cAttnW = weight(h + "attn.c_attn.weight", [3 * s.D, s.D]);
+            var cAttnB = weight(h + "attn.c_attn.bias", [3 * s.D]);
+            Tensor Rows(Tensor t, int part) => t.View(t.Rank == 2 ? [s.D, s.D] : [s.D], part * s.D * (t.Rank == 2 ? s.D : 1));
+            _blocks[i] = new Block(weight(h + "ln_1.weight", [s.D]), weight(h + "ln_1.bias", [s.D]),
+                Rows(cAttnW, 0), Rows(cAttnB, 0), Rows(cAttnW, 1), Rows(cAttnB, 1), Rows(cAttnW, 2), Rows(cAttnB, 2),
+                weight(h + "attn.c_proj.weight", [s.D, s.D]), weight(h + "attn.c_proj.bias", [s.D]),
+                weight(h + "ln_2.weight", [s.D]), weight(h + "ln_2.bias", [s.D]),
+                weight(h + "mlp.c_fc.weight", [s.Mlp, s.D]), weight(h + "mlp.c_fc.bias", [s.Mlp]),
+                weight(h + "mlp.c_proj.weight", [s.D, s.Mlp]), weight(h + "mlp.c_proj.bias", [s.D]));
+        }
+        _lnfW = weight("ln_f.weight", [s.D]);
+        _lnfB = weight("ln_f.bias", [s.D]);
+        Prompt = weight("prompt", [s.Prompt, s.D]);
         Prompt.RequiresGrad = true;
         Prompt.Name = "prompt";
         _positions = new int[s.Batch * s.T];
