@@ -55,6 +55,12 @@ public sealed partial class Tensor
 
     internal bool OwnsBuffer => _ownsBuffer;
 
+    /// <summary>The scope whose pool storage this tensor holds; null for heap tensors.</summary>
+    internal TensorScope? Scope { get; set; }
+
+    /// <summary>Set when the storage went back to the pool before the scope ended.</summary>
+    internal bool Released { get; set; }
+
     // ---- creation ----------------------------------------------------------------------------
 
     /// <summary>A tensor of zeros. Inside a scope its storage is pooled.</summary>

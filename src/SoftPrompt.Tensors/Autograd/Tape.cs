@@ -77,6 +77,14 @@ public static class Tape
                     node.Backward();
                     profile.Add(node.GetType().Name, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
                 }
+                // The output's gradient has reached the inputs; like PyTorch, an intermediate keeps no
+                // gradient, and its pooled buffer serves the next gradient of that size.
+                var g = node.Output.Grad;
+                if (g is not null && node.Output != root && g.Scope is not null)
+                {
+                    node.Output.Grad = null;
+                    Memory.TensorScope.ReleaseEarly(g);
+                }
             }
         }
         Clear();

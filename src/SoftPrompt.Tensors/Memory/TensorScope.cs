@@ -27,7 +27,19 @@ public sealed class TensorScope : IDisposable
 
     public static TensorScope Begin() => new();
 
-    internal void Track(Tensor t) => _owned.Add(t);
+    internal void Track(Tensor t)
+    {
+        t.Scope = this;
+        _owned.Add(t);
+    }
+
+    /// <summary>Returns a tracked tensor's storage to the pool before the scope ends (its owner promises not to touch it again).</summary>
+    internal static void ReleaseEarly(Tensor t)
+    {
+        if (t.Scope is null || t.Released || !t.OwnsBuffer) return;
+        t.Released = true;
+        BufferPool.Return(t.Buffer);
+    }
 
     /// <summary>Makes <paramref name="t"/> survive this scope: it moves to the enclosing scope, or to the heap.</summary>
     public Tensor Keep(Tensor t)
@@ -35,6 +47,7 @@ public sealed class TensorScope : IDisposable
         int i = _owned.LastIndexOf(t);
         if (i < 0) return t;
         _owned.RemoveAt(i);
+        t.Scope = null;
         _parent?.Track(t);
         return t;
     }
@@ -45,7 +58,7 @@ public sealed class TensorScope : IDisposable
         if (_current != this) throw new InvalidOperationException("Tensor scopes must be disposed innermost first.");
         _disposed = true;
         Tape.TruncateTo(_tapeMark);
-        foreach (var t in _owned) BufferPool.Return(t.Buffer);
+        foreach (var t in _owned) if (!t.Released) BufferPool.Return(t.Buffer);
         _owned.Clear();
         _current = _parent;
     }
