@@ -174,9 +174,9 @@ public sealed class Adafactor : Optimizer
     {
         if (useFirstMoment)
         {
-            float beta1 = (float)o.Beta1!.Value;
-            TensorPrimitives.Multiply(m, beta1, m);
-            TensorPrimitives.MultiplyAdd(u, 1f - beta1, m, m);
+            double beta1 = o.Beta1!.Value;
+            TensorPrimitives.Multiply(m, (float)beta1, m);
+            TensorPrimitives.MultiplyAdd(u, (float)(1.0 - beta1), m, m);
             u = m;
         }
         if (wd != 0) TensorPrimitives.Multiply(p, (float)(1.0 - wd * alpha), p);

@@ -41,7 +41,9 @@ public sealed class AdamW : Optimizer
         {
             var group = Groups[g];
             var o = (AdamWOptions)group.Options;
+            // 1 − β in double, then rounded: (1f − 0.9f) is 0.100000024, not PyTorch's 0.1f.
             float beta1 = (float)o.Beta1, beta2 = (float)o.Beta2, eps = (float)o.Eps;
+            float oneMinusBeta1 = (float)(1.0 - o.Beta1), oneMinusBeta2 = (float)(1.0 - o.Beta2);
             for (int j = 0; j < group.Parameters.Count; j++)
             {
                 var p = group.Parameters[j];
@@ -61,10 +63,10 @@ public sealed class AdamW : Optimizer
                     var mc = m.Slice(s, len); var vc = v.Slice(s, len); var t = scratch[..len];
                     if (group.WeightDecay != 0) TensorPrimitives.Multiply(pc, decay, pc);
                     TensorPrimitives.Multiply(mc, beta1, mc);
-                    TensorPrimitives.MultiplyAdd(gc, 1f - beta1, mc, mc);
+                    TensorPrimitives.MultiplyAdd(gc, oneMinusBeta1, mc, mc);
                     TensorPrimitives.Multiply(vc, beta2, vc);
                     TensorPrimitives.Multiply(gc, gc, t);
-                    TensorPrimitives.MultiplyAdd(t, 1f - beta2, vc, vc);
+                    TensorPrimitives.MultiplyAdd(t, oneMinusBeta2, vc, vc);
                     // denom = √v / √(1 − β2ᵗ) + eps;  p −= stepSize · m / denom
                     TensorPrimitives.Sqrt(vc, t);
                     TensorPrimitives.Divide(t, bc2Sqrt, t);
