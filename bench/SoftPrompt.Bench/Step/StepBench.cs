@@ -15,9 +15,9 @@ public static class StepBench
 {
     public static List<BenchRow> Run(BenchArgs args)
     {
-        if (args.Has("--check")) return Check(args);
+        if (args.Has("check")) return Check(args);
         var shape = new StepShape();
-        int steps = args.Int("--steps", 5), warmup = args.Int("--warmup", 2);
+        int steps = args.GetInt("steps", 5), warmup = args.GetInt("warmup", 2);
 
         Console.Error.WriteLine($"measuring the machine's fp32 peak on {Tensors.Kernels.WorkerPool.ThreadCount} threads …");
         double peak = PeakFlops.Measure();
