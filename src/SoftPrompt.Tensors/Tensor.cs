@@ -115,11 +115,11 @@ public sealed partial class Tensor
     /// <summary>A tensor sharing this storage that is not part of the autograd graph.</summary>
     public Tensor Detach() => new(_shape, Buffer, Offset, ownsBuffer: false) { Name = Name };
 
-    /// <summary>A view of the same storage with another shape (no copy, no autograd node).</summary>
-    internal Tensor View(int[] shape) => new(shape, Buffer, Offset, ownsBuffer: false);
+    /// <summary>A view of the same storage with another shape (no copy, not recorded on the tape: use Reshape inside a graph).</summary>
+    public Tensor View(int[] shape) => new(shape, Buffer, Offset, ownsBuffer: false);
 
     /// <summary>A view of a contiguous range of this tensor's storage.</summary>
-    internal Tensor View(int[] shape, int elementOffset) => new(shape, Buffer, Offset + elementOffset, ownsBuffer: false);
+    public Tensor View(int[] shape, int elementOffset) => new(shape, Buffer, Offset + elementOffset, ownsBuffer: false);
 
     /// <summary>The scalar value of a one-element tensor.</summary>
     public float Item()

@@ -65,10 +65,18 @@ public static class Tape
         var nodes = Nodes;
         using (NoGrad())
         {
+            var profile = BackwardProfile.Current;
             for (int i = nodes.Count - 1; i >= 0; i--)
             {
                 var node = nodes[i];
-                if (node.ReceivedGrad) node.Backward();
+                if (!node.ReceivedGrad) continue;
+                if (profile is null) node.Backward();
+                else
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    node.Backward();
+                    profile.Add(node.GetType().Name, System.Diagnostics.Stopwatch.GetTimestamp() - t0);
+                }
             }
         }
         Clear();

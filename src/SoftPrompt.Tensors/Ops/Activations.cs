@@ -74,18 +74,27 @@ public static partial class Functional
         }
     }
 
-    /// <summary>gx += dy·f'(x), where f' is recomputed from x (and y where cheaper).</summary>
-    static void ActivationBackward(Activation kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> gx, Span<float> scratch)
+    /// <summary>gx += dy·f'(x), where f' is recomputed from x (and y where cheaper); a and b are scratch rows.</summary>
+    static void ActivationBackward(Activation kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> gx, Span<float> a, Span<float> b)
     {
         switch (kind)
         {
             case Activation.GeluTanh:
-                for (int i = 0; i < x.Length; i++)
+                // t = tanh(√(2/π)·x·(1 + k·x²));  f' = ½(1 + t) + ½x·(1 − t²)·√(2/π)·(1 + 3k·x²)
+                TensorPrimitives.Multiply(x, x, b);                         // b = x²
+                TensorPrimitives.Multiply(b, GeluCoef, a);
+                TensorPrimitives.Add(a, 1f, a);
+                TensorPrimitives.Multiply(a, x, a);
+                TensorPrimitives.Multiply(a, Sqrt2OverPi, a);
+                TensorPrimitives.Tanh(a, a);                                // a = t
+                TensorPrimitives.Multiply(b, 3f * GeluCoef, b);
+                TensorPrimitives.Add(b, 1f, b);
+                TensorPrimitives.Multiply(b, x, b);
+                TensorPrimitives.Multiply(b, 0.5f * Sqrt2OverPi, b);        // b = ½x·√(2/π)(1 + 3k·x²)
+                for (int i = 0; i < a.Length; i++)
                 {
-                    float v = x[i], v2 = v * v;
-                    float t = MathF.Tanh(Sqrt2OverPi * (v + GeluCoef * v * v2));
-                    float dt = (1f - t * t) * Sqrt2OverPi * (1f + 3f * GeluCoef * v2);
-                    gx[i] += dy[i] * (0.5f * (1f + t) + 0.5f * v * dt);
+                    float t = a[i];
+                    a[i] = 0.5f * (1f + t) + b[i] * (1f - t * t);
                 }
                 break;
             case Activation.GeluErf:
@@ -94,29 +103,35 @@ public static partial class Functional
                     float v = x[i];
                     float cdf = 0.5f * (1f + SpecialFunctions.Erf(v * 0.70710678118654752f));
                     float pdf = 0.3989422804014327f * MathF.Exp(-0.5f * v * v);
-                    gx[i] += dy[i] * (cdf + v * pdf);
+                    a[i] = cdf + v * pdf;
                 }
                 break;
             case Activation.Silu:
-                // s(1 + x(1 - s))
-                TensorPrimitives.Sigmoid(x, scratch);
-                for (int i = 0; i < x.Length; i++)
-                {
-                    float s = scratch[i];
-                    gx[i] += dy[i] * s * (1f + x[i] * (1f - s));
-                }
+                // s(1 + x(1 − s))
+                TensorPrimitives.Sigmoid(x, a);
+                TensorPrimitives.Subtract(1f, a, b);
+                TensorPrimitives.MultiplyAdd(x, b, 1f, b);
+                TensorPrimitives.Multiply(a, b, a);
                 break;
             case Activation.Relu:
-                for (int i = 0; i < x.Length; i++) if (x[i] > 0f) gx[i] += dy[i];
+                for (int i = 0; i < x.Length; i++) a[i] = x[i] > 0f ? 1f : 0f;
                 break;
             case Activation.Tanh:
-                for (int i = 0; i < x.Length; i++) gx[i] += dy[i] * (1f - y[i] * y[i]);
+                // 1 − y²
+                TensorPrimitives.Multiply(y, y, a);
+                TensorPrimitives.Subtract(1f, a, a);
                 break;
             case Activation.Sigmoid:
-                for (int i = 0; i < x.Length; i++) gx[i] += dy[i] * y[i] * (1f - y[i]);
+                // y(1 − y)
+                TensorPrimitives.Subtract(1f, y, a);
+                TensorPrimitives.Multiply(a, y, a);
                 break;
         }
+        TensorPrimitives.MultiplyAdd(dy, a, gx, gx);
     }
+
+    [ThreadStatic] static float[]? _activationScratch;
+    static float[] ActivationScratch => _activationScratch ??= new float[2 * Block];
 
     sealed class ActivationNode(Activation kind, Tensor x) : Node
     {
@@ -131,12 +146,12 @@ public static partial class Functional
             int blocks = (n + Block - 1) / Block;
             RowParallel.For(blocks, Block * 20, (s, e) =>
             {
-                float[]? scratch = kind == Activation.Silu ? new float[Block] : null;
+                var scratch = ActivationScratch;
                 for (int blk = s; blk < e; blk++)
                 {
                     int start = blk * Block, len = Math.Min(Block, n - start);
                     ActivationBackward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len),
-                        gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch is null ? default : scratch.AsSpan(0, len));
+                        gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch.AsSpan(0, len), scratch.AsSpan(Block, len));
                 }
             });
         }

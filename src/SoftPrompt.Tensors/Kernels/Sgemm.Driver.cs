@@ -1,0 +1,268 @@
+using System.Runtime.Intrinsics;
+
+namespace SoftPrompt.Tensors.Kernels;
+
+public static partial class Sgemm
+{
+    /// <summary>
+    /// Register tile (MR×NR) and cache blocking of one micro-kernel. KC×NR floats of packed B
+    /// (one micro-panel) are reused from L1 across a whole MC×KC block of A held in L2; the
+    /// KC×NC panel of B sits in L3 and is shared by all threads.
+    /// </summary>
+    internal readonly record struct Blocking(int MR, int NR, int KC, int MC, int NC, bool Wide);
+
+    /// <summary>AVX2 6×16 kernel; KC/MC/NC measured on a 2-core Zen 3 (175–187 GFLOP/s).</summary>
+    internal static Blocking Narrow { get; set; } = new(MR: 6, NR: 16, KC: 768, MC: 72, NC: 2048, Wide: false);
+
+    /// <summary>AVX-512 12×32 kernel.</summary>
+    internal static Blocking Wide { get; set; } = new(MR: 12, NR: 32, KC: 768, MC: 144, NC: 2048, Wide: true);
+
+    /// <summary>Tests set this to run the Vector256 kernel on machines that have AVX-512.</summary>
+    internal static bool ForceVector256 { get; set; }
+
+    /// <summary>The kernel this call will use.</summary>
+    internal static Blocking Current =>
+        !ForceVector256 && Vector512.IsHardwareAccelerated ? Wide : Narrow;
+
+    /// <summary>Below this many flops a product runs on the calling thread alone.</summary>
+    const long ParallelMinFlops = 1L << 21;
+
+    /// <summary>Pointers and sizes of one product; the spans are pinned by the caller.</summary>
+    unsafe struct GemmArgs(bool transA, bool transB, int m, int n, int k,
+        float* a, int lda, float* b, int ldb, float* c, int ldc, float alpha, float beta)
+    {
+        public bool TransA = transA, TransB = transB;
+        public int M = m, N = n, K = k;
+        public float* A = a, B = b, C = c;
+        public int Lda = lda, Ldb = ldb, Ldc = ldc;
+        public float Alpha = alpha, Beta = beta;
+    }
+
+    /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
+    static unsafe void Execute(in GemmArgs g, bool parallel)
+    {
+        if (g.K == 0 || g.Alpha == 0f)
+        {
+            ScaleC(g.C, g.Ldc, g.M, g.N, g.Beta);
+            return;
+        }
+        Blocking bl = Current;
+        int threads = parallel && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;
+        var job = t_job ??= new GemmJob();
+        job.Prepare(in g, bl, threads);
+        try
+        {
+            for (int jc = 0; jc < g.N; jc += bl.NC)
+            {
+                int nc = Math.Min(bl.NC, g.N - jc);
+                for (int pc = 0; pc < g.K; pc += bl.KC)
+                {
+                    int kc = Math.Min(bl.KC, g.K - pc);
+                    job.SetBlock(jc, nc, pc, kc);
+                    job.Phase = GemmJob.Stage.PackB;
+                    RunStage(job, job.PackTasks, threads);
+                    job.Phase = GemmJob.Stage.Compute;
+                    RunStage(job, job.ComputeTasks, threads);
+                }
+            }
+        }
+        finally { job.Clear(); }
+    }
+
+    [ThreadStatic] static GemmJob? t_job;
+
+    static void RunStage(IParallelJob job, int count, int threads)
+    {
+        if (threads > 1) WorkerPool.Run(job, count);
+        else for (int i = 0; i < count; i++) job.Execute(i);
+    }
+
+    /// <summary>
+    /// The two parallel stages of one (jc, pc) block: pack the KC×NC panel of B into the calling
+    /// thread's B buffer (split by micro-panels), then compute C[:, jc:jc+nc] += A[:, pc:pc+kc] ·
+    /// Bpanel with tasks over (row chunks of ≤ MC rows) × (column chunks), each packing its
+    /// own A block into its thread's A buffer. Reused per calling thread: no allocation per call.
+    /// </summary>
+    sealed unsafe class GemmJob : IParallelJob
+    {
+        public enum Stage { PackB, Compute }
+        public Stage Phase;
+
+        GemmArgs _g;
+        Blocking _bl;
+        float* _bPack;                       // [nPanels][kc][NR], owned by the calling thread
+        int _jc, _nc, _pc, _kc;              // the current block of N and K
+        float _beta;                         // beta for this K block: the caller's first, then 1
+        int _mPanels, _nPanels;              // micro-panels of MR rows / NR columns
+        int _tasksM, _tasksN, _panelsPerTaskM;
+        int _threads;
+        public int PackTasks, ComputeTasks;
+
+        public void Prepare(in GemmArgs g, Blocking bl, int threads)
+        {
+            _g = g;
+            _bl = bl;
+            _threads = threads;
+            _mPanels = (g.M + bl.MR - 1) / bl.MR;
+            int ncMax = Math.Min(bl.NC, g.N);
+            int kcMax = Math.Min(bl.KC, g.K);
+            nint bFloats = (nint)kcMax * ((ncMax + bl.NR - 1) / bl.NR * bl.NR) + PackSlack;
+            _bPack = ThreadScratch.B.Get(bFloats);
+
+            // Rows: chunks of at most MC rows. With several threads, skinny products (few row
+            // panels) split the columns instead, and otherwise the number of row chunks is
+            // rounded up to a multiple of the thread count so every thread gets equal work.
+            int panelsPerBlock = Math.Max(1, bl.MC / bl.MR);
+            _tasksM = (_mPanels + panelsPerBlock - 1) / panelsPerBlock;
+            _tasksN = 1;
+            if (threads > 1)
+            {
+                if (_mPanels < 4 * threads) _tasksN = threads;
+                else _tasksM = (_tasksM + threads - 1) / threads * threads;
+            }
+            _panelsPerTaskM = (_mPanels + _tasksM - 1) / _tasksM;
+        }
+
+        public void SetBlock(int jc, int nc, int pc, int kc)
+        {
+            _jc = jc; _nc = nc; _pc = pc; _kc = kc;
+            _beta = pc == 0 ? _g.Beta : 1f;
+            _nPanels = (nc + _bl.NR - 1) / _bl.NR;
+            PackTasks = Math.Min(_threads, _nPanels);
+            ComputeTasks = _tasksM * Math.Min(_tasksN, _nPanels);
+        }
+
+        public void Clear() { _g = default; _bPack = null; }
+
+        public void Execute(int index)
+        {
+            if (Phase == Stage.PackB) PackBPanels(index);
+            else ComputeChunk(index);
+        }
+
+        /// <summary>Packs B micro-panels of chunk <paramref name="task"/>: Bpanel[kc, nc] = op(B)[pc:pc+kc, jc:jc+nc].</summary>
+        void PackBPanels(int task)
+        {
+            var (q0, q1) = WorkerPool.Chunk(task, PackTasks, _nPanels);
+            int nr = _bl.NR;
+            for (int q = q0; q < q1; q++)
+            {
+                int j = _jc + q * nr;
+                int valid = Math.Min(nr, _jc + _nc - j);
+                float* dst = _bPack + (nint)q * _kc * nr;
+                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
+                    PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
+                else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
+                    PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
+            }
+        }
+
+        /// <summary>
+        /// Task (tm, tn): packs rows of row chunk tm into this thread's A buffer, then runs the
+        /// micro-kernel over every (B micro-panel of column chunk tn) × (A micro-panel).
+        /// </summary>
+        void ComputeChunk(int task)
+        {
+            int tasksN = ComputeTasks / _tasksM;
+            var (p0, p1) = WorkerPool.Chunk(task / tasksN, _tasksM, _mPanels);
+            var (q0, q1) = WorkerPool.Chunk(task % tasksN, tasksN, _nPanels);
+            int mr = _bl.MR, nr = _bl.NR, kc = _kc;
+
+            // A buffer: [panelsPerTask][kc][MR] + slack, then one MR×NR tile for edge tiles.
+            nint aFloats = (nint)_panelsPerTaskM * _bl.KC * mr + PackSlack;
+            float* aPack = ThreadScratch.A.Get(aFloats + mr * nr);
+            float* tile = aPack + aFloats;
+
+            for (int ip = p0; ip < p1; ip++)
+            {
+                int i = ip * mr;
+                int valid = Math.Min(mr, _g.M - i);
+                float* dst = aPack + (nint)(ip - p0) * kc * mr;
+                if (_g.TransA) // A stored [k,m]: step p is row pc+p, columns i..i+mr (contiguous)
+                    PackCopy(dst, _g.A + (nint)_pc * _g.Lda + i, _g.Lda, mr, valid, kc);
+                else           // A stored [m,k]: step p is column pc+p of rows i..i+mr
+                    PackTranspose(dst, _g.A + (nint)i * _g.Lda + _pc, _g.Lda, mr, valid, kc);
+            }
+
+            Blocking bl = _bl;
+            float alpha = _g.Alpha, beta = _beta;
+            nint ldc = _g.Ldc;
+            for (int q = q0; q < q1; q++)
+            {
+                int j = q * nr;
+                int nValid = Math.Min(nr, _nc - j);
+                float* bp = _bPack + (nint)q * kc * nr;
+                float* cCol = _g.C + _jc + j;
+                for (int ip = p0; ip < p1; ip++)
+                {
+                    int i = ip * mr;
+                    int mValid = Math.Min(mr, _g.M - i);
+                    float* ap = aPack + (nint)(ip - p0) * kc * mr;
+                    Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
+                }
+            }
+        }
+    }
+
+    /// <summary>C[m,n] = beta * C (beta == 0: zeros, C not read). The k == 0 / alpha == 0 case.</summary>
+    static unsafe void ScaleC(float* c, int ldc, int m, int n, float beta)
+    {
+        if (beta == 1f) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (nint)i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    /// <summary>
+    /// Batched products. Many small products (attention: e.g. 96 heads of [148,64]·[64,148]) run
+    /// whole, one per task, so threads never synchronise inside a product; a few big ones run
+    /// one after another, each spread over the pool.
+    /// </summary>
+    static unsafe void ExecuteBatched(in GemmArgs g, long strideA, long strideB, long strideC, int batch)
+    {
+        long flops = 2L * g.M * g.N * g.K;
+        int threads = WorkerPool.ThreadCount;
+        bool acrossBatch = threads > 1 && batch >= 2 * threads || flops < ParallelMinFlops * 8 && batch > 1;
+        if (!acrossBatch)
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                GemmArgs gi = g;
+                gi.A += i * strideA; gi.B += i * strideB; gi.C += i * strideC;
+                Execute(in gi, parallel: true);
+            }
+            return;
+        }
+        var job = t_batchJob ??= new BatchJob();
+        job.G = g;
+        job.StrideA = strideA; job.StrideB = strideB; job.StrideC = strideC;
+        job.Batch = batch;
+        job.Tasks = WorkerPool.TasksFor(batch, flops);
+        try { WorkerPool.Run(job, job.Tasks); }
+        finally { job.G = default; }
+    }
+
+    [ThreadStatic] static BatchJob? t_batchJob;
+
+    /// <summary>A chunk of the batch per task; each product runs single-threaded with that thread's buffers.</summary>
+    sealed unsafe class BatchJob : IParallelJob
+    {
+        public GemmArgs G;
+        public long StrideA, StrideB, StrideC;
+        public int Batch, Tasks;
+
+        public void Execute(int index)
+        {
+            var (start, end) = WorkerPool.Chunk(index, Tasks, Batch);
+            for (int i = start; i < end; i++)
+            {
+                GemmArgs gi = G;
+                gi.A += i * StrideA; gi.B += i * StrideB; gi.C += i * StrideC;
+                Sgemm.Execute(in gi, parallel: false);
+            }
+        }
+    }
+}
