@@ -80,12 +80,12 @@ public class GradCheckTests
         ["attention_prefix_mask"] = new(r => [R(r, 2, 3, 4), R(r, 2, 4, 2), R(r, 2, 4, 2), R(r, 2, 2, 2), R(r, 2, 2, 2)],
             x => Attention(x[0], x[1], x[2], 2, 1, x[3], x[4], AttnMask)),
         ["attention_non_causal"] = new(r => [R(r, 1, 3, 4), R(r, 1, 3, 4), R(r, 1, 3, 4)], x => Attention(x[0], x[1], x[2], 2, 2, causal: false)),
-        ["rope"] = new(r => [R(r, 2, 3, 8)], x => PendingOps.Rope(x[0], 2, [1f, 0.1f], [1, 3, 5, 0, 7, 2])),
+        ["rope"] = new(r => [R(r, 2, 3, 8)], x => Rope(x[0], 2, [1f, 0.1f], [1, 3, 5, 0, 7, 2])),
         ["lstm_layer"] = new(r => [R(r, 2, 3, 2), T(r, 0.5f, 12, 2), T(r, 0.5f, 12, 3), T(r, 0.5f, 12), T(r, 0.5f, 12)],
-            x => PendingOps.LstmLayer(x[0], x[1], x[2], x[3], x[4], false)),
+            x => LstmLayer(x[0], x[1], x[2], x[3], x[4], false)),
         ["lstm_layer_reverse"] = new(r => [R(r, 2, 3, 2), T(r, 0.5f, 12, 2), T(r, 0.5f, 12, 3), T(r, 0.5f, 12), T(r, 0.5f, 12)],
-            x => PendingOps.LstmLayer(x[0], x[1], x[2], x[3], x[4], true)),
-        ["gumbel_softmax_soft"] = new(r => [R(r, 3, 5), Frozen(R(r, 3, 5))], x => PendingOps.GumbelSoftmax(x[0], 0.7f, false, x[1])),
+            x => LstmLayer(x[0], x[1], x[2], x[3], x[4], true)),
+        ["gumbel_softmax_soft"] = new(r => [R(r, 3, 5), Frozen(R(r, 3, 5))], x => GumbelSoftmax(x[0], 0.7f, false, x[1])),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys.Order());

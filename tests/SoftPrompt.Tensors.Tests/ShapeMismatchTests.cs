@@ -53,16 +53,16 @@ public class ShapeMismatchTests
     }
 
     [Fact]
-    public void PendingOpsRejectMismatchedShapes()
+    public void RopeLstmGumbelRejectMismatchedShapes()
     {
         // RoPE: invFreq must be hd/2; LSTM: weights must match 4H×I and 4H×H; Gumbel: noise must match logits.
-        var e1 = Assert.ThrowsAny<Exception>(() => PendingOps.Rope(Z(1, 2, 8), 2, new float[3], new int[2]));
+        var e1 = Assert.ThrowsAny<Exception>(() => Rope(Z(1, 2, 8), 2, new float[3], new int[2]));
         Assert.IsType<ShapeMismatchException>(e1);
         Assert.Contains("Rope", e1.Message);
-        var e2 = Assert.ThrowsAny<Exception>(() => PendingOps.LstmLayer(Z(1, 2, 3), Z(8, 4), Z(8, 2), null, null, false));
+        var e2 = Assert.ThrowsAny<Exception>(() => LstmLayer(Z(1, 2, 3), Z(8, 4), Z(8, 2), null, null, false));
         Assert.IsType<ShapeMismatchException>(e2);
         Assert.Contains("[1, 2, 3]", e2.Message); Assert.Contains("[8, 4]", e2.Message);
-        var e3 = Assert.ThrowsAny<Exception>(() => PendingOps.GumbelSoftmax(Z(2, 5), 1f, false, Z(2, 4)));
+        var e3 = Assert.ThrowsAny<Exception>(() => GumbelSoftmax(Z(2, 5), 1f, false, Z(2, 4)));
         Assert.IsType<ShapeMismatchException>(e3);
         Assert.Contains("[2, 5]", e3.Message); Assert.Contains("[2, 4]", e3.Message);
     }
