@@ -1,0 +1,53 @@
+using SoftPrompt.Tensors.Tests.Fixtures;
+using static SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Tensors.Tests;
+
+/// <summary>
+/// Fused attention against attention.safetensors: causal, non-causal, padding masks (left/right),
+/// prefix keys/values (mask with and without prefix entries), GQA (H=4 over Hkv=2 and 1), a cached
+/// past (Tq &lt; Tk), frozen operands, and 300-long rows (tolerance 1e-3). Probabilities are checked too.
+/// </summary>
+public class OpsAttentionTests
+{
+    public static TheoryData<string> Cases => OpCase.CasesOf("attention");
+
+    [Theory, MemberData(nameof(Cases))]
+    public void MatchesPyTorch(string name)
+    {
+        double tol = name.StartsWith("long_rows", StringComparison.Ordinal) ? 1e-3 : 1e-4;
+        OpCase.Run("attention", name, Forward, tol);
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void ProbabilitiesMatchPyTorch(string name)
+    {
+        var f = FixtureFile.Load("attention");
+        if (!f.Has($"{name}/probs")) return; // long rows: probabilities not stored (size)
+        OpCase.Run("attention", name, c =>
+        {
+            var (o, probs) = AttentionWithProbs(c.In("q"), c.In("k"), c.In("v"), c.Int("heads"), c.Int("kv_heads"),
+                c.InOpt("pk"), c.InOpt("pv"), c.IntsOpt("mask"), c.Bool("causal"), c.Has("scale") ? c.Float("scale") : null);
+            Compare.Close(probs, c.Expected("probs"), 1e-4, $"{c.Where} probs");
+            Assert.False(probs.RequiresGrad, "probabilities must not be part of the graph");
+            return o;
+        });
+    }
+
+    static Tensor Forward(OpCase c) =>
+        Attention(c.In("q"), c.In("k"), c.In("v"), c.Int("heads"), c.Int("kv_heads"),
+            c.InOpt("pk"), c.InOpt("pv"), c.IntsOpt("mask"), c.Bool("causal"), c.Has("scale") ? c.Float("scale") : null);
+
+    [Fact]
+    public void FullyMaskedQueryRowsOutputExactZeros()
+    {
+        // pad_left: batch row 1 has mask [0,0,1,1,1]; its causal queries 0 and 1 see no key.
+        var f = FixtureFile.Load("attention");
+        var q = f.Tensor("pad_left/q"); var k = f.Tensor("pad_left/k"); var v = f.Tensor("pad_left/v");
+        var y = Attention(q, k, v, 2, 2, mask: f.Ints("pad_left/mask"));
+        int row = q.Shape[2];
+        var b1 = y.Span.Slice(1 * 5 * row, 2 * row);
+        foreach (float value in b1) Assert.Equal(0f, value);
+        Assert.All(y.ToArray(), value => Assert.True(float.IsFinite(value)));
+    }
+}
