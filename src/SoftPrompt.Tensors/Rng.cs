@@ -56,7 +56,12 @@ public sealed class Rng
 
     public void FillUniform(Span<float> dst, float low, float high)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] = low + (high - low) * NextFloat();
+        // In double, then kept below high: float rounding of low + (high - low)·u could reach high.
+        for (int i = 0; i < dst.Length; i++)
+        {
+            float v = (float)(low + ((double)high - low) * NextDouble());
+            dst[i] = v < high ? v : MathF.BitDecrement(high);
+        }
     }
 
     public void FillNormal(Span<float> dst, float mean, float std)

@@ -23,8 +23,18 @@ public sealed partial class Tensor
     /// <summary>Whether gradients are accumulated into <see cref="Grad"/> for this tensor.</summary>
     public bool RequiresGrad { get; set; }
 
-    /// <summary>The accumulated gradient, same shape; null until a backward pass reaches this tensor.</summary>
-    public Tensor? Grad { get; internal set; }
+    /// <summary>The accumulated gradient, same shape; null until a backward pass reaches this tensor. Settable (e.g. to null) like PyTorch's <c>.grad</c>.</summary>
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            if (value is not null && !value.Shape.SequenceEqual(Shape))
+                throw new ShapeMismatchException($"Grad: a gradient of shape {Format(value.Shape)} does not fit a tensor of shape {Format(Shape)}.");
+            _grad = value;
+        }
+    }
+    Tensor? _grad;
 
     /// <summary>Optional name, used in error messages and by modules.</summary>
     public string? Name { get; set; }
