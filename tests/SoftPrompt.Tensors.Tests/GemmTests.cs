@@ -66,6 +66,8 @@ public class GemmTests
             {
                 Check(ta, tb, 37, 53, 29, alpha, beta, pad: 0, force256, seed: 11);
                 Check(ta, tb, 40, 50, 800, alpha, beta, pad: 0, force256, seed: 12);
+                Check(ta, tb, 1, 300, 200, alpha, beta, pad: 0, force256, seed: 13);
+                Check(ta, tb, 300, 1, 200, alpha, beta, pad: 0, force256, seed: 14);
             }
     }
 
@@ -80,6 +82,9 @@ public class GemmTests
             {
                 Check(ta, tb, 65, 63, 100, 1f, 0f, pad, force256, seed: 21);
                 Check(ta, tb, 19, 34, 7, 0.5f, 2f, pad, force256, seed: 22);
+                // Matrix-vector path: strided x (A^T or B column) and strided y (C column).
+                Check(ta, tb, 1, 70, 33, 0.5f, 2f, pad, force256, seed: 23);
+                Check(ta, tb, 70, 1, 33, 0.5f, 2f, pad, force256, seed: 24);
             }
     }
 

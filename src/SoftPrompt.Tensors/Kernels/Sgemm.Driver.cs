@@ -46,6 +46,11 @@ public static partial class Sgemm
             ScaleC(g.C, g.Ldc, g.M, g.N, g.Beta);
             return;
         }
+        if (g.M == 1 || g.N == 1)
+        {
+            ExecuteGemv(in g, parallel);
+            return;
+        }
         Blocking bl = Current;
         int threads = parallel && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;
         var job = t_job ??= new GemmJob();

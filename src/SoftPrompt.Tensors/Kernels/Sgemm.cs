@@ -10,6 +10,7 @@ namespace SoftPrompt.Tensors.Kernels;
 ///   Sgemm.Driver.cs      the blocking loops and the parallel jobs
 ///   Sgemm.Packing.cs     A and B packing (transposes, zero padding of edge panels)
 ///   Sgemm.MicroKernel.cs the Vector256 (6×16) and Vector512 (12×32) micro-kernels
+///   Sgemm.Gemv.cs        m == 1 or n == 1: matrix-vector products straight from the operands
 ///   Sgemm.Scratch.cs     per-thread aligned pack buffers, reused across calls
 /// </summary>
 public static partial class Sgemm
