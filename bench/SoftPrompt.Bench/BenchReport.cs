@@ -5,10 +5,15 @@ using Spectre.Console;
 namespace SoftPrompt.Bench;
 
 /// <summary>One measurement: our figure, the reference implementation's (if it ran), and their ratio.</summary>
-public sealed record BenchRow(string Name, double Ours, double? Reference, string Unit)
+/// <param name="LowerIsBetter">True for times and memory: then a ratio below 1 is the good side.</param>
+/// <param name="Note">Why the reference is missing, or how it was run.</param>
+public sealed record BenchRow(string Name, double Ours, double? Reference, string Unit, bool LowerIsBetter = false, string? Note = null)
 {
-    /// <summary>Ours / Reference: above 1 means faster for throughput units (GFLOP/s, tokens/s).</summary>
+    /// <summary>Ours / Reference (above 1 is better for throughput, below 1 for times and memory).</summary>
     public double? Ratio => Reference is > 0 ? Ours / Reference : null;
+
+    /// <summary>The ratio turned so that above 1 always means we are better.</summary>
+    public double? Advantage => Ratio is { } r ? (LowerIsBetter ? 1 / r : r) : null;
 }
 
 /// <summary>Prints rows as a table and writes them as a JSON array of {name, ours, reference, ratio, unit}.</summary>
@@ -24,17 +29,18 @@ public static class BenchReport
         table.AddColumn("unit");
         foreach (var r in rows)
         {
-            string ratio = r.Ratio is { } x
-                ? $"[{(x >= 0.9 ? "green" : x >= 0.8 ? "yellow" : "red")}]{x.ToString("F2", CultureInfo.InvariantCulture)}[/]"
+            string ratio = r.Ratio is { } x && r.Advantage is { } adv
+                ? $"[{(adv >= 1.0 ? "green" : adv >= 0.9 ? "yellow" : "red")}]{x.ToString("F2", CultureInfo.InvariantCulture)}[/]"
                 : "";
             table.AddRow(Markup.Escape(r.Name), Format(r.Ours), r.Reference is { } v ? Format(v) : "", ratio, Markup.Escape(r.Unit));
         }
         AnsiConsole.Write(table);
+        foreach (var note in rows.Select(r => r.Note).OfType<string>().Distinct()) AnsiConsole.MarkupLine($"[grey]note: {Markup.Escape(note)}[/]");
     }
 
     public static void WriteJson(string path, IReadOnlyList<BenchRow> rows)
     {
-        var items = rows.Select(r => new { name = r.Name, ours = r.Ours, reference = r.Reference, ratio = r.Ratio, unit = r.Unit });
+        var items = rows.Select(r => new { name = r.Name, ours = r.Ours, reference = r.Reference, ratio = r.Ratio, unit = r.Unit, lower_is_better = r.LowerIsBetter, note = r.Note });
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         File.WriteAllText(path, JsonSerializer.Serialize(items, new JsonSerializerOptions { WriteIndented = true }) + "\n");

@@ -7,7 +7,10 @@ using SoftPrompt.Bench;
 var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<BenchRow>> Run)>
 {
     ["gemm"] = ("SGEMM GFLOP/s vs OpenBLAS cblas_sgemm", GemmBench.Run),
+    ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
 };
+string[] every = [.. verbs.Keys];
+verbs["all"] = ("every verb above, one after another", _ => []);
 
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
 {
@@ -17,7 +20,13 @@ if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
 }
 
 var options = BenchArgs.Parse(args.AsSpan(1));
-var rows = verb.Run(options);
-BenchReport.Print(args[0], rows);
+var rows = new List<BenchRow>();
+foreach (string name in args[0] == "all" ? every : [args[0]])
+{
+    var verbRows = verbs[name].Run(options);
+    BenchReport.Print(name, verbRows);
+    // Rows are named after their verb so that the JSON of 'all' keeps them apart.
+    rows.AddRange(verbRows.Select(r => r with { Name = $"{name}: {r.Name}" }));
+}
 if (options.Get("json") is { } jsonPath) BenchReport.WriteJson(jsonPath, rows);
 return 0;
