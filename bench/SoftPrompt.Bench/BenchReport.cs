@@ -47,7 +47,7 @@ public static class BenchReport
         Console.WriteLine($"wrote {path}");
     }
 
-    static string Format(double v) => v.ToString(v >= 100 ? "F1" : "F2", CultureInfo.InvariantCulture);
+    static string Format(double v) => v != 0 && Math.Abs(v) < 0.01 ? v.ToString("0.0e+0", CultureInfo.InvariantCulture) : v.ToString(Math.Abs(v) >= 100 ? "F1" : "F2", CultureInfo.InvariantCulture);
 }
 
 /// <summary>Verb options: <c>--name value</c> pairs and bare <c>--flag</c>s.</summary>

@@ -27,6 +27,7 @@ Always run with /usr/bin/python3 (Debian python3-torch); see run_reference.sh.
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import sys
@@ -38,6 +39,7 @@ import torch.nn.functional as F
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
 LN_EPS = 1e-5
 IGNORE = -100
+ENV_KNOBS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "LD_PRELOAD", "LD_LIBRARY_PATH")
 
 
 def parse_args(argv=None):
@@ -287,6 +289,9 @@ def main():
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
         "flops_per_step": flops,
+        # Settings that change the result, so a JSON file says how it was run.
+        "env": {k: v for k, v in sorted(os.environ.items())
+                if k in ENV_KNOBS or k.startswith(("MALLOC_", "OPENBLAS_", "TCMALLOC_"))},
     }
     print(f"torch {res['torch_version']}  threads {res['threads']}  "
           f"median {res['step_seconds_median']:.3f} s  min {res['step_seconds_min']:.3f} s  "
