@@ -7,11 +7,15 @@ using SoftPrompt.Tensors.Kernels;
 namespace SoftPrompt.Bench;
 
 /// <summary>
-/// <c>gemm</c>: Sgemm.Multiply vs OpenBLAS cblas_sgemm on the transformer's GEMM shapes, in
-/// GFLOP/s (2·m·n·k per call), median of several samples after warm-up, both on the same
-/// buffers with the same thread count.
+/// <c>gemm</c>: Sgemm vs OpenBLAS cblas_sgemm on the transformer's GEMM shapes, in GFLOP/s
+/// (2·m·n·k per product), median of several samples after warm-up, both on the same buffers
+/// with the same thread count. Where the CPU has AVX-512 each shape is measured with both
+/// micro-kernels (rows "v512" and "v256"; the engine uses v512 there), against one OpenBLAS figure.
+/// Batched rows time the attention-like products (many small ones in one call) against a loop
+/// of cblas_sgemm calls.
 /// Options: --reps N (samples, default 7), --shape MxNxK (only this shape), --layout NN|NT|TN|TT
-/// (only this layout), --v256 (force the Vector256 kernel), --kc/--mc/--nc N (blocking overrides).
+/// (only this layout), --v256 / --v512 (only that kernel), --kc/--mc/--nc N (blocking overrides
+/// for the kernels measured), --noref (skip OpenBLAS, for quick tuning sweeps).
 /// </summary>
 static unsafe class GemmBench
 {
@@ -22,63 +26,109 @@ static unsafe class GemmBench
     ];
     static readonly string[] Layouts = ["NN", "NT"];
 
+    // Attention at T = 148, head size 64, 96 (batch × heads) products: scores Q·K^T, then P·V.
+    static readonly (string Layout, int M, int N, int K, int Batch)[] BatchedShapes =
+    [
+        ("NT", 148, 148, 64, 96), ("NN", 148, 64, 148, 96),
+    ];
+
     const double SampleSeconds = 0.05;   // a sample repeats calls until it lasts at least this long
+    const double WarmupSeconds = 0.5;    // past the JIT's tier-up of the driver code
     const int IdleMillis = 250;          // lets the other library's spinning threads go to sleep
 
     public static IReadOnlyList<BenchRow> Run(BenchArgs args)
     {
         int reps = args.GetInt("reps", 7);
-        if (args.Has("v256")) Sgemm.ForceVector256 = true;
-        var bl = Sgemm.ForceVector256 || !Vector512.IsHardwareAccelerated ? Sgemm.Narrow : Sgemm.Wide;
-        bl = bl with { KC = args.GetInt("kc", bl.KC), MC = args.GetInt("mc", bl.MC), NC = args.GetInt("nc", bl.NC) };
-        if (bl.Wide) Sgemm.Wide = bl; else Sgemm.Narrow = bl;
+        bool reference = !args.Has("noref");
+        var kernels = new List<bool>(); // ForceVector256 settings to measure
+        if (Vector512.IsHardwareAccelerated && !args.Has("v256")) kernels.Add(false);
+        if (!args.Has("v512") || !Vector512.IsHardwareAccelerated) kernels.Add(true);
+        Sgemm.Wide = Override(Sgemm.Wide, args);
+        Sgemm.Narrow = Override(Sgemm.Narrow, args);
 
         var shapes = Shapes.AsEnumerable();
+        var batched = BatchedShapes.AsEnumerable();
         if (args.Get("shape") is { } shape)
         {
             int[] d = shape.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             shapes = [(d[0], d[1], d[2])];
+            batched = [];
         }
         var layouts = args.Get("layout") is { } l ? [l.ToUpperInvariant()] : Layouts;
 
         OpenBlas.SetThreads(WorkerPool.ThreadCount);
-        Console.WriteLine($"threads {WorkerPool.ThreadCount}, kernel {(bl.Wide ? "Vector512" : "Vector256")} " +
-            $"{bl.MR}x{bl.NR} KC={bl.KC} MC={bl.MC} NC={bl.NC}; reference: {OpenBlas.Description}");
+        Console.WriteLine($"threads {WorkerPool.ThreadCount}; reference: {OpenBlas.Description}");
+        foreach (bool v256 in kernels)
+        {
+            var bl = v256 ? Sgemm.Narrow : Sgemm.Wide;
+            Console.WriteLine($"{Label(v256)}: {bl.MR}x{bl.NR} micro-kernel, KC={bl.KC} MC={bl.MC} NC={bl.NC}");
+        }
 
         var rows = new List<BenchRow>();
-        foreach (var (m, n, k) in shapes)
-            foreach (string layout in layouts)
-                rows.Add(Measure(m, n, k, layout[0] == 'T', layout[1] == 'T', reps));
+        try
+        {
+            foreach (var (m, n, k) in shapes)
+                foreach (string layout in layouts)
+                    rows.AddRange(Measure(layout, m, n, k, 1, kernels, reps, reference));
+            foreach (var (layout, m, n, k, batch) in batched)
+                rows.AddRange(Measure(layout, m, n, k, batch, kernels, reps, reference));
+        }
+        finally { Sgemm.ForceVector256 = false; }
         return rows;
     }
 
-    static BenchRow Measure(int m, int n, int k, bool transA, bool transB, int reps)
+    static Sgemm.Blocking Override(Sgemm.Blocking bl, BenchArgs args) =>
+        bl with { KC = args.GetInt("kc", bl.KC), MC = args.GetInt("mc", bl.MC), NC = args.GetInt("nc", bl.NC) };
+
+    static string Label(bool v256) => v256 ? "v256" : "v512";
+
+    /// <summary>
+    /// One shape and layout: C[m,n] = op(A)[m,k] · op(B)[k,n], <paramref name="batch"/> times
+    /// (contiguous matrices); a row per kernel, each with the same OpenBLAS figure.
+    /// </summary>
+    static List<BenchRow> Measure(string layout, int m, int n, int k, int batch, List<bool> kernels, int reps, bool reference)
     {
+        bool transA = layout[0] == 'T', transB = layout[1] == 'T';
         nint aLen = (nint)m * k, bLen = (nint)k * n, cLen = (nint)m * n;
-        float* a = Alloc(aLen), b = Alloc(bLen), c = Alloc(cLen), cRef = Alloc(cLen);
+        nint aAll = aLen * batch, bAll = bLen * batch, cAll = cLen * batch;
+        float* a = Alloc(aAll), b = Alloc(bAll), c = Alloc(cAll), cRef = Alloc(cAll);
         try
         {
             var rng = new Random(1);
-            for (nint i = 0; i < aLen; i++) a[i] = (float)(rng.NextDouble() - 0.5);
-            for (nint i = 0; i < bLen; i++) b[i] = (float)(rng.NextDouble() - 0.5);
+            for (nint i = 0; i < aAll; i++) a[i] = (float)(rng.NextDouble() - 0.5);
+            for (nint i = 0; i < bAll; i++) b[i] = (float)(rng.NextDouble() - 0.5);
             int lda = transA ? m : k, ldb = transB ? k : n;
-            double flops = 2.0 * m * n * k;
+            double flops = 2.0 * m * n * k * batch;
 
-            double ours = Median(reps, flops, () => Sgemm.Multiply(transA, transB, m, n, k,
-                new ReadOnlySpan<float>(a, (int)aLen), lda, new ReadOnlySpan<float>(b, (int)bLen), ldb,
-                new Span<float>(c, (int)cLen), n));
+            var ours = new List<double>();
+            foreach (bool v256 in kernels)
+            {
+                Sgemm.ForceVector256 = v256;
+                ours.Add(Median(reps, flops, batch == 1
+                    ? () => Sgemm.Multiply(transA, transB, m, n, k,
+                        new ReadOnlySpan<float>(a, (int)aAll), lda, new ReadOnlySpan<float>(b, (int)bAll), ldb,
+                        new Span<float>(c, (int)cAll), n)
+                    : () => Sgemm.MultiplyBatched(transA, transB, m, n, k,
+                        new ReadOnlySpan<float>(a, (int)aAll), lda, aLen, new ReadOnlySpan<float>(b, (int)bAll), ldb, bLen,
+                        new Span<float>(c, (int)cAll), n, cLen, batch)));
+            }
             Thread.Sleep(IdleMillis);
 
-            double? reference = null;
-            if (OpenBlas.Available)
+            double? theirs = null;
+            if (reference && OpenBlas.Available)
             {
-                reference = Median(reps, flops, () => OpenBlas.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, cRef, n));
+                theirs = Median(reps, flops, () =>
+                {
+                    for (int i = 0; i < batch; i++)
+                        OpenBlas.Sgemm(transA, transB, m, n, k, 1f, a + i * aLen, lda, b + i * bLen, ldb, 0f, cRef + i * cLen, n);
+                });
                 Thread.Sleep(IdleMillis);
-                double err = MaxRelativeDifference(c, cRef, cLen);
-                if (err > 1e-3) Console.WriteLine($"warning: {m}x{n}x{k} differs from OpenBLAS by {err:g3} (relative)");
+                double err = MaxRelativeDifference(c, cRef, cAll);
+                if (err > 1e-3) Console.WriteLine($"warning: {layout} {m}x{n}x{k} differs from OpenBLAS by {err:g3} (relative)");
             }
-            string name = $"{(transA ? 'T' : 'N')}{(transB ? 'T' : 'N')} {m}x{n}x{k}";
-            return new BenchRow(name, ours, reference, "GFLOP/s");
+
+            string name = batch == 1 ? $"{layout} {m}x{n}x{k}" : $"{layout} {batch}x[{m}x{n}x{k}]";
+            return kernels.Select((v256, i) => new BenchRow($"{name} {Label(v256)}", ours[i], theirs, "GFLOP/s")).ToList();
         }
         finally
         {
@@ -92,7 +142,7 @@ static unsafe class GemmBench
     {
         call();
         var sw = Stopwatch.StartNew();
-        while (sw.Elapsed.TotalSeconds < 2 * SampleSeconds) call();
+        while (sw.Elapsed.TotalSeconds < WarmupSeconds) call();
 
         var samples = new double[reps];
         for (int r = 0; r < reps; r++)

@@ -64,10 +64,8 @@ public static partial class Sgemm
                 {
                     int kc = Math.Min(bl.KC, g.K - pc);
                     job.SetBlock(jc, nc, pc, kc);
-                    job.Phase = GemmJob.Stage.PackB;
-                    RunStage(job, job.PackTasks, threads);
-                    job.Phase = GemmJob.Stage.Compute;
-                    RunStage(job, job.ComputeTasks, threads);
+                    if (threads > 1) WorkerPool.Run(job, job.Tasks);
+                    else for (int t = 0; t < job.Tasks; t++) job.Execute(t);
                 }
             }
         }
@@ -76,32 +74,34 @@ public static partial class Sgemm
 
     [ThreadStatic] static GemmJob? t_job;
 
-    static void RunStage(IParallelJob job, int count, int threads)
-    {
-        if (threads > 1) WorkerPool.Run(job, count);
-        else for (int i = 0; i < count; i++) job.Execute(i);
-    }
+    /// <summary>Columns of B packed at once by one thread: 4 micro-panels of 32 or 8 of 16.</summary>
+    internal static int SlabColumns = 128;
 
     /// <summary>
-    /// The two parallel stages of one (jc, pc) block: pack the KC×NC panel of B into the calling
-    /// thread's B buffer (split by micro-panels), then compute C[:, jc:jc+nc] += A[:, pc:pc+kc] ·
-    /// Bpanel with tasks over (row chunks of ≤ MC rows) × (column chunks), each packing its
-    /// own A block into its thread's A buffer. Reused per calling thread: no allocation per call.
+    /// One (jc, pc) block: C[:, jc:jc+nc] (+)= alpha * op(A)[:, pc:pc+kc] · op(B)[pc:pc+kc, jc:jc+nc].
+    /// Tasks are (row chunk of ≤ MC rows) × (column chunk); each packs its rows of A into its
+    /// thread's A buffer, then walks the column chunk slab by slab (SlabColumns of B). Packing
+    /// of B is fused into the walk: the first task to reach a slab packs it into the shared
+    /// panel (in the calling thread's B buffer) and marks it ready; the others reuse it. Tasks
+    /// that run at the same time start their walk at different slabs, so the threads pack
+    /// disjoint slabs (no pack stage, no extra barrier) and each computes first on the slab it
+    /// just packed, while it is still in its cache. Reused per calling thread: no allocation per call.
     /// </summary>
     sealed unsafe class GemmJob : IParallelJob
     {
-        public enum Stage { PackB, Compute }
-        public Stage Phase;
-
         GemmArgs _g;
         Blocking _bl;
         float* _bPack;                       // [nPanels][kc][NR], owned by the calling thread
         int _jc, _nc, _pc, _kc;              // the current block of N and K
         float _beta;                         // beta for this K block: the caller's first, then 1
         int _mPanels, _nPanels;              // micro-panels of MR rows / NR columns
+        int _panelsPerSlab, _slabs;
+        int[] _slabState = new int[64];      // per slab of the current block: Unpacked, Packing or Ready
         int _tasksM, _tasksN, _panelsPerTaskM;
         int _threads;
-        public int PackTasks, ComputeTasks;
+        public int Tasks;
+
+        const int Unpacked = 0, Packing = 1, Ready = 2;
 
         public void Prepare(in GemmArgs g, Blocking bl, int threads)
         {
@@ -126,6 +126,10 @@ public static partial class Sgemm
                 else _tasksM = (_tasksM + threads - 1) / threads * threads;
             }
             _panelsPerTaskM = (_mPanels + _tasksM - 1) / _tasksM;
+            // Column-split tasks share no slab, so they split at micro-panel granularity.
+            _panelsPerSlab = _tasksN > 1 ? 1 : Math.Max(1, SlabColumns / bl.NR);
+            int maxSlabs = (ncMax + bl.NR * _panelsPerSlab - 1) / (bl.NR * _panelsPerSlab);
+            if (_slabState.Length < maxSlabs) _slabState = new int[maxSlabs];
         }
 
         public void SetBlock(int jc, int nc, int pc, int kc)
@@ -133,44 +137,23 @@ public static partial class Sgemm
             _jc = jc; _nc = nc; _pc = pc; _kc = kc;
             _beta = pc == 0 ? _g.Beta : 1f;
             _nPanels = (nc + _bl.NR - 1) / _bl.NR;
-            PackTasks = Math.Min(_threads, _nPanels);
-            ComputeTasks = _tasksM * Math.Min(_tasksN, _nPanels);
+            _slabs = (_nPanels + _panelsPerSlab - 1) / _panelsPerSlab;
+            Array.Clear(_slabState, 0, _slabs);
+            Tasks = _tasksM * Math.Min(_tasksN, _slabs);
         }
 
         public void Clear() { _g = default; _bPack = null; }
 
-        public void Execute(int index)
-        {
-            if (Phase == Stage.PackB) PackBPanels(index);
-            else ComputeChunk(index);
-        }
-
-        /// <summary>Packs B micro-panels of chunk <paramref name="task"/>: Bpanel[kc, nc] = op(B)[pc:pc+kc, jc:jc+nc].</summary>
-        void PackBPanels(int task)
-        {
-            var (q0, q1) = WorkerPool.Chunk(task, PackTasks, _nPanels);
-            int nr = _bl.NR;
-            for (int q = q0; q < q1; q++)
-            {
-                int j = _jc + q * nr;
-                int valid = Math.Min(nr, _jc + _nc - j);
-                float* dst = _bPack + (nint)q * _kc * nr;
-                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
-                    PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
-                else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
-                    PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
-            }
-        }
-
         /// <summary>
-        /// Task (tm, tn): packs rows of row chunk tm into this thread's A buffer, then runs the
+        /// Task (tm, tn): packs the rows of row chunk tm into this thread's A buffer, then runs the
         /// micro-kernel over every (B micro-panel of column chunk tn) × (A micro-panel).
         /// </summary>
-        void ComputeChunk(int task)
+        public void Execute(int task)
         {
-            int tasksN = ComputeTasks / _tasksM;
-            var (p0, p1) = WorkerPool.Chunk(task / tasksN, _tasksM, _mPanels);
-            var (q0, q1) = WorkerPool.Chunk(task % tasksN, tasksN, _nPanels);
+            int tasksN = Tasks / _tasksM;
+            int tm = task / tasksN;
+            var (p0, p1) = WorkerPool.Chunk(tm, _tasksM, _mPanels);
+            var (s0, s1) = WorkerPool.Chunk(task % tasksN, tasksN, _slabs);
             int mr = _bl.MR, nr = _bl.NR, kc = _kc;
 
             // A buffer: [panelsPerTask][kc][MR] + slack, then one MR×NR tile for edge tiles.
@@ -189,22 +172,62 @@ public static partial class Sgemm
                     PackTranspose(dst, _g.A + (nint)i * _g.Lda + _pc, _g.Lda, mr, valid, kc);
             }
 
+            // Concurrent tasks (consecutive row chunks) start 1/threads of the way apart.
+            int slabCount = s1 - s0;
+            int start = (int)((long)(tm % _threads) * slabCount / _threads);
             Blocking bl = _bl;
             float alpha = _g.Alpha, beta = _beta;
             nint ldc = _g.Ldc;
+            for (int n = 0; n < slabCount; n++)
+            {
+                int slab = s0 + (start + n) % slabCount;
+                int q0 = slab * _panelsPerSlab, q1 = Math.Min(_nPanels, q0 + _panelsPerSlab);
+                EnsurePacked(slab, q0, q1);
+                for (int q = q0; q < q1; q++)
+                {
+                    int j = q * nr;
+                    int nValid = Math.Min(nr, _nc - j);
+                    float* bp = _bPack + (nint)q * kc * nr;
+                    float* cCol = _g.C + _jc + j;
+                    for (int ip = p0; ip < p1; ip++)
+                    {
+                        int i = ip * mr;
+                        int mValid = Math.Min(mr, _g.M - i);
+                        float* ap = aPack + (nint)(ip - p0) * kc * mr;
+                        Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Packs B micro-panels [q0, q1) of this block unless another task did or is doing so; then waits until they are ready.</summary>
+        void EnsurePacked(int slab, int q0, int q1)
+        {
+            ref int state = ref _slabState[slab];
+            if (Volatile.Read(ref state) == Ready) return;
+            if (Interlocked.CompareExchange(ref state, Packing, Unpacked) == Unpacked)
+            {
+                PackBPanels(q0, q1);
+                Volatile.Write(ref state, Ready);
+                return;
+            }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref state) != Ready) spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        /// <summary>Bpanel micro-panels [q0, q1): op(B)[pc:pc+kc, jc+q*NR : jc+(q+1)*NR], zero past n.</summary>
+        void PackBPanels(int q0, int q1)
+        {
+            int nr = _bl.NR;
             for (int q = q0; q < q1; q++)
             {
-                int j = q * nr;
-                int nValid = Math.Min(nr, _nc - j);
-                float* bp = _bPack + (nint)q * kc * nr;
-                float* cCol = _g.C + _jc + j;
-                for (int ip = p0; ip < p1; ip++)
-                {
-                    int i = ip * mr;
-                    int mValid = Math.Min(mr, _g.M - i);
-                    float* ap = aPack + (nint)(ip - p0) * kc * mr;
-                    Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
-                }
+                int j = _jc + q * nr;
+                int valid = Math.Min(nr, _jc + _nc - j);
+                float* dst = _bPack + (nint)q * _kc * nr;
+                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
+                    PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
+                else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
+                    PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
             }
         }
     }
