@@ -13,7 +13,7 @@ namespace SoftPrompt.Bench;
 /// micro-kernels (rows "v512" and "v256"; the engine uses v512 there), against one OpenBLAS figure.
 /// Batched rows time the attention-like products (many small ones in one call) against a loop
 /// of cblas_sgemm calls.
-/// Options: --reps N (samples, default 7), --shape MxNxK (only this shape), --layout NN|NT|TN|TT
+/// Options: --reps N (samples, default 7), --shape MxNxK (only this shape, single and batched), --layout NN|NT|TN|TT
 /// (only this layout), --v256 / --v512 (only that kernel), --kc/--mc/--nc N (blocking overrides
 /// for the kernels measured), --noref (skip OpenBLAS, for quick tuning sweeps).
 /// </summary>
@@ -52,7 +52,7 @@ static unsafe class GemmBench
         {
             int[] d = shape.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             shapes = [(d[0], d[1], d[2])];
-            batched = [];
+            batched = batched.Where(x => x.M == d[0] && x.N == d[1] && x.K == d[2]);
         }
         var layouts = args.Get("layout") is { } l ? [l.ToUpperInvariant()] : Layouts;
 
@@ -70,7 +70,7 @@ static unsafe class GemmBench
             foreach (var (m, n, k) in shapes)
                 foreach (string layout in layouts)
                     rows.AddRange(Measure(layout, m, n, k, 1, kernels, reps, reference));
-            foreach (var (layout, m, n, k, batch) in batched)
+            foreach (var (layout, m, n, k, batch) in batched.Where(x => layouts.Contains(x.Layout)))
                 rows.AddRange(Measure(layout, m, n, k, batch, kernels, reps, reference));
         }
         finally { Sgemm.ForceVector256 = false; }

@@ -37,6 +37,7 @@ public class GemmTests
     [InlineData(1, 1000, 800)]    // a row vector times a matrix
     [InlineData(1000, 1, 800)]
     [InlineData(148, 148, 64)]    // attention-like
+    [InlineData(500, 200, 300)]   // few column panels: threads split rows and share packed B slabs
     public void MediumShapesMatchReference_AllLayouts(int m, int n, int k)
     {
         foreach (var (ta, tb) in Layouts)

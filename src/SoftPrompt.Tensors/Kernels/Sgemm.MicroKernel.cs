@@ -161,12 +161,26 @@ public static partial class Sgemm
         }
         if (bl.Wide) Kernel12x32(kc, a, b, tile, bl.NR, 1f, 0f);
         else Kernel6x16(kc, a, b, tile, bl.NR, 1f, 0f);
-        for (int i = 0; i < mr; i++)
+        MergeTile(c, ldc, tile, bl.NR, mr, nr, alpha, beta);
+    }
+
+    /// <summary>C[mr,nr] = alpha * T[mr,nr] + beta * C (beta == 0: C not read), 8 columns at a time.</summary>
+    static unsafe void MergeTile(float* c, nint ldc, float* t, int ldt, int mr, int nr, float alpha, float beta)
+    {
+        Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+        for (int i = 0; i < mr; i++, c += ldc, t += ldt)
         {
-            float* ci = c + i * ldc;
-            float* ti = tile + i * bl.NR;
-            if (beta == 0f) for (int j = 0; j < nr; j++) ci[j] = alpha * ti[j];
-            else for (int j = 0; j < nr; j++) ci[j] = alpha * ti[j] + beta * ci[j];
+            int j = 0;
+            if (beta == 0f)
+            {
+                for (; j + 8 <= nr; j += 8) (va * Vector256.Load(t + j)).Store(c + j);
+                for (; j < nr; j++) c[j] = alpha * t[j];
+            }
+            else
+            {
+                for (; j + 8 <= nr; j += 8) Vector256.FusedMultiplyAdd(va, Vector256.Load(t + j), vb * Vector256.Load(c + j)).Store(c + j);
+                for (; j < nr; j++) c[j] = alpha * t[j] + beta * c[j];
+            }
         }
     }
 }
