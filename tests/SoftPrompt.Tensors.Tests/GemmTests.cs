@@ -120,6 +120,56 @@ public class GemmTests
     }
 
     [Fact]
+    public void AfterWarmUp_CallsDoNotAllocate()
+    {
+        var rng = new Random(5);
+        var a = RandomArray(rng, 300 * 200);
+        var b = RandomArray(rng, 200 * 250);
+        var c = new float[300 * 250];
+        var batchA = RandomArray(rng, 8 * 40 * 30);
+        var batchB = RandomArray(rng, 8 * 30 * 20);
+        var batchC = new float[8 * 40 * 20];
+        void Calls()
+        {
+            Sgemm.Multiply(false, true, 300, 250, 200, a, 200, b, 200, c, 250);        // parallel, packed
+            Sgemm.Multiply(true, false, 20, 30, 40, a, 20, b, 30, c, 30);              // serial, packed
+            Sgemm.Multiply(false, false, 1, 250, 200, a, 200, b, 250, c, 250);         // matrix-vector
+            Sgemm.MultiplyBatched(false, false, 40, 20, 30, batchA, 30, 40 * 30, batchB, 20, 30 * 20,
+                batchC, 20, 40 * 20, 8);
+        }
+        Calls();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Calls();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetTheSameBitsAsOneCaller()
+    {
+        // Every C tile is summed in the same order however the work is split, so results are
+        // bitwise reproducible; two threads calling at once must not share scratch buffers.
+        var rng = new Random(6);
+        const int m = 130, n = 520, k = 300;
+        var a = RandomArray(rng, m * k);
+        var b = RandomArray(rng, k * n);
+        var expected = new float[m * n];
+        Sgemm.Multiply(false, false, m, n, k, a, k, b, n, expected, n);
+        var failures = new int[2];
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            var c = new float[m * n];
+            for (int i = 0; i < 20; i++)
+            {
+                Sgemm.Multiply(false, false, m, n, k, a, k, b, n, c, n);
+                if (!c.AsSpan().SequenceEqual(expected)) failures[t]++;
+            }
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        Assert.Equal([0, 0], failures);
+    }
+
+    [Fact]
     public void BadArguments_Throw()
     {
         var a = new float[6];
