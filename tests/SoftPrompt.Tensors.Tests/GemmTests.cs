@@ -33,7 +33,8 @@ public class GemmTests
     [InlineData(1000, 7, 65)]     // many row panels, few columns
     [InlineData(7, 1000, 63)]     // skinny M: the parallel split goes over columns
     [InlineData(65, 40, 1000)]    // K over one KC block: later blocks accumulate with beta = 1
-    [InlineData(13, 2100, 70)]    // N over one NC panel
+    [InlineData(2, 2100, 70)]     // N over one NC panel, single-threaded (few flops)
+    [InlineData(13, 4500, 20)]    // N over one NC panel per thread, columns split across threads
     [InlineData(1, 1000, 800)]    // a row vector times a matrix
     [InlineData(1000, 1, 800)]
     [InlineData(148, 148, 64)]    // attention-like

@@ -63,9 +63,9 @@ public static partial class Sgemm
         job.Prepare(in g, bl, threads);
         try
         {
-            for (int jc = 0; jc < g.N; jc += bl.NC)
+            for (int jc = 0; jc < g.N; jc += job.ColumnBlock)
             {
-                int nc = Math.Min(bl.NC, g.N - jc);
+                int nc = Math.Min(job.ColumnBlock, g.N - jc);
                 for (int pc = 0; pc < g.K; pc += bl.KC)
                 {
                     int kc = Math.Min(bl.KC, g.K - pc);
@@ -107,6 +107,7 @@ public static partial class Sgemm
         int _tasksM, _tasksN, _panelsPerTaskM;
         int _threads;
         public int Tasks;
+        public int ColumnBlock;              // columns per (jc) block
 
         const int Unpacked = 0, Packing = 1, Ready = 2;
 
@@ -116,11 +117,6 @@ public static partial class Sgemm
             _bl = bl;
             _threads = threads;
             _mPanels = (g.M + bl.MR - 1) / bl.MR;
-            int ncMax = Math.Min(bl.NC, g.N);
-            int kcMax = Math.Min(bl.KC, g.K);
-            nint bFloats = (nint)kcMax * ((ncMax + bl.NR - 1) / bl.NR * bl.NR) + PackSlack;
-            _bPack = ThreadScratch.B.Get(bFloats);
-
             // Rows: chunks of at most MC rows. With several threads, the columns are split into
             // one chunk per thread when there are enough of them (or too few rows to share):
             // each thread then packs and reads only its own part of B — a shared B panel would
@@ -128,7 +124,7 @@ public static partial class Sgemm
             // every thread packing all of A. Otherwise the row chunks are split, their number
             // rounded up to a multiple of the thread count so every thread gets equal work.
             int panelsPerBlock = Math.Max(1, bl.MC / bl.MR);
-            int nPanelsMax = (ncMax + bl.NR - 1) / bl.NR;
+            int nPanelsMax = (Math.Min(bl.NC, g.N) + bl.NR - 1) / bl.NR;
             _tasksM = (_mPanels + panelsPerBlock - 1) / panelsPerBlock;
             _tasksN = 1;
             if (threads > 1)
@@ -137,6 +133,14 @@ public static partial class Sgemm
                 else _tasksM = (_tasksM + threads - 1) / threads * threads;
             }
             _panelsPerTaskM = (_mPanels + _tasksM - 1) / _tasksM;
+            // Split columns: NC bounds each thread's share of a block, so a block is NC × threads
+            // wide and each thread packs A once per block (N = 3072, 12×32 kernel: +7%).
+            ColumnBlock = bl.NC * _tasksN;
+
+            int ncMax = Math.Min(ColumnBlock, g.N);
+            int kcMax = Math.Min(bl.KC, g.K);
+            nint bFloats = (nint)kcMax * ((ncMax + bl.NR - 1) / bl.NR * bl.NR) + PackSlack;
+            _bPack = ThreadScratch.B.Get(bFloats);
             // Column-split tasks share no slab, so they split at micro-panel granularity.
             _panelsPerSlab = _tasksN > 1 ? 1 : Math.Max(1, SlabColumns / bl.NR);
             int maxSlabs = (ncMax + bl.NR * _panelsPerSlab - 1) / (bl.NR * _panelsPerSlab);
