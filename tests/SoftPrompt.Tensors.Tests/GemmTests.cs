@@ -33,10 +33,12 @@ public class GemmTests
     [InlineData(1000, 7, 65)]     // many row panels, few columns
     [InlineData(7, 1000, 63)]     // skinny M: the parallel split goes over columns
     [InlineData(65, 40, 1000)]    // K over one KC block: later blocks accumulate with beta = 1
-    [InlineData(13, 2100, 70)]    // N over one NC panel
+    [InlineData(2, 2100, 70)]     // N over one NC panel, single-threaded (few flops)
+    [InlineData(13, 4500, 20)]    // N over one NC panel per thread, columns split across threads
     [InlineData(1, 1000, 800)]    // a row vector times a matrix
     [InlineData(1000, 1, 800)]
     [InlineData(148, 148, 64)]    // attention-like
+    [InlineData(500, 200, 300)]   // few column panels: threads split rows and share packed B slabs
     public void MediumShapesMatchReference_AllLayouts(int m, int n, int k)
     {
         foreach (var (ta, tb) in Layouts)
@@ -116,6 +118,56 @@ public class GemmTests
         foreach (bool force256 in BothKernels())
             CheckBatched(transA, transB, m, n, k, batch, shareB: false, force256, seed: batch);
         CheckBatched(transA, transB, m, n, k, batch, shareB: true, force256: false, seed: batch + 1);
+    }
+
+    [Fact]
+    public void AfterWarmUp_CallsDoNotAllocate()
+    {
+        var rng = new Random(5);
+        var a = RandomArray(rng, 300 * 200);
+        var b = RandomArray(rng, 200 * 250);
+        var c = new float[300 * 250];
+        var batchA = RandomArray(rng, 8 * 40 * 30);
+        var batchB = RandomArray(rng, 8 * 30 * 20);
+        var batchC = new float[8 * 40 * 20];
+        void Calls()
+        {
+            Sgemm.Multiply(false, true, 300, 250, 200, a, 200, b, 200, c, 250);        // parallel, packed
+            Sgemm.Multiply(true, false, 20, 30, 40, a, 20, b, 30, c, 30);              // serial, packed
+            Sgemm.Multiply(false, false, 1, 250, 200, a, 200, b, 250, c, 250);         // matrix-vector
+            Sgemm.MultiplyBatched(false, false, 40, 20, 30, batchA, 30, 40 * 30, batchB, 20, 30 * 20,
+                batchC, 20, 40 * 20, 8);
+        }
+        Calls();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Calls();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void ConcurrentCallersGetTheSameBitsAsOneCaller()
+    {
+        // Every C tile is summed in the same order however the work is split, so results are
+        // bitwise reproducible; two threads calling at once must not share scratch buffers.
+        var rng = new Random(6);
+        const int m = 130, n = 520, k = 300;
+        var a = RandomArray(rng, m * k);
+        var b = RandomArray(rng, k * n);
+        var expected = new float[m * n];
+        Sgemm.Multiply(false, false, m, n, k, a, k, b, n, expected, n);
+        var failures = new int[2];
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            var c = new float[m * n];
+            for (int i = 0; i < 20; i++)
+            {
+                Sgemm.Multiply(false, false, m, n, k, a, k, b, n, c, n);
+                if (!c.AsSpan().SequenceEqual(expected)) failures[t]++;
+            }
+        })).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        Assert.Equal([0, 0], failures);
     }
 
     [Fact]

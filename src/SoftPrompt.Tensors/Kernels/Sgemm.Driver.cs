@@ -5,16 +5,22 @@ namespace SoftPrompt.Tensors.Kernels;
 public static partial class Sgemm
 {
     /// <summary>
-    /// Register tile (MR×NR) and cache blocking of one micro-kernel. KC×NR floats of packed B
-    /// (one micro-panel) are reused from L1 across a whole MC×KC block of A held in L2; the
-    /// KC×NC panel of B sits in L3 and is shared by all threads.
+    /// Register tile (MR×NR) and cache blocking of one micro-kernel: a task's MC×KC block of
+    /// packed A stays in its core's L2 while the KC×NR micro-panels of packed B stream past it;
+    /// the KC×NC panel of B is packed once per (jc, pc) block and reused by every row chunk.
     /// </summary>
     internal readonly record struct Blocking(int MR, int NR, int KC, int MC, int NC, bool Wide);
 
-    /// <summary>AVX2 6×16 kernel; KC/MC/NC measured on a 2-core Zen 3 (175–187 GFLOP/s).</summary>
+    // Measured on the 2-vCPU AMD EPYC (AVX-512) dev machine with the gemm bench: one thread
+    // runs ~107 GFLOP/s with the 6×16 kernel (OpenBLAS's AVX2 kernel: ~108) and ~205 with the
+    // 12×32 one; KC 256–768, MC 48–288 and NC 1024–4096 all land within noise (±3%) of these
+    // values, except that a smaller KC is slower once two threads run. KC = 768 keeps GPT-2's
+    // K = 768 in one block.
+
+    /// <summary>AVX2 6×16 kernel (the Vector256 path).</summary>
     internal static Blocking Narrow { get; set; } = new(MR: 6, NR: 16, KC: 768, MC: 72, NC: 2048, Wide: false);
 
-    /// <summary>AVX-512 12×32 kernel.</summary>
+    /// <summary>AVX-512 12×32 kernel (the Vector512 path).</summary>
     internal static Blocking Wide { get; set; } = new(MR: 12, NR: 32, KC: 768, MC: 144, NC: 2048, Wide: true);
 
     /// <summary>Tests set this to run the Vector256 kernel on machines that have AVX-512.</summary>
@@ -57,17 +63,15 @@ public static partial class Sgemm
         job.Prepare(in g, bl, threads);
         try
         {
-            for (int jc = 0; jc < g.N; jc += bl.NC)
+            for (int jc = 0; jc < g.N; jc += job.ColumnBlock)
             {
-                int nc = Math.Min(bl.NC, g.N - jc);
+                int nc = Math.Min(job.ColumnBlock, g.N - jc);
                 for (int pc = 0; pc < g.K; pc += bl.KC)
                 {
                     int kc = Math.Min(bl.KC, g.K - pc);
                     job.SetBlock(jc, nc, pc, kc);
-                    job.Phase = GemmJob.Stage.PackB;
-                    RunStage(job, job.PackTasks, threads);
-                    job.Phase = GemmJob.Stage.Compute;
-                    RunStage(job, job.ComputeTasks, threads);
+                    if (threads > 1) WorkerPool.Run(job, job.Tasks);
+                    else for (int t = 0; t < job.Tasks; t++) job.Execute(t);
                 }
             }
         }
@@ -76,32 +80,36 @@ public static partial class Sgemm
 
     [ThreadStatic] static GemmJob? t_job;
 
-    static void RunStage(IParallelJob job, int count, int threads)
-    {
-        if (threads > 1) WorkerPool.Run(job, count);
-        else for (int i = 0; i < count; i++) job.Execute(i);
-    }
+    /// <summary>Columns of B packed at once by one thread: 4 micro-panels of 32 or 8 of 16.</summary>
+    const int SlabColumns = 128;
 
     /// <summary>
-    /// The two parallel stages of one (jc, pc) block: pack the KC×NC panel of B into the calling
-    /// thread's B buffer (split by micro-panels), then compute C[:, jc:jc+nc] += A[:, pc:pc+kc] ·
-    /// Bpanel with tasks over (row chunks of ≤ MC rows) × (column chunks), each packing its
-    /// own A block into its thread's A buffer. Reused per calling thread: no allocation per call.
+    /// One (jc, pc) block: C[:, jc:jc+nc] (+)= alpha * op(A)[:, pc:pc+kc] · op(B)[pc:pc+kc, jc:jc+nc].
+    /// Tasks are (row chunk of ≤ MC rows) × (column chunk); each packs its rows of A into its
+    /// thread's A buffer, then walks its column chunk slab by slab (SlabColumns of B). Packing
+    /// B is fused into that walk: the first task to reach a slab packs it into the block's B
+    /// panel (the calling thread's B buffer) and marks it ready, later tasks on the same
+    /// columns reuse it. So there is no separate pack stage or barrier, and a slab is first
+    /// used while it is still in the packing thread's cache. Row chunks that run side by side
+    /// on the same columns start their walks at different slabs, so they pack disjoint slabs.
+    /// Reused per calling thread: no allocation per call.
     /// </summary>
     sealed unsafe class GemmJob : IParallelJob
     {
-        public enum Stage { PackB, Compute }
-        public Stage Phase;
-
         GemmArgs _g;
         Blocking _bl;
         float* _bPack;                       // [nPanels][kc][NR], owned by the calling thread
         int _jc, _nc, _pc, _kc;              // the current block of N and K
         float _beta;                         // beta for this K block: the caller's first, then 1
         int _mPanels, _nPanels;              // micro-panels of MR rows / NR columns
+        int _panelsPerSlab, _slabs;
+        int[] _slabState = new int[64];      // per slab of the current block: Unpacked, Packing or Ready
         int _tasksM, _tasksN, _panelsPerTaskM;
         int _threads;
-        public int PackTasks, ComputeTasks;
+        public int Tasks;
+        public int ColumnBlock;              // columns per (jc) block
+
+        const int Unpacked = 0, Packing = 1, Ready = 2;
 
         public void Prepare(in GemmArgs g, Blocking bl, int threads)
         {
@@ -109,23 +117,34 @@ public static partial class Sgemm
             _bl = bl;
             _threads = threads;
             _mPanels = (g.M + bl.MR - 1) / bl.MR;
-            int ncMax = Math.Min(bl.NC, g.N);
-            int kcMax = Math.Min(bl.KC, g.K);
-            nint bFloats = (nint)kcMax * ((ncMax + bl.NR - 1) / bl.NR * bl.NR) + PackSlack;
-            _bPack = ThreadScratch.B.Get(bFloats);
-
-            // Rows: chunks of at most MC rows. With several threads, skinny products (few row
-            // panels) split the columns instead, and otherwise the number of row chunks is
+            // Rows: chunks of at most MC rows. With several threads, the columns are split into
+            // one chunk per thread when there are enough of them (or too few rows to share):
+            // each thread then packs and reads only its own part of B — a shared B panel would
+            // travel between the cores' caches, which measured 1–7% slower — at the price of
+            // every thread packing all of A. Otherwise the row chunks are split, their number
             // rounded up to a multiple of the thread count so every thread gets equal work.
             int panelsPerBlock = Math.Max(1, bl.MC / bl.MR);
+            int nPanelsMax = (Math.Min(bl.NC, g.N) + bl.NR - 1) / bl.NR;
             _tasksM = (_mPanels + panelsPerBlock - 1) / panelsPerBlock;
             _tasksN = 1;
             if (threads > 1)
             {
-                if (_mPanels < 4 * threads) _tasksN = threads;
+                if (nPanelsMax >= 8 * threads || _mPanels < 4 * threads) _tasksN = threads;
                 else _tasksM = (_tasksM + threads - 1) / threads * threads;
             }
             _panelsPerTaskM = (_mPanels + _tasksM - 1) / _tasksM;
+            // Split columns: NC bounds each thread's share of a block, so a block is NC × threads
+            // wide and each thread packs A once per block (N = 3072, 12×32 kernel: +7%).
+            ColumnBlock = bl.NC * _tasksN;
+
+            int ncMax = Math.Min(ColumnBlock, g.N);
+            int kcMax = Math.Min(bl.KC, g.K);
+            nint bFloats = (nint)kcMax * ((ncMax + bl.NR - 1) / bl.NR * bl.NR) + PackSlack;
+            _bPack = ThreadScratch.B.Get(bFloats);
+            // Column-split tasks share no slab, so they split at micro-panel granularity.
+            _panelsPerSlab = _tasksN > 1 ? 1 : Math.Max(1, SlabColumns / bl.NR);
+            int maxSlabs = (ncMax + bl.NR * _panelsPerSlab - 1) / (bl.NR * _panelsPerSlab);
+            if (_slabState.Length < maxSlabs) _slabState = new int[maxSlabs];
         }
 
         public void SetBlock(int jc, int nc, int pc, int kc)
@@ -133,44 +152,23 @@ public static partial class Sgemm
             _jc = jc; _nc = nc; _pc = pc; _kc = kc;
             _beta = pc == 0 ? _g.Beta : 1f;
             _nPanels = (nc + _bl.NR - 1) / _bl.NR;
-            PackTasks = Math.Min(_threads, _nPanels);
-            ComputeTasks = _tasksM * Math.Min(_tasksN, _nPanels);
+            _slabs = (_nPanels + _panelsPerSlab - 1) / _panelsPerSlab;
+            Array.Clear(_slabState, 0, _slabs);
+            Tasks = _tasksM * Math.Min(_tasksN, _slabs);
         }
 
         public void Clear() { _g = default; _bPack = null; }
 
-        public void Execute(int index)
-        {
-            if (Phase == Stage.PackB) PackBPanels(index);
-            else ComputeChunk(index);
-        }
-
-        /// <summary>Packs B micro-panels of chunk <paramref name="task"/>: Bpanel[kc, nc] = op(B)[pc:pc+kc, jc:jc+nc].</summary>
-        void PackBPanels(int task)
-        {
-            var (q0, q1) = WorkerPool.Chunk(task, PackTasks, _nPanels);
-            int nr = _bl.NR;
-            for (int q = q0; q < q1; q++)
-            {
-                int j = _jc + q * nr;
-                int valid = Math.Min(nr, _jc + _nc - j);
-                float* dst = _bPack + (nint)q * _kc * nr;
-                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
-                    PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
-                else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
-                    PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
-            }
-        }
-
         /// <summary>
-        /// Task (tm, tn): packs rows of row chunk tm into this thread's A buffer, then runs the
+        /// Task (tm, tn): packs the rows of row chunk tm into this thread's A buffer, then runs the
         /// micro-kernel over every (B micro-panel of column chunk tn) × (A micro-panel).
         /// </summary>
-        void ComputeChunk(int task)
+        public void Execute(int task)
         {
-            int tasksN = ComputeTasks / _tasksM;
-            var (p0, p1) = WorkerPool.Chunk(task / tasksN, _tasksM, _mPanels);
-            var (q0, q1) = WorkerPool.Chunk(task % tasksN, tasksN, _nPanels);
+            int tasksN = Tasks / _tasksM;
+            int tm = task / tasksN;
+            var (p0, p1) = WorkerPool.Chunk(tm, _tasksM, _mPanels);
+            var (s0, s1) = WorkerPool.Chunk(task % tasksN, tasksN, _slabs);
             int mr = _bl.MR, nr = _bl.NR, kc = _kc;
 
             // A buffer: [panelsPerTask][kc][MR] + slack, then one MR×NR tile for edge tiles.
@@ -189,22 +187,62 @@ public static partial class Sgemm
                     PackTranspose(dst, _g.A + (nint)i * _g.Lda + _pc, _g.Lda, mr, valid, kc);
             }
 
+            // Concurrent tasks (consecutive row chunks) start 1/threads of the way apart.
+            int slabCount = s1 - s0;
+            int start = (int)((long)(tm % _threads) * slabCount / _threads);
             Blocking bl = _bl;
             float alpha = _g.Alpha, beta = _beta;
             nint ldc = _g.Ldc;
+            for (int n = 0; n < slabCount; n++)
+            {
+                int slab = s0 + (start + n) % slabCount;
+                int q0 = slab * _panelsPerSlab, q1 = Math.Min(_nPanels, q0 + _panelsPerSlab);
+                EnsurePacked(slab, q0, q1);
+                for (int q = q0; q < q1; q++)
+                {
+                    int j = q * nr;
+                    int nValid = Math.Min(nr, _nc - j);
+                    float* bp = _bPack + (nint)q * kc * nr;
+                    float* cCol = _g.C + _jc + j;
+                    for (int ip = p0; ip < p1; ip++)
+                    {
+                        int i = ip * mr;
+                        int mValid = Math.Min(mr, _g.M - i);
+                        float* ap = aPack + (nint)(ip - p0) * kc * mr;
+                        Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
+                    }
+                }
+            }
+        }
+
+        /// <summary>Packs B micro-panels [q0, q1) of this block unless another task did or is doing so; then waits until they are ready.</summary>
+        void EnsurePacked(int slab, int q0, int q1)
+        {
+            ref int state = ref _slabState[slab];
+            if (Volatile.Read(ref state) == Ready) return;
+            if (Interlocked.CompareExchange(ref state, Packing, Unpacked) == Unpacked)
+            {
+                PackBPanels(q0, q1);
+                Volatile.Write(ref state, Ready);
+                return;
+            }
+            var spin = new SpinWait();
+            while (Volatile.Read(ref state) != Ready) spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        /// <summary>Bpanel micro-panels [q0, q1): op(B)[pc:pc+kc, jc+q*NR : jc+(q+1)*NR], zero past n.</summary>
+        void PackBPanels(int q0, int q1)
+        {
+            int nr = _bl.NR;
             for (int q = q0; q < q1; q++)
             {
-                int j = q * nr;
-                int nValid = Math.Min(nr, _nc - j);
-                float* bp = _bPack + (nint)q * kc * nr;
-                float* cCol = _g.C + _jc + j;
-                for (int ip = p0; ip < p1; ip++)
-                {
-                    int i = ip * mr;
-                    int mValid = Math.Min(mr, _g.M - i);
-                    float* ap = aPack + (nint)(ip - p0) * kc * mr;
-                    Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
-                }
+                int j = _jc + q * nr;
+                int valid = Math.Min(nr, _jc + _nc - j);
+                float* dst = _bPack + (nint)q * _kc * nr;
+                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
+                    PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
+                else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
+                    PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
             }
         }
     }

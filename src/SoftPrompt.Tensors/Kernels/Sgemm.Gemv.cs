@@ -51,7 +51,11 @@ public static partial class Sgemm
         long flops = 2L * job.Length * k;
         job.Units = units;
         job.Tasks = parallel && flops >= ParallelMinFlops ? Math.Min(units, WorkerPool.ThreadCount * 4) : 1;
-        try { RunStage(job, job.Tasks, job.Tasks); }
+        try
+        {
+            if (job.Tasks > 1) WorkerPool.Run(job, job.Tasks);
+            else job.Execute(0);
+        }
         finally { job.Matrix = null; job.X = null; job.Y = null; }
     }
 
