@@ -9,8 +9,8 @@ namespace SoftPrompt.Bench;
 /// <summary>
 /// <c>gemm</c>: Sgemm vs OpenBLAS cblas_sgemm on the transformer's GEMM shapes, in GFLOP/s
 /// (2·m·n·k per product), on the same buffers with the same thread count. Where the CPU has
-/// AVX-512 each shape is measured with both micro-kernels (rows "v512" and "v256"; the engine
-/// uses v512 there), against one OpenBLAS figure. Batched rows time the attention-like products
+/// AVX-512 each shape can be measured with both micro-kernels (rows "v512" and "v256"; the engine
+/// uses v512 there; the v256 rows appear with --v256), against one OpenBLAS figure. Batched rows time the attention-like products
 /// (many small ones in one call) against a loop of cblas_sgemm calls.
 /// The dev machine is shared, so the implementations take turns: after warm-up, each round
 /// measures every implementation (median of --reps samples of ≥ 50 ms), and a figure is the
@@ -42,9 +42,11 @@ static unsafe class GemmBench
     {
         int reps = args.GetInt("reps", 3), rounds = args.GetInt("rounds", 3);
         bool reference = !args.Has("noref");
-        var kernels = new List<bool>(); // ForceVector256 settings to measure
-        if (Vector512.IsHardwareAccelerated && !args.Has("v256")) kernels.Add(false);
-        if (!args.Has("v512") || !Vector512.IsHardwareAccelerated) kernels.Add(true);
+        // ForceVector256 settings to measure: by default the kernel the engine uses on this CPU;
+        // --v256 adds the AVX2 kernel (compare it with OPENBLAS_CORETYPE=Haswell for like with like).
+        var kernels = new List<bool>();
+        if (Vector512.IsHardwareAccelerated && !args.Has("v256") || args.Has("v512")) kernels.Add(false);
+        if (!Vector512.IsHardwareAccelerated || args.Has("v256")) kernels.Add(true);
         Sgemm.Wide = Override(Sgemm.Wide, args);
         Sgemm.Narrow = Override(Sgemm.Narrow, args);
 

@@ -159,6 +159,18 @@ public sealed partial class Tensor
         return Grad.Span;
     }
 
+    /// <summary>
+    /// Gradient buffer for a backward that will either add into it or, when <paramref name="overwrite"/>
+    /// comes back true (the gradient did not exist yet), write every element: that saves zeroing
+    /// and re-reading a buffer that is about to be filled anyway.
+    /// </summary>
+    internal Span<float> GradSpanForWrite(out bool overwrite)
+    {
+        overwrite = Grad is null && Creator is not null;
+        if (overwrite) Grad = Uninitialized(_shape);
+        return GradSpan();
+    }
+
     /// <summary>The gradient tensor, made (zeroed) on first use.</summary>
     internal Tensor GradSpanTensor()
     {

@@ -57,10 +57,10 @@ public static class StepBench
         double rssMib = PeakRssMib();
 
         var rows = new List<BenchRow>();
-        var refs = new[] { "default", "tuned" }.Select(mode => (mode, Reference.RunStep(mode, steps))).ToList();
+        var refs = args.Has("noref") ? [] : new[] { "default", "tuned" }.Select(mode => (mode, Reference.RunStep(mode, steps))).ToList();
         foreach (var (mode, r) in refs)
         {
-            rows.Add(new BenchRow($"step time vs PyTorch {mode}", median, r?.StepSeconds, "s", LowerIsBetter: true, Note: r?.Note));
+            rows.Add(new BenchRow($"step time vs PyTorch {mode}", median, r?.StepSeconds, "s", LowerIsBetter: true, Note: r?.Note ?? CoreTypeNote));
         }
         var tuned = refs.FirstOrDefault(x => x.mode == "tuned").Item2;
         rows.Add(new BenchRow("peak memory vs PyTorch tuned", rssMib, tuned?.PeakRssMib, "MiB", LowerIsBetter: true));
@@ -74,6 +74,11 @@ public static class StepBench
         rows.Add(new BenchRow("new pooled buffers per step after warm-up", poolMissesAfterWarmup / (double)steps, null, "buffers"));
         return rows;
     }
+
+    /// <summary>PyTorch's matmuls run on OpenBLAS, whose kernel an inherited OPENBLAS_CORETYPE may force.</summary>
+    static string? CoreTypeNote => Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is { } core
+        ? $"OPENBLAS_CORETYPE={core} is set: PyTorch's OpenBLAS uses that kernel, not its best one for this CPU (bench/run unsets it)"
+        : null;
 
     /// <summary>Random ids and their next-token targets (the last real position has none).</summary>
     static (int[] Ids, int[] Targets) RandomBatch(StepShape s, Rng rng)

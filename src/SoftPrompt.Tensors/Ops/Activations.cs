@@ -74,8 +74,8 @@ public static partial class Functional
         }
     }
 
-    /// <summary>gx += dy·f'(x), where f' is recomputed from x (and y where cheaper); a and b are scratch rows.</summary>
-    static void ActivationBackward(Activation kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> gx, Span<float> a, Span<float> b)
+    /// <summary>gx += dy·f'(x) (or gx = … when overwriting), where f' is recomputed from x (and y where cheaper); a and b are scratch rows.</summary>
+    static void ActivationBackward(Activation kind, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> gx, Span<float> a, Span<float> b, bool overwrite)
     {
         switch (kind)
         {
@@ -127,7 +127,8 @@ public static partial class Functional
                 TensorPrimitives.Multiply(a, y, a);
                 break;
         }
-        TensorPrimitives.MultiplyAdd(dy, a, gx, gx);
+        if (overwrite) TensorPrimitives.Multiply(dy, a, gx);
+        else TensorPrimitives.MultiplyAdd(dy, a, gx, gx);
     }
 
     [ThreadStatic] static float[]? _activationScratch;
@@ -140,7 +141,7 @@ public static partial class Functional
             var xb = x.Buffer; int xo = x.Offset;
             var y = Output; var yb = y.Buffer; int yo = y.Offset;
             var g = y.Grad!; var gb = g.Buffer; int go = g.Offset;
-            x.GradSpan();
+            x.GradSpanForWrite(out bool overwrite);
             var gxT = x.Grad!; var gxb = gxT.Buffer; int gxo = gxT.Offset;
             int n = x.Length;
             int blocks = (n + Block - 1) / Block;
@@ -151,7 +152,7 @@ public static partial class Functional
                 {
                     int start = blk * Block, len = Math.Min(Block, n - start);
                     ActivationBackward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len),
-                        gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch.AsSpan(0, len), scratch.AsSpan(Block, len));
+                        gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch.AsSpan(0, len), scratch.AsSpan(Block, len), overwrite);
                 }
             });
         }

@@ -86,8 +86,18 @@ public static partial class Functional
         {
             var g = Output.Grad!;
             int[] shape = g.Shape.ToArray();
-            if (a.RequiresGrad) Broadcast.SumInto(Partial(g, a, b, wrtA: true), shape, a.GradSpan(), a.Shape);
-            if (b.RequiresGrad) Broadcast.SumInto(Partial(g, a, b, wrtA: false), shape, b.GradSpan(), b.Shape);
+            if (a.RequiresGrad) AddGrad(a, Partial(g, a, b, wrtA: true), shape);
+            if (b.RequiresGrad) AddGrad(b, Partial(g, a, b, wrtA: false), shape);
+        }
+
+        static void AddGrad(Tensor t, ReadOnlySpan<float> grad, int[] shape)
+        {
+            if (t.Length == grad.Length)
+            {
+                var gt = t.GradSpanForWrite(out bool overwrite);
+                if (overwrite) { grad.CopyTo(gt); return; }
+            }
+            Broadcast.SumInto(grad, shape, t.GradSpan(), t.Shape);
         }
 
         /// <summary>dy scaled by the partial derivative, at the output's shape.</summary>
@@ -144,8 +154,9 @@ public static partial class Functional
     {
         protected internal override void Backward()
         {
-            var gx = x.GradSpan();
-            TensorPrimitives.Add(gx, Output.Grad!.Span, gx);
+            var gx = x.GradSpanForWrite(out bool overwrite);
+            if (overwrite) Output.Grad!.Span.CopyTo(gx);
+            else TensorPrimitives.Add(gx, Output.Grad!.Span, gx);
         }
     }
 }

@@ -103,7 +103,11 @@ public static partial class Functional
             var dy = Output.Grad!.Span;
             int ldw = w.Shape[1];
             // dx[rows,C] += dy[rows,OC] · W  (W as [OC,C]); frozen inputs skip this
-            if (x.RequiresGrad) Sgemm.Multiply(false, weightInOut, rows, c, oc, dy, oc, w.Span, ldw, x.GradSpan(), c, beta: 1f);
+            if (x.RequiresGrad)
+            {
+                var dx = x.GradSpanForWrite(out bool overwrite);
+                Sgemm.Multiply(false, weightInOut, rows, c, oc, dy, oc, w.Span, ldw, dx, c, beta: overwrite ? 0f : 1f);
+            }
             // dW[OC,C] += dyᵀ · x  (or dW[C,OC] += xᵀ · dy): the weight-gradient GEMM runs only for trainable weights
             if (w.RequiresGrad)
             {

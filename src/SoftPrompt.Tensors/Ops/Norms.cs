@@ -57,7 +57,8 @@ public static partial class Functional
             float[]? wb = weight?.Buffer; int wo = weight?.Offset ?? 0;
             bool needX = x.RequiresGrad, needW = weight?.RequiresGrad ?? false, needB = bias?.RequiresGrad ?? false;
             float[]? gxb = null; int gxo = 0;
-            if (needX) { x.GradSpan(); gxb = x.Grad!.Buffer; gxo = x.Grad.Offset; }
+            bool overwrite = false;
+            if (needX) { x.GradSpanForWrite(out overwrite); gxb = x.Grad!.Buffer; gxo = x.Grad.Offset; }
             // Parameter gradients: one partial sum per task, added up after the parallel loop.
             int tasks = WorkerPool.TasksFor(rows, 10L * c);
             var dwPart = needW ? new float[tasks * c] : null;
@@ -78,7 +79,8 @@ public static partial class Functional
                     float meanD = rms ? 0f : TensorPrimitives.Sum(d) / c;
                     float meanDx = TensorPrimitives.Dot(d, xhat) / c;
                     var gx = gxb.AsSpan(gxo + r * c, c);
-                    for (int i = 0; i < c; i++) gx[i] += rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
+                    if (overwrite) for (int i = 0; i < c; i++) gx[i] = rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
+                    else for (int i = 0; i < c; i++) gx[i] += rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
                 }
             });
             if (dwPart is not null) SumParts(dwPart, tasks, c, weight!.GradSpan());
