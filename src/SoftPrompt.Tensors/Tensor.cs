@@ -81,6 +81,9 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>A tensor of zeros on the heap, whatever scope is active: for parameters and loaded weights that outlive steps.</summary>
+    public static Tensor ZerosOnHeap(params int[] shape) => new((int[])shape.Clone(), new float[CheckedLength(shape)], 0, ownsBuffer: true);
+
     /// <summary>A tensor whose contents are unspecified (pooled storage is not cleared).</summary>
     public static Tensor Uninitialized(params int[] shape)
     {

@@ -45,8 +45,7 @@ public abstract class Module
     /// A zeroed tensor on the heap whatever scope is open: parameters must not return their storage
     /// to the pool when a step's scope ends.
     /// </summary>
-    protected static Tensor NewParameter(params int[] shape) =>
-        new((int[])shape.Clone(), new float[Tensor.CheckedLength(shape)], 0, ownsBuffer: true);
+    protected static Tensor NewParameter(params int[] shape) => Tensor.ZerosOnHeap(shape);
 
     /// <summary>Direct submodules with their names, in registration order.</summary>
     public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _modules;

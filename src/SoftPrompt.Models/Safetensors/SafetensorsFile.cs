@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using SoftPrompt.Tensors;
+
+namespace SoftPrompt.Models.Safetensors;
+
+/// <summary>One tensor's entry in a safetensors header; offsets are relative to the data region.</summary>
+public sealed record SafetensorsEntry(string Name, SafetensorsDtype Dtype, int[] Shape, long Begin, long End)
+{
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>
+/// A memory-mapped safetensors file (8-byte little-endian header length, JSON header, raw data).
+/// The header is validated when the file opens — length sane, JSON well formed, dtypes known,
+/// element count × dtype size = byte length, offsets in bounds, not overlapping and covering the
+/// data region — and every failure names the file and the tensor. Tensors are read on demand and
+/// widened to float32 (from F32, F16 or BF16).
+/// </summary>
+public sealed unsafe class SafetensorsFile : IDisposable
+{
+    const long MaxHeaderBytes = 100L << 20;
+
+    readonly MemoryMappedFile _map;
+    readonly MemoryMappedViewAccessor _view;
+    readonly byte* _base;
+    readonly long _dataStart, _dataLength;
+    readonly Dictionary<string, SafetensorsEntry> _entries;
+
+    public string Path { get; }
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+    public IReadOnlyDictionary<string, SafetensorsEntry> Entries => _entries;
+
+    SafetensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* basePtr, long dataStart, long dataLength,
+        Dictionary<string, SafetensorsEntry> entries, Dictionary<string, string> metadata)
+    {
+        Path = path; _map = map; _view = view; _base = basePtr; _dataStart = dataStart; _dataLength = dataLength;
+        _entries = entries; Metadata = metadata;
+    }
+
+    public static SafetensorsFile Open(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new SafetensorsException($"{path}: file not found.");
+        long size = info.Length;
+        if (size < 8) throw new SafetensorsException($"{path}: {size} bytes is too short for a safetensors file (needs an 8-byte header length).");
+        var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        var view = map.CreateViewAccessor(0, size, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        try
+        {
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            p += view.PointerOffset;
+            ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(p, 8));
+            if (headerLen < 2 || headerLen > (ulong)MaxHeaderBytes || headerLen > (ulong)(size - 8))
+                throw new SafetensorsException($"{path}: header length {headerLen} is not sane for a file of {size} bytes.");
+            var (entries, metadata) = ParseHeader(path, new ReadOnlySpan<byte>(p + 8, (int)headerLen), size - 8 - (long)headerLen);
+            return new SafetensorsFile(path, map, view, p, 8 + (long)headerLen, size - 8 - (long)headerLen, entries, metadata);
+        }
+        catch
+        {
+            if (p != null) view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose(); map.Dispose();
+            throw;
+        }
+    }
+
+    static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(string path, ReadOnlySpan<byte> json, long dataLength)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json.ToArray()); }
+        catch (JsonException e) { throw new SafetensorsException($"{path}: the header is not valid JSON ({e.Message})."); }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{path}: the header must be a JSON object.");
+            var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == "__metadata__")
+                {
+                    if (prop.Value.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{path}: __metadata__ must be an object of strings.");
+                    foreach (var m in prop.Value.EnumerateObject())
+                    {
+                        if (m.Value.ValueKind != JsonValueKind.String) throw new SafetensorsException($"{path}: __metadata__ value '{m.Name}' is not a string.");
+                        metadata[m.Name] = m.Value.GetString()!;
+                    }
+                    continue;
+                }
+                entries[prop.Name] = ParseEntry(path, prop.Name, prop.Value, dataLength);
+            }
+            // Offsets must tile the data region: sorted, no overlap, no hole, nothing past the end.
+            long at = 0;
+            string last = "(none)";
+            foreach (var e in entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End))
+            {
+                if (e.Begin < at) throw new SafetensorsException($"{path}: tensor '{e.Name}' [{e.Begin}, {e.End}) overlaps the tensor before it (which ends at {at}).");
+                if (e.Begin > at) throw new SafetensorsException($"{path}: bytes [{at}, {e.Begin}) before tensor '{e.Name}' belong to no tensor.");
+                at = e.End;
+                last = e.Name;
+            }
+            if (at != dataLength) throw new SafetensorsException($"{path}: tensors end at byte {at} (last: '{last}') but the data region holds {dataLength}.");
+            return (entries, metadata);
+        }
+    }
+
+    static SafetensorsEntry ParseEntry(string path, string name, JsonElement e, long dataLength)
+    {
+        string where = $"{path}: tensor '{name}'";
+        if (e.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{where}: entry must be an object.");
+        if (!e.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String || !SafetensorsDtypes.TryParse(dt.GetString()!, out var dtype))
+            throw new SafetensorsException($"{where}: unknown or missing dtype {(e.TryGetProperty("dtype", out var d2) ? d2.ToString() : "(none)")}.");
+        if (!e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
+            throw new SafetensorsException($"{where}: missing shape.");
+        var shape = new List<int>();
+        foreach (var s in sh.EnumerateArray())
+        {
+            if (!s.TryGetInt32(out int v) || v < 0) throw new SafetensorsException($"{where}: shape entry {s} is not a non-negative int32.");
+            shape.Add(v);
+        }
+        if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
+            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
+            throw new SafetensorsException($"{where}: data_offsets must be two integers.");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw new SafetensorsException($"{where}: data_offsets [{begin}, {end}) are outside the data region of {dataLength} bytes.");
+        var entry = new SafetensorsEntry(name, dtype, shape.ToArray(), begin, end);
+        long expect = entry.ElementCount * SafetensorsDtypes.Size(dtype);
+        if (expect != end - begin)
+            throw new SafetensorsException($"{where}: shape {Tensor.Format(entry.Shape)} of {dtype} needs {expect} bytes but data_offsets span {end - begin}.");
+        return entry;
+    }
+
+    public SafetensorsEntry Entry(string name) =>
+        _entries.TryGetValue(name, out var e) ? e : throw new SafetensorsException($"{Path}: no tensor named '{name}'.");
+
+    /// <summary>The raw bytes of a tensor (valid while the file is open).</summary>
+    public ReadOnlySpan<byte> Bytes(string name)
+    {
+        var e = Entry(name);
+        return new ReadOnlySpan<byte>(_base + _dataStart + e.Begin, checked((int)(e.End - e.Begin)));
+    }
+
+    /// <summary>Copies a floating-point tensor into <paramref name="dst"/> as float32.</summary>
+    public void ReadFloat32(string name, Span<float> dst)
+    {
+        var e = Entry(name);
+        if (dst.Length != e.ElementCount)
+            throw new SafetensorsException($"{Path}: tensor '{name}' has {e.ElementCount} elements, destination holds {dst.Length}.");
+        var src = Bytes(name);
+        switch (e.Dtype)
+        {
+            case SafetensorsDtype.F32: MemoryMarshal.Cast<byte, float>(src).CopyTo(dst); break;
+            case SafetensorsDtype.F16: System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(src), dst); break;
+            case SafetensorsDtype.BF16:
+                var bf = MemoryMarshal.Cast<byte, ushort>(src);
+                var bits = MemoryMarshal.Cast<float, uint>(dst);
+                for (int i = 0; i < bf.Length; i++) bits[i] = (uint)bf[i] << 16;   // bf16 is the top half of an fp32
+                break;
+            default: throw new SafetensorsException($"{Path}: tensor '{name}' is {e.Dtype}, not a floating-point type (F32, F16, BF16).");
+        }
+    }
+
+    /// <summary>Loads a floating-point tensor as a new float32 tensor (heap storage).</summary>
+    public Tensor LoadTensor(string name)
+    {
+        var e = Entry(name);
+        var t = Tensor.ZerosOnHeap(e.Shape);
+        ReadFloat32(name, t.Span);
+        t.Name = name;
+        return t;
+    }
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+    }
+}
