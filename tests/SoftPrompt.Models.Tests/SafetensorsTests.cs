@@ -94,6 +94,8 @@ public sealed class SafetensorsTests : IDisposable
     [InlineData("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, null, "belong to no tensor")]
     [InlineData("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 8, null, "data region holds 8")]
     [InlineData("""{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}""", 4, null, "non-negative")]
+    [InlineData("""{"w":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}""", 8, null, "non-negative int32")]
+    [InlineData("""{"w":{"dtype":"F32","shape":[2],"data_offsets":["0",8]}}""", 8, null, "two integers")]
     [InlineData("""{"w": """, 0, null, "not valid JSON")]
     [InlineData("""{}""", 0, 1_000_000_000UL, "header length")]
     public void MalformedHeadersAreClearErrors(string header, int dataBytes, ulong? headerLength, string? expected)

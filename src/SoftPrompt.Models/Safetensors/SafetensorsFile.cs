@@ -117,10 +117,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var shape = new List<int>();
         foreach (var s in sh.EnumerateArray())
         {
-            if (!s.TryGetInt32(out int v) || v < 0) throw new SafetensorsException($"{where}: shape entry {s} is not a non-negative int32.");
+            if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt32(out int v) || v < 0) throw new SafetensorsException($"{where}: shape entry {s} is not a non-negative int32.");
             shape.Add(v);
         }
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
+            || off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
             || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
             throw new SafetensorsException($"{where}: data_offsets must be two integers.");
         if (begin < 0 || end < begin || end > dataLength)
