@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Safetensors;
+using SoftPrompt.Tensors;
+
+namespace SoftPrompt.Models.Tests;
+
+/// <summary>GPT-2 checkpoints in Hugging Face layout (tools/make_model_fixtures.py) against the reference logits.</summary>
+public class Gpt2ModelTests
+{
+    static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
+
+    [Theory]
+    [InlineData("gpt2-tiny")]            // "transformer." prefix and attn.bias buffers
+    [InlineData("gpt2-tiny-noprefix")]   // bare keys, as the hub's gpt2 checkpoint
+    public void LogitsMatchTheReference(string name)
+    {
+        var model = Gpt2Model.Load(Fixture(name));
+        using var expected = SafetensorsFile.Open(Path.Combine(Fixture(name), "expected.safetensors"));
+        int[] ids = MemoryMarshal.Cast<byte, int>(expected.Bytes("ids")).ToArray();
+        var shape = expected.Entry("ids").Shape;
+        var logits = model.Forward(ids, shape[0], shape[1]);
+        var reference = expected.LoadTensor("logits");
+        Assert.Equal(reference.Shape.ToArray(), logits.Shape.ToArray());
+        float[] a = logits.ToArray(), b = reference.ToArray();
+        double floor = 1e-2 * b.Max(v => Math.Abs(v)), worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]) / Math.Max(Math.Abs(b[i]), floor));
+        Assert.True(worst <= 1e-4, $"max relative error {worst:E2}");
+    }
+
+    [Fact]
+    public void AMissingWeightIsNamed()
+    {
+        string dir = Directory.CreateTempSubdirectory("softprompt-gpt2-").FullName;
+        try
+        {
+            File.Copy(Path.Combine(Fixture("gpt2-tiny"), "config.json"), Path.Combine(dir, "config.json"));
+            SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), [new("wte.weight", Tensor.Zeros(61, 32)), new("wpe.weight", Tensor.Zeros(24, 32))]);
+            var e = Assert.Throws<SafetensorsException>(() => Gpt2Model.Load(dir));
+            Assert.Contains("'h.0.attn.c_attn.weight' is missing", e.Message);
+            SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), [new("wte.weight", Tensor.Zeros(60, 32))]);
+            var s = Assert.Throws<SafetensorsException>(() => Gpt2Model.Load(dir));
+            Assert.Contains("[60, 32]", s.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
