@@ -99,6 +99,122 @@ def write_gpt2(name, prefix, mask_buffers, seed):
     print(f"{d}: logits {tuple(logits.shape)}")
 
 
+def llama_inv_freq(cfg):
+    """HF's rotary inverse frequencies (float32), with llama3 or linear rope_scaling."""
+    hd = cfg["hidden_size"] // cfg["num_attention_heads"]
+    inv = (1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))).float()
+    rs = cfg.get("rope_scaling")
+    if rs is None:
+        return inv
+    if rs["rope_type"] == "linear":
+        return inv / rs["factor"]
+    factor, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+    low_wavelen, high_wavelen = old / lo, old / hi
+    wavelen = 2 * torch.pi / inv
+    inv_l = torch.where(wavelen > low_wavelen, inv / factor, inv)
+    smooth = (old / wavelen - lo) / (hi - lo)
+    smoothed = (1 - smooth) * inv_l / factor + smooth * inv_l
+    medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+    return torch.where(medium, smoothed, inv_l).float()
+
+
+def llama_weights(cfg, gen):
+    d, i_, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    H, Hkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = d // H
+
+    def rnd(*shape, base=0.0, std=0.1):
+        return (torch.randn(*shape, generator=gen, dtype=torch.float64) * std + base).float()
+
+    w = {"model.embed_tokens.weight": rnd(v, d)}
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        w[p + "input_layernorm.weight"] = rnd(d, base=1.0)
+        w[p + "self_attn.q_proj.weight"] = rnd(H * hd, d)
+        w[p + "self_attn.k_proj.weight"] = rnd(Hkv * hd, d)
+        w[p + "self_attn.v_proj.weight"] = rnd(Hkv * hd, d)
+        if cfg["model_type"] == "qwen2":
+            w[p + "self_attn.q_proj.bias"] = rnd(H * hd)
+            w[p + "self_attn.k_proj.bias"] = rnd(Hkv * hd)
+            w[p + "self_attn.v_proj.bias"] = rnd(Hkv * hd)
+        w[p + "self_attn.o_proj.weight"] = rnd(d, H * hd)
+        w[p + "post_attention_layernorm.weight"] = rnd(d, base=1.0)
+        w[p + "mlp.gate_proj.weight"] = rnd(i_, d)
+        w[p + "mlp.up_proj.weight"] = rnd(i_, d)
+        w[p + "mlp.down_proj.weight"] = rnd(d, i_)
+    w["model.norm.weight"] = rnd(d, base=1.0)
+    if not cfg["tie_word_embeddings"]:
+        w["lm_head.weight"] = rnd(v, d)
+    return w
+
+
+def llama_forward(cfg, w, ids):
+    """modeling_llama.py / modeling_qwen2.py forward, float64 except the float32 rotary angles."""
+    w = {k: t.double() for k, t in w.items()}
+    B, T = ids.shape
+    d, H, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd, eps = d // H, cfg["rms_norm_eps"]
+    angles = (torch.arange(T).float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
+    cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
+
+    def rms(x, g):
+        return g * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+    def rope(x):  # x: [B, h, T, hd]
+        x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+        return x * cos + torch.cat([-x2, x1], -1) * sin
+
+    def lin(x, name):
+        y = x @ w[name + ".weight"].t()
+        return y + w[name + ".bias"] if name + ".bias" in w else y
+
+    x = w["model.embed_tokens.weight"][ids]
+    mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        a = rms(x, w[p + "input_layernorm.weight"])
+        q = lin(a, p + "self_attn.q_proj").view(B, T, H, hd).transpose(1, 2)
+        k = lin(a, p + "self_attn.k_proj").view(B, T, Hkv, hd).transpose(1, 2)
+        v = lin(a, p + "self_attn.v_proj").view(B, T, Hkv, hd).transpose(1, 2)
+        q, k = rope(q), rope(k)
+        k, v = k.repeat_interleave(H // Hkv, dim=1), v.repeat_interleave(H // Hkv, dim=1)
+        att = torch.softmax(((q @ k.transpose(-1, -2)) / hd ** 0.5).masked_fill(mask, float("-inf")), -1)
+        x = x + lin((att @ v).transpose(1, 2).reshape(B, T, H * hd), p + "self_attn.o_proj")
+        a = rms(x, w[p + "post_attention_layernorm.weight"])
+        x = x + lin(F.silu(lin(a, p + "mlp.gate_proj")) * lin(a, p + "mlp.up_proj"), p + "mlp.down_proj")
+    x = rms(x, w["model.norm.weight"])
+    head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
+    return x @ head.t()
+
+
+def write_llama(name, cfg, seed):
+    gen = torch.Generator().manual_seed(seed)
+    w = llama_weights(cfg, gen)
+    ids = torch.randint(0, cfg["vocab_size"], (2, 11), generator=gen)
+    logits = llama_forward(cfg, w, ids)
+    d = os.path.join(ROOT, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_safetensors(os.path.join(d, "model.safetensors"), {k: v.numpy().astype(np.float32) for k, v in w.items()}, {"format": "pt"})
+    write_safetensors(os.path.join(d, "expected.safetensors"),
+                      {"ids": ids.numpy().astype(np.int32), "logits": logits.numpy().astype(np.float32)},
+                      {"note": f"{cfg['model_type']} logits for ids, float64 reference"})
+    print(f"{d}: logits {tuple(logits.shape)}")
+
+
 if __name__ == "__main__":
+    write_llama("llama-tiny-gqa", {
+        "model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 67, "hidden_size": 32,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 48,
+        "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "hidden_act": "silu",
+        "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 16},
+        "tie_word_embeddings": False, "torch_dtype": "float32"}, seed=21)
+    write_llama("qwen2-tiny", {
+        "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "vocab_size": 59, "hidden_size": 32,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "intermediate_size": 40,
+        "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
+        "tie_word_embeddings": True, "torch_dtype": "float32"}, seed=22)
     write_gpt2("gpt2-tiny", prefix="transformer.", mask_buffers=True, seed=11)
     write_gpt2("gpt2-tiny-noprefix", prefix="", mask_buffers=False, seed=12)

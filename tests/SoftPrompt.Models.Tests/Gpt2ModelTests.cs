@@ -45,3 +45,25 @@ public class Gpt2ModelTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+/// <summary>Llama-family checkpoints (GQA with llama3 rope scaling and an untied head; Qwen2 with q/k/v biases and a tied head).</summary>
+public class LlamaModelTests
+{
+    [Theory]
+    [InlineData("llama-tiny-gqa")]
+    [InlineData("qwen2-tiny")]
+    public void LogitsMatchTheReference(string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
+        var model = LlamaModel.Load(dir);
+        using var expected = SafetensorsFile.Open(Path.Combine(dir, "expected.safetensors"));
+        int[] ids = MemoryMarshal.Cast<byte, int>(expected.Bytes("ids")).ToArray();
+        var shape = expected.Entry("ids").Shape;
+        var logits = model.Forward(ids, shape[0], shape[1]);
+        float[] a = logits.ToArray(), b = expected.LoadTensor("logits").ToArray();
+        Assert.Equal(b.Length, a.Length);
+        double floor = 1e-2 * b.Max(v => Math.Abs(v)), worst = 0;
+        for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]) / Math.Max(Math.Abs(b[i]), floor));
+        Assert.True(worst <= 1e-4, $"max relative error {worst:E2}");
+    }
+}

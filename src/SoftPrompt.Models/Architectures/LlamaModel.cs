@@ -1,0 +1,84 @@
+using SoftPrompt.Models.Config;
+using SoftPrompt.Models.Safetensors;
+using SoftPrompt.Tensors;
+using F = SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Models.Architectures;
+
+/// <summary>
+/// The Llama family (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama) from a Hugging Face checkpoint:
+/// RMSNorm, rotary positions (rotate-half, llama3/linear scaling), SwiGLU, grouped-query attention,
+/// q/k/v biases where the checkpoint has them (Qwen2), tied or untied head. Frozen float32 weights.
+/// </summary>
+public sealed class LlamaModel
+{
+    sealed record Layer(Tensor InNorm, Tensor Wq, Tensor? Bq, Tensor Wk, Tensor? Bk, Tensor Wv, Tensor? Bv, Tensor Wo,
+        Tensor PostNorm, Tensor WGate, Tensor WUp, Tensor WDown);
+
+    readonly Tensor _embed, _norm, _head;
+    readonly Layer[] _layers;
+    readonly float[] _invFreq;
+
+    public ModelConfig Config { get; }
+
+    LlamaModel(ModelConfig c, Tensor embed, Layer[] layers, Tensor norm, Tensor head)
+    {
+        Config = c; _embed = embed; _layers = layers; _norm = norm; _head = head;
+        _invFreq = RotaryFrequencies.Compute(c);
+    }
+
+    public static LlamaModel Load(string directory)
+    {
+        var c = ModelConfig.Load(Path.Combine(directory, "config.json"));
+        if (c.Family != ArchitectureFamily.Llama) throw new ModelConfigException($"{directory}/config.json: model_type '{c.ModelType}' is not in the Llama family.");
+        if (c.Activation != "silu") throw new ModelConfigException($"{directory}/config.json: hidden_act '{c.Activation}' is not supported (silu).");
+        using var ckpt = SafetensorsCheckpoint.Open(directory);
+        Tensor W(string key, params int[] shape)
+        {
+            if (!ckpt.Contains(key)) throw new SafetensorsException($"{directory}: weight '{key}' is missing.");
+            var e = ckpt.Entry(key);
+            if (!e.Shape.SequenceEqual(shape))
+                throw new SafetensorsException($"{directory}: weight '{key}' has shape {Tensor.Format(e.Shape)}, config.json implies {Tensor.Format(shape)}.");
+            return ckpt.LoadTensor(key);
+        }
+        Tensor? Bias(string key, int n) => ckpt.Contains(key) ? W(key, n) : null;
+        int d = c.HiddenSize, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, m = c.IntermediateSize;
+        var embed = W("model.embed_tokens.weight", c.VocabSize, d);
+        var layers = new Layer[c.Layers];
+        for (int i = 0; i < c.Layers; i++)
+        {
+            string p = $"model.layers.{i}.";
+            layers[i] = new Layer(W(p + "input_layernorm.weight", d),
+                W(p + "self_attn.q_proj.weight", q, d), Bias(p + "self_attn.q_proj.bias", q),
+                W(p + "self_attn.k_proj.weight", kv, d), Bias(p + "self_attn.k_proj.bias", kv),
+                W(p + "self_attn.v_proj.weight", kv, d), Bias(p + "self_attn.v_proj.bias", kv),
+                W(p + "self_attn.o_proj.weight", d, q), W(p + "post_attention_layernorm.weight", d),
+                W(p + "mlp.gate_proj.weight", m, d), W(p + "mlp.up_proj.weight", m, d), W(p + "mlp.down_proj.weight", d, m));
+        }
+        // A tied checkpoint usually omits lm_head.weight; an untied one must carry it.
+        var head = ckpt.Contains("lm_head.weight") || !c.TieWordEmbeddings ? W("lm_head.weight", c.VocabSize, d) : embed;
+        return new LlamaModel(c, embed, layers, W("model.norm.weight", d), head);
+    }
+
+    // ids: B·T token ids -> logits [B, T, V]
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq)
+    {
+        var c = Config;
+        if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
+        var positions = new int[batch * seq];
+        for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
+        float eps = (float)c.NormEps;
+        var x = F.Embedding(_embed, ids, batch, seq);
+        foreach (var l in _layers)
+        {
+            var a = F.RmsNorm(x, l.InNorm, eps);
+            var qh = F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
+            var kh = F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
+            var att = F.Attention(qh, kh, F.Linear(a, l.Wv, l.Bv), c.Heads, c.KvHeads);
+            x = F.Add(x, F.Linear(att, l.Wo));
+            var m = F.RmsNorm(x, l.PostNorm, eps);
+            x = F.Add(x, F.Linear(F.Mul(F.Silu(F.Linear(m, l.WGate)), F.Linear(m, l.WUp)), l.WDown));
+        }
+        return F.Linear(F.RmsNorm(x, _norm, eps), _head);
+    }
+}
