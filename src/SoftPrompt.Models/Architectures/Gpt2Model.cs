@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Models.Generation;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Architectures;
@@ -11,7 +12,7 @@ namespace SoftPrompt.Models.Architectures;
 /// head tied to wte. Weights are frozen float32. c_attn's q|k|v columns are split once at load
 /// so the fused attention gets three contiguous projections.
 /// </summary>
-public sealed class Gpt2Model
+public sealed class Gpt2Model : ICausalLanguageModel
 {
     sealed record Block(Tensor Ln1W, Tensor Ln1B, Tensor Wq, Tensor Bq, Tensor Wk, Tensor Bk, Tensor Wv, Tensor Bv,
         Tensor WProj, Tensor BProj, Tensor Ln2W, Tensor Ln2B, Tensor WFc, Tensor BFc, Tensor WOut, Tensor BOut);
@@ -71,25 +72,30 @@ public sealed class Gpt2Model
     }
 
     // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq)
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null)
     {
         var c = Config;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
-        if (seq > c.MaxPositions) throw new ArgumentException($"Forward: sequence {seq} exceeds n_positions {c.MaxPositions}.");
         var positions = new int[batch * seq];
-        for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
+        int past = cache?.Length ?? 0;
+        if (past + seq > c.MaxPositions) throw new ArgumentException($"Forward: {past} cached + {seq} new tokens exceed n_positions {c.MaxPositions}.");
+        for (int i = 0; i < positions.Length; i++) positions[i] = past + i % seq;
         var x = F.Add(F.Embedding(_wte, ids, batch, seq), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
-        foreach (var b in _blocks)
+        for (int li = 0; li < _blocks.Length; li++)
         {
+            var b = _blocks[li];
             var a = F.LayerNorm(x, b.Ln1W, b.Ln1B, eps);
-            var att = F.Attention(F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true),
-                F.Linear(a, b.Wv, b.Bv, weightInOut: true), c.Heads, c.Heads);
+            var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
+            var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
+            if (cache is not null) (k, v) = cache.Append(li, k, v);
+            var att = F.Attention(F.Linear(a, b.Wq, b.Bq, weightInOut: true), k, v, c.Heads, c.Heads);
             x = F.Add(x, F.Linear(att, b.WProj, b.BProj, weightInOut: true));
             var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
             var act = F.Gelu(F.Linear(mlp, b.WFc, b.BFc, weightInOut: true), approximateTanh: c.Activation != "gelu");
             x = F.Add(x, F.Linear(act, b.WOut, b.BOut, weightInOut: true));
         }
+        cache?.Advance(seq);
         x = F.LayerNorm(x, _lnfW, _lnfB, eps);
         return F.Linear(x, _wte);   // tied head: wte is [V, D], PyTorch Linear layout
     }

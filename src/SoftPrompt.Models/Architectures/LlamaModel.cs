@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Models.Generation;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Architectures;
@@ -10,7 +11,7 @@ namespace SoftPrompt.Models.Architectures;
 /// RMSNorm, rotary positions (rotate-half, llama3/linear scaling), SwiGLU, grouped-query attention,
 /// q/k/v biases where the checkpoint has them (Qwen2), tied or untied head. Frozen float32 weights.
 /// </summary>
-public sealed class LlamaModel
+public sealed class LlamaModel : ICausalLanguageModel
 {
     sealed record Layer(Tensor InNorm, Tensor Wq, Tensor? Bq, Tensor Wk, Tensor? Bk, Tensor Wv, Tensor? Bv, Tensor Wo,
         Tensor PostNorm, Tensor WGate, Tensor WUp, Tensor WDown);
@@ -61,24 +62,29 @@ public sealed class LlamaModel
     }
 
     // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq)
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null)
     {
         var c = Config;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
         var positions = new int[batch * seq];
-        for (int i = 0; i < positions.Length; i++) positions[i] = i % seq;
+        int past = cache?.Length ?? 0;
+        for (int i = 0; i < positions.Length; i++) positions[i] = past + i % seq;
         float eps = (float)c.NormEps;
         var x = F.Embedding(_embed, ids, batch, seq);
-        foreach (var l in _layers)
+        for (int li = 0; li < _layers.Length; li++)
         {
+            var l = _layers[li];
             var a = F.RmsNorm(x, l.InNorm, eps);
             var qh = F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
-            var att = F.Attention(qh, kh, F.Linear(a, l.Wv, l.Bv), c.Heads, c.KvHeads);
+            var vh = F.Linear(a, l.Wv, l.Bv);
+            if (cache is not null) (kh, vh) = cache.Append(li, kh, vh);
+            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads);
             x = F.Add(x, F.Linear(att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
             x = F.Add(x, F.Linear(F.Mul(F.Silu(F.Linear(m, l.WGate)), F.Linear(m, l.WUp)), l.WDown));
         }
+        cache?.Advance(seq);
         return F.Linear(F.RmsNorm(x, _norm, eps), _head);
     }
 }
