@@ -46,6 +46,29 @@ public class GenerationTests
         Assert.Equal(plain, cached);
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    [InlineData("qwen2-tiny")]
+    public void ABatchWithPaddingEqualsEachPromptAlone(string name)
+    {
+        var model = Model(name);
+        IReadOnlyList<int>[] prompts = [[3, 14, 15, 9, 2, 6], [7, 1], [5, 5, 8, 2]];
+        var options = new GenerationOptions(MaxNewTokens: 8);
+        var batched = Generator.GenerateBatch(model, prompts, options);
+        for (int b = 0; b < prompts.Length; b++)
+            Assert.Equal(Generator.Generate(model, prompts[b], options).ToList(), batched[b]);
+    }
+
+    [Fact]
+    public void PositionIdsSkipLeftPadding()
+    {
+        Assert.Equal([1, 1, 0, 1, 2], PositionIds.For(1, 5, 0, [0, 0, 1, 1, 1]));
+        Assert.Equal([3, 4], PositionIds.For(1, 2, 3, [1, 1, 1, 1, 1]));
+        Assert.Equal([2], PositionIds.For(1, 1, 3, [0, 1, 1, 1]));
+        Assert.Throws<ArgumentException>(() => PositionIds.For(1, 2, 0, [1, 1, 1]));
+    }
+
     [Fact]
     public void SamplingIsSeededAndTopKOneIsGreedy()
     {

@@ -72,14 +72,13 @@ public sealed class Gpt2Model : ICausalLanguageModel
     }
 
     // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null)
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
     {
         var c = Config;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
-        var positions = new int[batch * seq];
         int past = cache?.Length ?? 0;
         if (past + seq > c.MaxPositions) throw new ArgumentException($"Forward: {past} cached + {seq} new tokens exceed n_positions {c.MaxPositions}.");
-        for (int i = 0; i < positions.Length; i++) positions[i] = past + i % seq;
+        var positions = PositionIds.For(batch, seq, past, attentionMask);
         var x = F.Add(F.Embedding(_wte, ids, batch, seq), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
         for (int li = 0; li < _blocks.Length; li++)
@@ -89,7 +88,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
             if (cache is not null) (k, v) = cache.Append(li, k, v);
-            var att = F.Attention(F.Linear(a, b.Wq, b.Bq, weightInOut: true), k, v, c.Heads, c.Heads);
+            var att = F.Attention(F.Linear(a, b.Wq, b.Bq, weightInOut: true), k, v, c.Heads, c.Heads, mask: attentionMask);
             x = F.Add(x, F.Linear(att, b.WProj, b.BProj, weightInOut: true));
             var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
             var act = F.Gelu(F.Linear(mlp, b.WFc, b.BFc, weightInOut: true), approximateTanh: c.Activation != "gelu");

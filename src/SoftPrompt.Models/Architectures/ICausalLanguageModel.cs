@@ -12,6 +12,7 @@ public interface ICausalLanguageModel
     /// <summary>
     /// ids: B·T new token ids -> logits [B, T, V]. With a cache, the ids continue the cached
     /// sequence (positions start at cache.Length) and their keys and values are appended to it.
+    /// attentionMask: B·(cached + new) entries, 1 for real tokens and 0 for padding (HF's convention).
     /// </summary>
-    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null);
+    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null);
 }

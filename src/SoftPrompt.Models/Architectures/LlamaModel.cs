@@ -62,13 +62,12 @@ public sealed class LlamaModel : ICausalLanguageModel
     }
 
     // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null)
+    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
     {
         var c = Config;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
-        var positions = new int[batch * seq];
         int past = cache?.Length ?? 0;
-        for (int i = 0; i < positions.Length; i++) positions[i] = past + i % seq;
+        var positions = PositionIds.For(batch, seq, past, attentionMask);
         float eps = (float)c.NormEps;
         var x = F.Embedding(_embed, ids, batch, seq);
         for (int li = 0; li < _layers.Length; li++)
@@ -79,7 +78,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             var kh = F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = F.Linear(a, l.Wv, l.Bv);
             if (cache is not null) (kh, vh) = cache.Append(li, kh, vh);
-            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads);
+            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, mask: attentionMask);
             x = F.Add(x, F.Linear(att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
             x = F.Add(x, F.Linear(F.Mul(F.Silu(F.Linear(m, l.WGate)), F.Linear(m, l.WUp)), l.WDown));

@@ -37,4 +37,59 @@ public static class Generator
             input = cache is null ? tokens.ToArray() : [next];
         }
     }
+
+    /// <summary>
+    /// Decodes several prompts in one batch: prompts are left-padded and masked (HF's convention),
+    /// so each row gives what it would alone. A row stops at its end-of-sequence id.
+    /// </summary>
+    public static List<int>[] GenerateBatch(ICausalLanguageModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int padTokenId = 0)
+    {
+        int batch = prompts.Count;
+        if (batch == 0) return [];
+        if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("GenerateBatch: a prompt has no tokens.");
+        int longest = prompts.Max(p => p.Count);
+        var ids = new int[batch * longest];
+        var mask = new List<int>(batch * longest);
+        var rows = new List<int>[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            int pad = longest - prompts[b].Count;
+            for (int t = 0; t < longest; t++) ids[b * longest + t] = t < pad ? padTokenId : prompts[b][t - pad];
+            rows[b] = new List<int>(prompts[b]);
+        }
+        int[] Mask(int length)
+        {
+            var m = new int[batch * length];
+            for (int b = 0; b < batch; b++)
+                for (int t = 0; t < length; t++) m[b * length + t] = t < longest - prompts[b].Count ? 0 : 1;
+            return m;
+        }
+        var rng = new Rng(options.Seed);
+        var cache = new KvCache(model.Config.Layers);
+        var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
+        var done = new bool[batch];
+        int seq = longest;
+        for (int step = 0; step < options.MaxNewTokens && !done.All(d => d); step++)
+        {
+            var next = new int[batch];
+            using (Tape.NoGrad())
+            using (TensorScope.Begin())
+            {
+                var logits = model.Forward(ids, batch, seq, cache, Mask(cache.Length + seq));   // [B, seq, V]
+                int v = logits.Size(-1);
+                for (int b = 0; b < batch; b++)
+                    next[b] = Sampling.Choose(logits.Span.Slice(((b + 1) * seq - 1) * v, v), rows[b], options, rng);
+            }
+            for (int b = 0; b < batch; b++)
+            {
+                rows[b].Add(next[b]);
+                if (done[b]) continue;
+                outputs[b].Add(next[b]);
+                if (next[b] == options.EosTokenId) done[b] = true;
+            }
+            ids = next;
+            seq = 1;
+        }
+        return outputs;
+    }
 }
