@@ -35,15 +35,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             throw new ModelConfigException($"{directory}/config.json: activation_function '{c.Activation}' is not supported (gelu_new, gelu_pytorch_tanh, gelu).");
         using var ckpt = SafetensorsCheckpoint.Open(directory);
         string prefix = ckpt.Contains("transformer.wte.weight") ? "transformer." : "";
-        Tensor W(string name, params int[] shape)
-        {
-            string key = prefix + name;
-            if (!ckpt.Contains(key)) throw new SafetensorsException($"{directory}: GPT-2 weight '{key}' is missing.");
-            var e = ckpt.Entry(key);
-            if (!e.Shape.SequenceEqual(shape))
-                throw new SafetensorsException($"{directory}: weight '{key}' has shape {Tensor.Format(e.Shape)}, config.json implies {Tensor.Format(shape)}.");
-            return ckpt.LoadTensor(key);
-        }
+        Tensor W(string name, params int[] shape) => ckpt.LoadWeight(prefix + name, shape);
         int d = c.HiddenSize, m = c.IntermediateSize;
         var wte = W("wte.weight", c.VocabSize, d);
         var wpe = W("wpe.weight", c.MaxPositions, d);

@@ -34,14 +34,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         if (c.Family != ArchitectureFamily.Llama) throw new ModelConfigException($"{directory}/config.json: model_type '{c.ModelType}' is not in the Llama family.");
         if (c.Activation != "silu") throw new ModelConfigException($"{directory}/config.json: hidden_act '{c.Activation}' is not supported (silu).");
         using var ckpt = SafetensorsCheckpoint.Open(directory);
-        Tensor W(string key, params int[] shape)
-        {
-            if (!ckpt.Contains(key)) throw new SafetensorsException($"{directory}: weight '{key}' is missing.");
-            var e = ckpt.Entry(key);
-            if (!e.Shape.SequenceEqual(shape))
-                throw new SafetensorsException($"{directory}: weight '{key}' has shape {Tensor.Format(e.Shape)}, config.json implies {Tensor.Format(shape)}.");
-            return ckpt.LoadTensor(key);
-        }
+        Tensor W(string key, params int[] shape) => ckpt.LoadWeight(key, shape);
         Tensor? Bias(string key, int n) => ckpt.Contains(key) ? W(key, n) : null;
         int d = c.HiddenSize, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, m = c.IntermediateSize;
         var embed = W("model.embed_tokens.weight", c.VocabSize, d);

@@ -1,5 +1,4 @@
 using SoftPrompt.Tensors;
-using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Generation;
 
@@ -26,12 +25,17 @@ public sealed class KvCache(int layers)
     /// <summary>Marks the tokens appended in this forward pass as cached (call once per pass, after every layer).</summary>
     public void Advance(int tokens) => Length += tokens;
 
+    /// <summary>[B, Tp, W] + [B, Tn, W] -> [B, Tp+Tn, W], on the heap (a step's scope would otherwise reclaim the cache).</summary>
     static Tensor Join(Tensor? past, Tensor next)
     {
-        var joined = past is null ? next.Clone() : F.Concat([past, next], 1);
-        // Copy to the heap: the step's scope would otherwise reclaim the cache.
-        var kept = Tensor.ZerosOnHeap(joined.Shape.ToArray());
-        joined.Span.CopyTo(kept.Span);
-        return kept;
+        int b = next.Shape[0], tn = next.Shape[1], w = next.Shape[2], tp = past?.Shape[1] ?? 0;
+        var joined = Tensor.ZerosOnHeap(b, tp + tn, w);
+        var dst = joined.Span;
+        for (int r = 0; r < b; r++)
+        {
+            past?.Span.Slice(r * tp * w, tp * w).CopyTo(dst.Slice(r * (tp + tn) * w, tp * w));
+            next.Span.Slice(r * tn * w, tn * w).CopyTo(dst.Slice((r * (tp + tn) + tp) * w, tn * w));
+        }
+        return joined;
     }
 }

@@ -77,6 +77,16 @@ public sealed class SafetensorsCheckpoint : IDisposable
 
     public Tensor LoadTensor(string name) => FileOf(name).LoadTensor(name);
 
+    /// <summary>Loads a weight the model requires, checking that it exists and has the shape the config implies.</summary>
+    public Tensor LoadWeight(string name, params int[] shape)
+    {
+        if (!Contains(name)) throw new SafetensorsException($"{Directory}: weight '{name}' is missing.");
+        var e = Entry(name);
+        if (!e.Shape.SequenceEqual(shape))
+            throw new SafetensorsException($"{Directory}: weight '{name}' has shape {Tensor.Format(e.Shape)}, config.json implies {Tensor.Format(shape)}.");
+        return LoadTensor(name);
+    }
+
     SafetensorsFile FileOf(string name) =>
         _byTensor.TryGetValue(name, out var f) ? f : throw new SafetensorsException($"{Directory}: the checkpoint has no tensor named '{name}'.");
 
