@@ -390,6 +390,18 @@ def make_embedding():
         index = fx.ints(0, size, *ishape)
         fx.case(f"gather_{dim}", lambda x, index, dim=dim: torch.gather(x, dim, index), {"x": fx.randn(*x_shape)},
                 ints={"index": index}, op="gather", dim=dim)
+    # row ops of the prompt plan: index_select / index_add over dim 0, splicing rows into [B, T, D]
+    fx.case("index_select", lambda x, rows: torch.index_select(x, 0, rows), {"x": fx.randn(5, 3, 2)},
+            ints={"rows": np.array([3, 0, 3, 4], np.int32)}, op="index_select")
+    fx.case("index_add", lambda t, d, rows: t.index_add(0, rows, d), {"t": fx.randn(5, 3), "d": fx.randn(2, 3)},
+            ints={"rows": np.array([4, 1], np.int32)}, op="index_add")
+
+    def splice(x, v0, v1):
+        y = x.clone()
+        y[0, 0:2] = v0
+        y[1, 3:4] = v1
+        return y
+    fx.case("splice", splice, {"x": fx.randn(2, 5, 4), "v0": fx.randn(2, 4), "v1": fx.randn(1, 4)}, op="splice")
     return fx
 
 
