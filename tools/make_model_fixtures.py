@@ -50,26 +50,46 @@ def gpt2_weights(cfg, gen):
     return w
 
 
-def gpt2_forward(cfg, w, ids):
-    """modeling_gpt2.py's GPT2LMHeadModel forward, float64, no padding."""
+def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
+    """modeling_gpt2.py's GPT2LMHeadModel forward, float64, no padding.
+
+    The prompt-plan hooks, as PEFT applies them (one row at a time when prefix is given):
+    embeds replaces wte[ids] (virtual tokens spliced into inputs_embeds); prefix is, per layer,
+    (keys [P, D], values [P, D]) seen by every query as a past of length P, so the text's positions
+    start at P; lora maps a module name ("h.0.attn.c_attn") to (A [r, in], B [out, r], scale)
+    adding scale·(x Aᵀ) Bᵀ to that layer's output.
+    """
     w = {k: t.double() for k, t in w.items()}
+    lora = lora or {}
     B, T = ids.shape
     d, H = cfg["n_embd"], cfg["n_head"]
     hd, eps = d // H, cfg["layer_norm_epsilon"]
-    x = w["wte.weight"][ids] + w["wpe.weight"][:T]
-    mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+    P = 0 if prefix is None else prefix[0][0].shape[0]
+
+    def conv1d(x, name):
+        y = x @ w[name + ".weight"] + w[name + ".bias"]
+        if name in lora:
+            a, b, scale = lora[name]
+            y = y + scale * (x @ a.t()) @ b.t()
+        return y
+
+    x = (w["wte.weight"][ids] if embeds is None else embeds) + w["wpe.weight"][P:P + T]
+    mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for i in range(cfg["n_layer"]):
         h = f"h.{i}."
         a = F.layer_norm(x, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
-        qkv = a @ w[h + "attn.c_attn.weight"] + w[h + "attn.c_attn.bias"]
+        qkv = conv1d(a, h + "attn.c_attn")
         q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(d, dim=2))
+        if P:
+            pk, pv = (t.view(1, P, H, hd).transpose(1, 2).expand(B, H, P, hd) for t in prefix[i])
+            k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
         att = (q @ k.transpose(-1, -2)) / hd ** 0.5
         att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, d)
-        x = x + y @ w[h + "attn.c_proj.weight"] + w[h + "attn.c_proj.bias"]
+        x = x + conv1d(y, h + "attn.c_proj")
         a = F.layer_norm(x, (d,), w[h + "ln_2.weight"], w[h + "ln_2.bias"], eps)
-        a = F.gelu(a @ w[h + "mlp.c_fc.weight"] + w[h + "mlp.c_fc.bias"], approximate="tanh")
-        x = x + a @ w[h + "mlp.c_proj.weight"] + w[h + "mlp.c_proj.bias"]
+        a = F.gelu(conv1d(a, h + "mlp.c_fc"), approximate="tanh")
+        x = x + conv1d(a, h + "mlp.c_proj")
     x = F.layer_norm(x, (d,), w["ln_f.weight"], w["ln_f.bias"], eps)
     return x @ w["wte.weight"].t()
 
@@ -97,6 +117,7 @@ def write_gpt2(name, prefix, mask_buffers, seed):
                       {"ids": ids.numpy().astype(np.int32), "logits": logits.numpy().astype(np.float32)},
                       {"note": "GPT2LMHeadModel logits for ids, float64 reference"})
     print(f"{d}: logits {tuple(logits.shape)}")
+    write_plan(d, "gpt2", cfg, w, gen)
 
 
 def llama_inv_freq(cfg):
@@ -148,13 +169,19 @@ def llama_weights(cfg, gen):
     return w
 
 
-def llama_forward(cfg, w, ids):
-    """modeling_llama.py / modeling_qwen2.py forward, float64 except the float32 rotary angles."""
+def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
+    """modeling_llama.py / modeling_qwen2.py forward, float64 except the float32 rotary angles.
+
+    Plan hooks as in gpt2_forward: prefix keys are [P, Hkv·hd] already rotated (a past carries no
+    further rotation) and the text's positions start at P; lora names are "model.layers.0.self_attn.q_proj".
+    """
     w = {k: t.double() for k, t in w.items()}
+    lora = lora or {}
     B, T = ids.shape
     d, H, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd, eps = d // H, cfg["rms_norm_eps"]
-    angles = (torch.arange(T).float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
+    P = 0 if prefix is None else prefix[0][0].shape[0]
+    angles = (torch.arange(P, P + T).float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
     cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
 
     def rms(x, g):
@@ -166,10 +193,14 @@ def llama_forward(cfg, w, ids):
 
     def lin(x, name):
         y = x @ w[name + ".weight"].t()
-        return y + w[name + ".bias"] if name + ".bias" in w else y
+        y = y + w[name + ".bias"] if name + ".bias" in w else y
+        if name in lora:
+            a, b, scale = lora[name]
+            y = y + scale * (x @ a.t()) @ b.t()
+        return y
 
-    x = w["model.embed_tokens.weight"][ids]
-    mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+    x = w["model.embed_tokens.weight"][ids] if embeds is None else embeds
+    mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         a = rms(x, w[p + "input_layernorm.weight"])
@@ -177,6 +208,9 @@ def llama_forward(cfg, w, ids):
         k = lin(a, p + "self_attn.k_proj").view(B, T, Hkv, hd).transpose(1, 2)
         v = lin(a, p + "self_attn.v_proj").view(B, T, Hkv, hd).transpose(1, 2)
         q, k = rope(q), rope(k)
+        if P:
+            pk, pv = (t.view(1, P, Hkv, hd).transpose(1, 2).expand(B, Hkv, P, hd) for t in prefix[l])
+            k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
         k, v = k.repeat_interleave(H // Hkv, dim=1), v.repeat_interleave(H // Hkv, dim=1)
         att = torch.softmax(((q @ k.transpose(-1, -2)) / hd ** 0.5).masked_fill(mask, float("-inf")), -1)
         x = x + lin((att @ v).transpose(1, 2).reshape(B, T, H * hd), p + "self_attn.o_proj")
@@ -185,6 +219,75 @@ def llama_forward(cfg, w, ids):
     x = rms(x, w["model.norm.weight"])
     head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
     return x @ head.t()
+
+
+def write_plan(d, kind, cfg, w, gen):
+    """plan.safetensors: a batch of 4 rows with different prompt plans, each row's logits computed
+    alone, and the gradients of L = Σ logits·R for every plan tensor; plus the input-embedding
+    gradient of the plain forward (no plan) for the same R.
+
+    row 0: 3 soft tokens at positions 0..2 and two LoRA deltas (lora0 on the first layer's query
+           projection, lora1 on the last layer's MLP output); row 1: a prefix of length 2;
+    row 2: a prefix of length 3, 2 soft tokens at positions 4..5 and lora0 (shared with row 0);
+    row 3: no plan.
+    """
+    T = 8
+    if kind == "gpt2":
+        D, V, L = cfg["n_embd"], cfg["vocab_size"], cfg["n_layer"]
+        W = D
+        m0, in0, out0 = "h.0.attn.c_attn", D, 3 * D
+        m1, in1, out1 = f"h.{L - 1}.mlp.c_proj", 4 * D, D
+        embed, forward = w["wte.weight"].double(), gpt2_forward
+    else:
+        D, V, L = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+        W = cfg["num_key_value_heads"] * (D // cfg["num_attention_heads"])
+        m0, in0, out0 = "model.layers.0.self_attn.q_proj", D, D
+        m1, in1, out1 = f"model.layers.{L - 1}.mlp.down_proj", cfg["intermediate_size"], D
+        embed, forward = w["model.embed_tokens.weight"].double(), llama_forward
+
+    def leaf(*shape, std=0.5):
+        return (torch.randn(*shape, generator=gen, dtype=torch.float64) * std).requires_grad_()
+
+    ids = torch.randint(0, V, (4, T), generator=gen)
+    t = {"soft0": leaf(3, D), "soft2": leaf(2, D),
+         "lora0_a": leaf(2, in0), "lora0_b": leaf(out0, 2), "lora1_a": leaf(1, in1), "lora1_b": leaf(out1, 1)}
+    for row, P in ((1, 2), (2, 3)):
+        for l in range(L):
+            t[f"prefix{row}_k{l}"] = leaf(P, W)
+            t[f"prefix{row}_v{l}"] = leaf(P, W)
+    R = torch.randn(4, T, V, generator=gen, dtype=torch.float64)
+    lora0 = (t["lora0_a"], t["lora0_b"], 2.0)
+    lora1 = (t["lora1_a"], t["lora1_b"], 0.5)
+
+    def prefix(row):
+        return [(t[f"prefix{row}_k{l}"], t[f"prefix{row}_v{l}"]) for l in range(L)]
+
+    def splice(row, pos, soft):
+        e = embed[ids[row:row + 1]].clone()
+        e[0, pos:pos + soft.shape[0]] = soft
+        return e
+
+    rows = [forward(cfg, w, ids[0:1], embeds=splice(0, 0, t["soft0"]), lora={m0: lora0, m1: lora1}),
+            forward(cfg, w, ids[1:2], prefix=prefix(1)),
+            forward(cfg, w, ids[2:3], embeds=splice(2, 4, t["soft2"]), prefix=prefix(2), lora={m0: lora0}),
+            forward(cfg, w, ids[3:4])]
+    logits = torch.cat(rows, 0)
+    (logits * R).sum().backward()
+    out = {"ids": ids.numpy().astype(np.int32), "R": R.float().numpy(), "logits": logits.detach().float().numpy()}
+    for k, v in t.items():
+        out[k] = v.detach().float().numpy()
+        out["grad_" + k] = v.grad.float().numpy()
+
+    # the input-embedding gradient of the plain forward
+    embeds = embed[ids].clone().requires_grad_()
+    plain = forward(cfg, w, ids, embeds=embeds)
+    (plain * R).sum().backward()
+    out["plain_logits"] = plain.detach().float().numpy()
+    out["grad_embeds"] = embeds.grad.float().numpy()
+    meta = {"note": f"{kind}: per-row prompt plans, each row computed alone, float64", "lora0": m0, "lora1": m1,
+            "lora0_scale": "2.0", "lora1_scale": "0.5"}
+    write_safetensors(os.path.join(d, "plan.safetensors"), out, meta)
+    print(f"{d}: plan fixture, logits {tuple(logits.shape)}")
 
 
 def write_llama(name, cfg, seed):
@@ -201,6 +304,7 @@ def write_llama(name, cfg, seed):
                       {"ids": ids.numpy().astype(np.int32), "logits": logits.numpy().astype(np.float32)},
                       {"note": f"{cfg['model_type']} logits for ids, float64 reference"})
     print(f"{d}: logits {tuple(logits.shape)}")
+    write_plan(d, "llama", cfg, w, gen)
 
 
 if __name__ == "__main__":

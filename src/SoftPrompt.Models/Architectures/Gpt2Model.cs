@@ -1,7 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
-using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Architectures;
@@ -25,6 +25,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
     Gpt2Model(ModelConfig config, Tensor wte, Tensor wpe, Block[] blocks, Tensor lnfW, Tensor lnfB)
     {
         Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB;
+        LinearLayers = LinearLayersOf(config);
     }
 
     public static Gpt2Model Load(string directory)
@@ -63,31 +64,58 @@ public sealed class Gpt2Model : ICausalLanguageModel
         return r;
     }
 
-    // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
+    public IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
+
+    static LinearLayerInfo[] LinearLayersOf(ModelConfig c) => [.. Enumerable.Range(0, c.Layers).SelectMany(i => new LinearLayerInfo[]
+    {
+        new(LayerName(i, "attn.c_attn"), c.HiddenSize, 3 * c.HiddenSize), new(LayerName(i, "attn.c_proj"), c.HiddenSize, c.HiddenSize),
+        new(LayerName(i, "mlp.c_fc"), c.HiddenSize, c.IntermediateSize), new(LayerName(i, "mlp.c_proj"), c.IntermediateSize, c.HiddenSize),
+    })];
+
+    /// <summary>PEFT's module path of a block's linear layer (GPT2LMHeadModel's tree, whatever the checkpoint's key prefix).</summary>
+    static string LayerName(int block, string layer) => $"transformer.h.{block}.{layer}";
+
+    // ids: B·T token ids -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
+    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
     {
         var c = Config;
+        options ??= new ForwardOptions();
+        var cache = options.Cache;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
         int past = cache?.Length ?? 0;
-        if (past + seq > c.MaxPositions) throw new ArgumentException($"Forward: {past} cached + {seq} new tokens exceed n_positions {c.MaxPositions}.");
-        var positions = PositionIds.For(batch, seq, past, attentionMask);
-        var x = F.Add(F.Embedding(_wte, ids, batch, seq), F.Embedding(_wpe, positions, batch, seq));
+        var plan = PlanBinding.Bind(this, options.Plan, batch, seq, cache);
+        if (plan.PrefixLength + past + seq > c.MaxPositions)
+            throw new ArgumentException($"Forward: {plan.PrefixLength} prefix + {past} cached + {seq} new tokens exceed n_positions {c.MaxPositions}.");
+        var positions = plan.Positions(seq, past, options.AttentionMask);
+        var mask = plan.AttentionMask(options.AttentionMask, past + seq);
+        var x = F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
+        int d = c.HiddenSize;
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
             var a = F.LayerNorm(x, b.Ln1W, b.Ln1B, eps);
+            var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
+            if (plan.Delta(LayerName(li, "attn.c_attn"), a) is { } qkv)   // c_attn is q|k|v by columns
+                (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             if (cache is not null) (k, v) = cache.Append(li, k, v);
-            var att = F.Attention(F.Linear(a, b.Wq, b.Bq, weightInOut: true), k, v, c.Heads, c.Heads, mask: attentionMask);
-            x = F.Add(x, F.Linear(att, b.WProj, b.BProj, weightInOut: true));
+            var (pk, pv) = plan.Prefix(li);
+            var att = F.Attention(q, k, v, c.Heads, c.Heads, pk, pv, mask);
+            x = F.Add(x, plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)));
             var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
-            var act = F.Gelu(F.Linear(mlp, b.WFc, b.BFc, weightInOut: true), approximateTanh: c.Activation != "gelu");
-            x = F.Add(x, F.Linear(act, b.WOut, b.BOut, weightInOut: true));
+            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, b.BFc, weightInOut: true));
+            var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
+            x = F.Add(x, plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)));
         }
         cache?.Advance(seq);
-        x = F.LayerNorm(x, _lnfW, _lnfB, eps);
-        return F.Linear(x, _wte);   // tied head: wte is [V, D], PyTorch Linear layout
+        return F.LayerNorm(OutputRows.Select(x, options.OutputPositions), _lnfW, _lnfB, eps);
     }
+
+    // ids: n -> [n, D]
+    public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_wte, ids, ids.Length);
+
+    // hidden: [.., D] -> logits [.., V]; the head is tied to wte ([V, D], PyTorch Linear layout)
+    public Tensor Head(Tensor hidden) => F.Linear(hidden, _wte);
 }

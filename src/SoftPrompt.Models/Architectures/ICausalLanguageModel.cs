@@ -4,15 +4,33 @@ using SoftPrompt.Tensors;
 
 namespace SoftPrompt.Models.Architectures;
 
-/// <summary>A decoder-only language model: token ids in, next-token logits out, with an optional key/value cache.</summary>
+/// <summary>
+/// A decoder-only language model: token ids in, next-token logits out. Its weights are frozen; what
+/// a prompt method adds comes in through <see cref="ForwardOptions.Plan"/>.
+/// </summary>
 public interface ICausalLanguageModel
 {
     ModelConfig Config { get; }
 
+    /// <summary>Every linear layer a low-rank delta may target, in model order.</summary>
+    IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
+
+    /// <summary>ids: n token ids -> their input embeddings [n, D] (no position added), e.g. to initialise virtual tokens.</summary>
+    Tensor EmbedTokens(ReadOnlySpan<int> ids);
+
     /// <summary>
-    /// ids: B·T new token ids -> logits [B, T, V]. With a cache, the ids continue the cached
-    /// sequence (positions start at cache.Length) and their keys and values are appended to it.
-    /// attentionMask: B·(cached + new) entries, 1 for real tokens and 0 for padding (HF's convention).
+    /// ids: B·T token ids -> final hidden states (after the last norm) [B, T, D], or [N, D] at
+    /// options.OutputPositions. With a cache, positions continue the cached sequence.
     /// </summary>
-    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null);
+    Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null);
+
+    /// <summary>hidden: [.., D] -> logits [.., V].</summary>
+    Tensor Head(Tensor hidden);
+
+    /// <summary>ids: B·T token ids -> logits [B, T, V] (or [N, V] at options.OutputPositions).</summary>
+    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null) => Head(ForwardHidden(ids, batch, seq, options));
+
+    /// <summary>Forward with a cache and a padding mask over B·(cached + new) tokens.</summary>
+    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null)
+        => Forward(ids, batch, seq, new ForwardOptions { Cache = cache, AttentionMask = attentionMask });
 }

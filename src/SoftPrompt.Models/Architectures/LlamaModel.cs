@@ -1,7 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
-using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Architectures;
@@ -26,6 +26,7 @@ public sealed class LlamaModel : ICausalLanguageModel
     {
         Config = c; _embed = embed; _layers = layers; _norm = norm; _head = head;
         _invFreq = RotaryFrequencies.Compute(c);
+        LinearLayers = LinearLayersOf(c);
     }
 
     public static LlamaModel Load(string directory)
@@ -54,29 +55,57 @@ public sealed class LlamaModel : ICausalLanguageModel
         return new LlamaModel(c, embed, layers, W("model.norm.weight", d), head);
     }
 
-    // ids: B·T token ids -> logits [B, T, V]
-    public Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache = null, int[]? attentionMask = null)
+    public IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
+
+    static LinearLayerInfo[] LinearLayersOf(ModelConfig c)
+    {
+        int d = c.HiddenSize, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, m = c.IntermediateSize;
+        return [.. Enumerable.Range(0, c.Layers).SelectMany(i => new LinearLayerInfo[]
+        {
+            new(LayerName(i, "self_attn.q_proj"), d, q), new(LayerName(i, "self_attn.k_proj"), d, kv), new(LayerName(i, "self_attn.v_proj"), d, kv),
+            new(LayerName(i, "self_attn.o_proj"), q, d), new(LayerName(i, "mlp.gate_proj"), d, m), new(LayerName(i, "mlp.up_proj"), d, m),
+            new(LayerName(i, "mlp.down_proj"), m, d),
+        })];
+    }
+
+    static string LayerName(int layer, string module) => $"model.layers.{layer}.{module}";
+
+    // ids: B·T token ids -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
+    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
     {
         var c = Config;
+        options ??= new ForwardOptions();
+        var cache = options.Cache;
         if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
         int past = cache?.Length ?? 0;
-        var positions = PositionIds.For(batch, seq, past, attentionMask);
+        var plan = PlanBinding.Bind(this, options.Plan, batch, seq, cache);
+        var positions = plan.Positions(seq, past, options.AttentionMask);
+        var mask = plan.AttentionMask(options.AttentionMask, past + seq);
         float eps = (float)c.NormEps;
-        var x = F.Embedding(_embed, ids, batch, seq);
+        var x = plan.Embed(F.Embedding(_embed, ids, batch, seq));
         for (int li = 0; li < _layers.Length; li++)
         {
             var l = _layers[li];
+            Tensor Proj(string module, Tensor input, Tensor w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
             var a = F.RmsNorm(x, l.InNorm, eps);
-            var qh = F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
-            var kh = F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
-            var vh = F.Linear(a, l.Wv, l.Bv);
+            var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
+            var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
+            var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
             if (cache is not null) (kh, vh) = cache.Append(li, kh, vh);
-            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, mask: attentionMask);
-            x = F.Add(x, F.Linear(att, l.Wo));
+            var (pk, pv) = plan.Prefix(li);
+            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, pk, pv, mask);
+            x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
-            x = F.Add(x, F.Linear(F.Mul(F.Silu(F.Linear(m, l.WGate)), F.Linear(m, l.WUp)), l.WDown));
+            var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));
+            x = F.Add(x, Proj("mlp.down_proj", gated, l.WDown));
         }
         cache?.Advance(seq);
-        return F.Linear(F.RmsNorm(x, _norm, eps), _head);
+        return F.RmsNorm(OutputRows.Select(x, options.OutputPositions), _norm, eps);
     }
+
+    // ids: n -> [n, D]
+    public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_embed, ids, ids.Length);
+
+    // hidden: [.., D] -> logits [.., V]
+    public Tensor Head(Tensor hidden) => F.Linear(hidden, _head);
 }

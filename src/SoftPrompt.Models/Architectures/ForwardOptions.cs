@@ -1,0 +1,23 @@
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
+
+namespace SoftPrompt.Models.Architectures;
+
+/// <summary>What a forward pass takes besides the ids.</summary>
+public sealed record ForwardOptions
+{
+    /// <summary>Keys and values of earlier tokens; the ids continue that sequence and are appended to it.</summary>
+    public KvCache? Cache { get; init; }
+
+    /// <summary>B·(cached + new) entries over the text tokens, 1 = real and 0 = padding (HF's convention). A plan's prefix is always visible and not part of it.</summary>
+    public int[]? AttentionMask { get; init; }
+
+    /// <summary>Per-row virtual tokens, key/value prefixes and low-rank deltas.</summary>
+    public PromptPlan? Plan { get; init; }
+
+    /// <summary>
+    /// Flat positions b·T + t whose outputs are wanted (e.g. the answer tokens of a training batch);
+    /// null for all. The final norm and the LM head then run only there.
+    /// </summary>
+    public int[]? OutputPositions { get; init; }
+}

@@ -1,0 +1,200 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Ops;
+using F = SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Models.Plans;
+
+/// <summary>
+/// A prompt plan checked against one model and bound to one forward pass: the splices of the soft
+/// tokens, the per-layer prefix batch [B, P, W] (rows padded to the longest prefix and masked), the
+/// text's position ids shifted by each row's prefix length, and the low-rank deltas grouped by layer
+/// and by the rows that share them. Architectures call it at the few points where a plan acts.
+/// </summary>
+public sealed class PlanBinding
+{
+    readonly PromptPlan? _plan;
+    readonly int _batch;
+    readonly Tensor[]? _prefixKeys, _prefixValues;
+    readonly int[] _rowPrefix;
+    readonly Dictionary<string, List<(LowRankDelta Delta, int[] Rows)>> _deltas = [];
+
+    /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
+    public int PrefixLength { get; }
+
+    PlanBinding(PromptPlan? plan, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
+    {
+        _plan = plan; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
+        PrefixLength = keys?[0].Shape[1] ?? 0;
+    }
+
+    /// <summary>Checks the plan against the model (layers, widths, module names) and builds the prefix batch.</summary>
+    public static PlanBinding Bind(ICausalLanguageModel model, PromptPlan? plan, int batch, int seq, KvCache? cache)
+    {
+        var c = model.Config;
+        if (plan is not null && plan.Batch != batch)
+            throw new ArgumentException($"PromptPlan: the plan has {plan.Batch} rows but the batch has {batch}.");
+        int width = c.KvHeads * c.HeadDim;
+        Tensor[]? keys = null, values = null;
+        var rowPrefix = new int[batch];
+        if (cache is not null && cache.HasPrefix)
+        {
+            for (int b = 0; plan is not null && b < batch; b++)
+                if (plan[b]?.Prefix is { } p && !cache.HoldsPrefix(b, p))
+                    throw new ArgumentException($"PromptPlan: row {b} brings a prefix the cache does not hold; a prefix is given with the first pass over a cache.");
+            (keys, values) = CachedPrefix(cache, c.Layers);
+            cache.RowPrefixLengths!.CopyTo(rowPrefix, 0);
+        }
+        else if (plan is not null && plan.HasPrefix)
+        {
+            if (cache is not null && cache.Length > 0)
+                throw new ArgumentException("PromptPlan: a key/value prefix must come with the first pass over a cache, not after cached tokens.");
+            var sources = new KvPrefix?[batch];
+            for (int b = 0; b < batch; b++)
+            {
+                sources[b] = plan[b]?.Prefix;
+                if (sources[b] is not { } p) continue;
+                if (p.Keys.Count != c.Layers)
+                    throw new ShapeMismatchException($"PromptPlan: row {b}'s prefix has {p.Keys.Count} layers; the model has {c.Layers}.");
+                if (p.Keys[0].Shape[1] != width)
+                    throw new ShapeMismatchException($"PromptPlan: row {b}'s prefix rows are {p.Keys[0].Shape[1]} wide; the model's keys are {c.KvHeads} heads × {c.HeadDim} = {width}.");
+                rowPrefix[b] = p.Length;
+            }
+            (keys, values) = BuildPrefix(sources, rowPrefix, c.Layers, width);
+            if (cache is not null)
+            {
+                cache.SetPrefix(keys, values, rowPrefix, sources);
+                (keys, values) = CachedPrefix(cache, c.Layers);
+            }
+        }
+        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
+        if (plan is not null) binding.GroupDeltas(model, plan);
+        return binding;
+    }
+
+    static (Tensor[] Keys, Tensor[] Values) CachedPrefix(KvCache cache, int layers)
+    {
+        var keys = new Tensor[layers];
+        var values = new Tensor[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            var (k, v) = cache.Prefix(l);
+            keys[l] = k!; values[l] = v!;
+        }
+        return (keys, values);
+    }
+
+    /// <summary>Per layer, rows' prefixes [P_b, W] padded with zeros to [B, Pmax, W] (the padding is masked out).</summary>
+    static (Tensor[] Keys, Tensor[] Values) BuildPrefix(KvPrefix?[] rows, int[] lengths, int layers, int width)
+    {
+        int longest = lengths.Max();
+        var keys = new Tensor[layers];
+        var values = new Tensor[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            keys[l] = F.Stack(rows.Select((p, b) => Padded(p?.Keys[l], lengths[b], longest, width)).ToArray(), 0);
+            values[l] = F.Stack(rows.Select((p, b) => Padded(p?.Values[l], lengths[b], longest, width)).ToArray(), 0);
+        }
+        return (keys, values);
+    }
+
+    static Tensor Padded(Tensor? rows, int length, int longest, int width)
+    {
+        if (rows is null) return Tensor.Zeros(longest, width);
+        return length == longest ? rows : F.Concat([rows, Tensor.Zeros(longest - length, width)], 0);
+    }
+
+    void GroupDeltas(ICausalLanguageModel model, PromptPlan plan)
+    {
+        Dictionary<string, LinearLayerInfo>? layers = null;
+        for (int b = 0; b < _batch; b++)
+        {
+            if (plan[b] is not { } row) continue;
+            foreach (var d in row.Deltas)
+            {
+                layers ??= model.LinearLayers.ToDictionary(i => i.Name);
+                if (!layers.TryGetValue(d.Module, out var info))
+                    throw new ArgumentException($"PromptPlan: row {b} has a low-rank delta on '{d.Module}', which is not a linear layer of this {model.Config.ModelType} model (e.g. '{model.LinearLayers[0].Name}').");
+                if (d.A.Rank != 2 || d.B.Rank != 2 || d.A.Shape[1] != info.InFeatures || d.B.Shape[0] != info.OutFeatures || d.B.Shape[1] != d.A.Shape[0])
+                    throw new ShapeMismatchException($"PromptPlan: the delta on '{d.Module}' has A {Tensor.Format(d.A.Shape)} and B {Tensor.Format(d.B.Shape)}; the layer needs A [r, {info.InFeatures}] and B [{info.OutFeatures}, r].");
+                if (!_deltas.TryGetValue(d.Module, out var groups)) _deltas[d.Module] = groups = [];
+                int g = groups.FindIndex(x => x.Delta == d);
+                if (g < 0) groups.Add((d, [b]));
+                else groups[g] = (d, [.. groups[g].Rows, b]);
+            }
+        }
+    }
+
+    /// <summary>tokens: [B, T, D] token embeddings -> the same with the rows' soft tokens spliced in.</summary>
+    public Tensor Embed(Tensor tokens)
+    {
+        if (_plan is null) return tokens;
+        var splices = new List<RowSplice>();
+        for (int b = 0; b < _batch; b++)
+            foreach (var s in _plan[b]?.SoftTokens ?? [])
+                splices.Add(new RowSplice(b, s.Position, s.Embeddings));
+        return splices.Count == 0 ? tokens : F.Splice(tokens, splices);
+    }
+
+    /// <summary>Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's prefix.</summary>
+    public int[] Positions(int seq, int past, int[]? mask)
+    {
+        var positions = PositionIds.For(_batch, seq, past, mask);
+        if (PrefixLength > 0)
+            for (int i = 0; i < positions.Length; i++) positions[i] += _rowPrefix[i / seq];
+        return positions;
+    }
+
+    /// <summary>Layer l's prefix keys and values [B, P, W], or nulls.</summary>
+    public (Tensor? Keys, Tensor? Values) Prefix(int layer) => _prefixKeys is null ? (null, null) : (_prefixKeys[layer], _prefixValues![layer]);
+
+    /// <summary>
+    /// The attention mask for keys = prefix + text: B·(P + Tk) when there is a prefix (a row's own
+    /// prefix visible, its padding not), else the text mask as given. textMask: B·Tk or null.
+    /// </summary>
+    public int[]? AttentionMask(int[]? textMask, int keys)
+    {
+        if (PrefixLength == 0) return textMask;
+        int p = PrefixLength, l = p + keys;
+        var m = new int[_batch * l];
+        for (int b = 0; b < _batch; b++)
+        {
+            m.AsSpan(b * l, _rowPrefix[b]).Fill(1);
+            if (textMask is null) m.AsSpan(b * l + p, keys).Fill(1);
+            else textMask.AsSpan(b * keys, keys).CopyTo(m.AsSpan(b * l + p, keys));
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// x: [B, T, in] the input of linear layer `module` -> Σ over the deltas on it of
+    /// Scale·(dropout(x)·Aᵀ)·Bᵀ for the rows that carry each, as [B, T, out]; null when none does.
+    /// </summary>
+    public Tensor? Delta(string module, Tensor x)
+    {
+        if (!_deltas.TryGetValue(module, out var groups)) return null;
+        Tensor? sum = null;
+        foreach (var (d, rows) in groups)
+        {
+            bool all = rows.Length == _batch;
+            var xr = all ? x : F.IndexSelect(x, rows);
+            if (d.Dropout > 0f && _plan!.Training)
+                xr = F.Dropout(xr, d.Dropout, _plan.Rng ?? throw new InvalidOperationException("PromptPlan: LoRA dropout while training needs the plan's Rng."));
+            var delta = F.Linear(F.Linear(xr, d.A), d.B);
+            if (d.Scale != 1f) delta = F.Scale(delta, d.Scale);
+            if (!all)
+            {
+                var shape = x.Shape.ToArray();
+                shape[^1] = d.B.Shape[0];
+                delta = F.IndexAdd(Tensor.Zeros(shape), rows, delta);
+            }
+            sum = sum is null ? delta : F.Add(sum, delta);
+        }
+        return sum;
+    }
+
+    /// <summary>y + Delta(module, x), or y when no delta targets the layer.</summary>
+    public Tensor Linear(string module, Tensor x, Tensor y) => Delta(module, x) is { } d ? F.Add(y, d) : y;
+}

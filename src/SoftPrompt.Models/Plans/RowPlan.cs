@@ -1,0 +1,17 @@
+namespace SoftPrompt.Models.Plans;
+
+/// <summary>What one batch row carries into the frozen model: virtual tokens, a key/value prefix, low-rank deltas.</summary>
+public sealed record RowPlan
+{
+    public IReadOnlyList<SoftTokens> SoftTokens { get; init; } = [];
+    public KvPrefix? Prefix { get; init; }
+    public IReadOnlyList<LowRankDelta> Deltas { get; init; } = [];
+
+    public bool IsEmpty => SoftTokens.Count == 0 && Prefix is null && Deltas.Count == 0;
+
+    /// <summary>The same row with its soft tokens moved by offset positions (e.g. after left padding).</summary>
+    public RowPlan Shifted(int offset) => offset == 0 ? this : this with { SoftTokens = SoftTokens.Select(s => s with { Position = s.Position + offset }).ToArray() };
+
+    /// <summary>The plan for tokens that continue a cached sequence: the soft tokens were consumed by the prompt pass.</summary>
+    public RowPlan ForContinuation() => SoftTokens.Count == 0 ? this : this with { SoftTokens = [] };
+}
