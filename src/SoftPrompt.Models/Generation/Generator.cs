@@ -1,94 +1,128 @@
+using System.Runtime.CompilerServices;
 using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Memory;
 
 namespace SoftPrompt.Models.Generation;
 
-/// <summary>Decoding settings: temperature 0 is greedy; top-k 0 and top-p 1 keep every token.</summary>
-public sealed record GenerationOptions(int MaxNewTokens = 32, float Temperature = 0f, int TopK = 0, float TopP = 1f,
-    float RepetitionPenalty = 1f, ulong Seed = 0, int? EosTokenId = null, bool UseCache = true);
-
-/// <summary>Autoregressive decoding of one prompt with a key/value cache (or, for checking, without one).</summary>
+/// <summary>
+/// Autoregressive decoding with a key/value cache (or, for checking, without one). A prompt plan
+/// holds for the whole generation: its soft tokens are placed in the prompt pass, its prefix goes
+/// into the cache with that pass, its low-rank deltas act on every step. The LM head runs only at
+/// each row's last position.
+/// </summary>
 public static class Generator
 {
-    /// <summary>Yields each new token id as it is chosen.</summary>
-    public static IEnumerable<int> Generate(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options)
+    /// <summary>Yields each new token id as it is chosen. plan: one row, or null.</summary>
+    public static IEnumerable<int> Generate(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, PromptPlan? plan = null)
     {
         if (prompt.Count == 0) throw new ArgumentException("Generate: the prompt has no tokens.");
-        if (options.MaxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(options), $"MaxNewTokens must be ≥ 0, got {options.MaxNewTokens}.");
+        options.Validate();
+        if (plan is not null && plan.Batch != 1) throw new ArgumentException($"Generate: the plan has {plan.Batch} rows; one prompt needs one.");
+        return GenerateCore(model, prompt, options, plan);
+    }
+
+    static IEnumerable<int> GenerateCore(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, PromptPlan? plan)
+    {
         var rng = new Rng(options.Seed);
         var cache = options.UseCache ? new KvCache(model.Config.Layers) : null;
         var tokens = new List<int>(prompt);
+        var generated = new List<int>();
         var input = prompt.ToArray();
+        var stepPlan = plan;
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             int next;
             using (Tape.NoGrad())
             using (TensorScope.Begin())
             {
-                var logits = model.Forward(input, 1, input.Length, cache);          // [1, T, V]
-                int v = logits.Size(-1);
-                next = Sampling.Choose(logits.Span.Slice(logits.Length - v, v), tokens, options, rng);
+                var logits = model.Forward(input, 1, input.Length, new ForwardOptions { Cache = cache, Plan = stepPlan, OutputPositions = [input.Length - 1] });   // [1, V]
+                next = Sampling.Choose(logits.Span, tokens, options, rng);
             }
             tokens.Add(next);
+            generated.Add(next);
             yield return next;
-            if (next == options.EosTokenId) yield break;
-            input = cache is null ? tokens.ToArray() : [next];
+            if (options.Stops(generated)) yield break;
+            // With a cache only the new token is fed; without one the whole sequence is, with the plan as given.
+            if (cache is not null) { input = [next]; stepPlan = plan?.ForContinuation(); }
+            else input = tokens.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Streams the new token ids; each step runs on the thread pool, so the caller's thread is free
+    /// between tokens. Cancelling stops after the current step.
+    /// </summary>
+    public static async IAsyncEnumerable<int> StreamAsync(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options,
+        PromptPlan? plan = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var steps = Generate(model, prompt, options, plan).GetEnumerator();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!await Task.Run(steps.MoveNext, cancellationToken).ConfigureAwait(false)) yield break;
+            yield return steps.Current;
         }
     }
 
     /// <summary>
     /// Decodes several prompts in one batch: prompts are left-padded and masked (HF's convention),
-    /// so each row gives what it would alone. A row stops at its end-of-sequence id.
+    /// so each row gives what it would alone; row b's plan (plan[b]) has its soft tokens moved past
+    /// the padding. A row stops at its end-of-sequence id or stop string.
     /// </summary>
-    public static List<int>[] GenerateBatch(ICausalLanguageModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int padTokenId = 0)
+    public static List<int>[] GenerateBatch(ICausalLanguageModel model, IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
+        int padTokenId = 0, PromptPlan? plan = null)
     {
         int batch = prompts.Count;
+        options.Validate();
         if (batch == 0) return [];
         if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("GenerateBatch: a prompt has no tokens.");
+        if (plan is not null && plan.Batch != batch) throw new ArgumentException($"GenerateBatch: the plan has {plan.Batch} rows for {batch} prompts.");
         int longest = prompts.Max(p => p.Count);
+        var pads = prompts.Select(p => longest - p.Count).ToArray();
         var ids = new int[batch * longest];
-        var mask = new List<int>(batch * longest);
         var rows = new List<int>[batch];
         for (int b = 0; b < batch; b++)
         {
-            int pad = longest - prompts[b].Count;
-            for (int t = 0; t < longest; t++) ids[b * longest + t] = t < pad ? padTokenId : prompts[b][t - pad];
+            for (int t = 0; t < longest; t++) ids[b * longest + t] = t < pads[b] ? padTokenId : prompts[b][t - pads[b]];
             rows[b] = new List<int>(prompts[b]);
         }
         int[] Mask(int length)
         {
             var m = new int[batch * length];
             for (int b = 0; b < batch; b++)
-                for (int t = 0; t < length; t++) m[b * length + t] = t < longest - prompts[b].Count ? 0 : 1;
+                for (int t = 0; t < length; t++) m[b * length + t] = t < pads[b] ? 0 : 1;
             return m;
         }
         var rng = new Rng(options.Seed);
         var cache = new KvCache(model.Config.Layers);
         var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var done = new bool[batch];
+        var stepPlan = plan?.Shifted(pads);
         int seq = longest;
         for (int step = 0; step < options.MaxNewTokens && !done.All(d => d); step++)
         {
             var next = new int[batch];
+            var last = Enumerable.Range(0, batch).Select(b => b * seq + seq - 1).ToArray();
             using (Tape.NoGrad())
             using (TensorScope.Begin())
             {
-                var logits = model.Forward(ids, batch, seq, cache, Mask(cache.Length + seq));   // [B, seq, V]
+                var logits = model.Forward(ids, batch, seq, new ForwardOptions { Cache = cache, AttentionMask = Mask(cache.Length + seq), Plan = stepPlan, OutputPositions = last });   // [B, V]
                 int v = logits.Size(-1);
-                for (int b = 0; b < batch; b++)
-                    next[b] = Sampling.Choose(logits.Span.Slice(((b + 1) * seq - 1) * v, v), rows[b], options, rng);
+                for (int b = 0; b < batch; b++) next[b] = Sampling.Choose(logits.Span.Slice(b * v, v), rows[b], options, rng);
             }
             for (int b = 0; b < batch; b++)
             {
                 rows[b].Add(next[b]);
                 if (done[b]) continue;
                 outputs[b].Add(next[b]);
-                if (next[b] == options.EosTokenId) done[b] = true;
+                done[b] = options.Stops(outputs[b]);
             }
             ids = next;
             seq = 1;
+            stepPlan = stepPlan?.ForContinuation();
         }
         return outputs;
     }
