@@ -2,7 +2,7 @@ namespace SoftPrompt.Models.Generation;
 
 /// <summary>
 /// Decoding settings, as Hugging Face's generate() names them: temperature 0 is greedy; top-k 0
-/// and top-p 1 keep every token; generation ends after MaxNewTokens, at EosTokenId, or once the
+/// and top-p 1 keep every token; generation ends after MaxNewTokens, at EosTokenId or StopTokenIds, or once the
 /// generated text contains one of StopStrings (which needs Decode to turn ids into text). The
 /// tokens that complete a stop string are kept in the output, as HF's StopStringCriteria does.
 /// </summary>
@@ -10,6 +10,9 @@ public sealed record GenerationOptions(int MaxNewTokens = 32, float Temperature 
     float RepetitionPenalty = 1f, ulong Seed = 0, int? EosTokenId = null, bool UseCache = true)
 {
     public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>Ids that end generation besides EosTokenId (a checkpoint may declare several).</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
     /// <summary>Generated ids -> text, for stop strings (e.g. a tokenizer's Decode).</summary>
     public Func<IReadOnlyList<int>, string>? Decode { get; init; }
@@ -28,7 +31,7 @@ public sealed record GenerationOptions(int MaxNewTokens = 32, float Temperature 
     /// <summary>True when the row's generated ids end the generation: the end-of-sequence id, or text that now holds a stop string.</summary>
     internal bool Stops(List<int> generated)
     {
-        if (generated.Count > 0 && generated[^1] == EosTokenId) return true;
+        if (generated.Count > 0 && (generated[^1] == EosTokenId || StopTokenIds.Contains(generated[^1]))) return true;
         if (StopStrings.Count == 0) return false;
         string text = Decode!(generated);
         foreach (var s in StopStrings) if (text.Contains(s, StringComparison.Ordinal)) return true;
