@@ -32,6 +32,9 @@ public sealed class KvCache(int layers)
         return (_keys[layer]!, _values[layer]!);
     }
 
+    /// <summary>Layer l's cached keys and values [B, T, W] (the text tokens, without a prefix), or nulls before the first pass.</summary>
+    public (Tensor? Keys, Tensor? Values) Layer(int layer) => (_keys[layer], _values[layer]);
+
     /// <summary>Marks the tokens appended in this forward pass as cached (call once per pass, after every layer).</summary>
     public void Advance(int tokens) => Length += tokens;
 

@@ -1,0 +1,33 @@
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using F = SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Tuning.Methods;
+
+/// <summary>
+/// What a method contributes to one forward pass, computed once (through its encoder, if any) and
+/// shared by the rows that use it: virtual tokens [N, D], a key/value prefix, low-rank deltas.
+/// </summary>
+public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IReadOnlyList<LowRankDelta> Deltas)
+{
+    public static readonly MethodOutput None = new(null, null, []);
+
+    /// <summary>
+    /// The row plan for a row whose template put virtual tokens virtualStart..virtualStart+count-1
+    /// at positions position..position+count-1 (each slot a (Position, VirtualStart, Count) triple).
+    /// </summary>
+    public RowPlan Row(IEnumerable<(int Position, int VirtualStart, int Count)> slots)
+    {
+        var soft = new List<SoftTokens>();
+        foreach (var (position, start, count) in slots)
+        {
+            if (count == 0) continue;
+            if (VirtualTokens is null) throw new InvalidOperationException("The template places virtual tokens but the method produces none (prefix, deep prompt, LoRA and full fine-tuning use no input slots).");
+            int n = VirtualTokens.Shape[0];
+            if (start < 0 || start + count > n)
+                throw new ArgumentException($"The template asks for virtual tokens {start}..{start + count - 1}; the method has {n}.");
+            soft.Add(new SoftTokens(position, count == n ? VirtualTokens : F.Slice(VirtualTokens, 0, start, count)));
+        }
+        return new RowPlan { SoftTokens = soft, Prefix = Prefix, Deltas = Deltas };
+    }
+}

@@ -1,0 +1,36 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.NN;
+
+namespace SoftPrompt.Tuning.Methods;
+
+/// <summary>The methods SoftPrompt trains; the CLI names them prompt, prefix, ptuning, deep, lora, full.</summary>
+public enum MethodKind { Prompt, Prefix, PTuning, Deep, Lora, Full }
+
+/// <summary>
+/// A way to adapt a frozen model: trainable parameters (this module's) that, each forward pass,
+/// produce a <see cref="MethodOutput"/> for the prompt plan. The base model is never changed
+/// (full fine-tuning is the one exception, and says so).
+/// </summary>
+public abstract class TuningMethod : Module
+{
+    public abstract MethodKind Kind { get; }
+
+    /// <summary>PEFT's peft_type for adapter_config.json.</summary>
+    public abstract string PeftType { get; }
+
+    /// <summary>Virtual tokens the template must give slots for (0 for prefix, deep prompt, LoRA and full fine-tuning).</summary>
+    public virtual int VirtualTokens => 0;
+
+    /// <summary>The plan pieces for one forward pass, with the autograd graph back to this method's parameters.</summary>
+    public abstract MethodOutput Compute();
+
+    /// <summary>Trainable parameter count.</summary>
+    public long TrainableParameters => Parameters().Where(p => p.RequiresGrad).Sum(p => (long)p.Length);
+
+    /// <summary>Registers a parameter under a dotted path ("embedding.weight"), creating the container modules on the way.</summary>
+    protected Tensor RegisterPath(string path, Tensor parameter) => ParameterTree.AddPath(path, parameter, RegisterParameter, NamedChildren(), RegisterModule);
+
+    /// <summary>Checks that the method fits the model (widths, layers, module names); throws naming what does not.</summary>
+    public abstract void CheckFits(ICausalLanguageModel model);
+}
