@@ -25,6 +25,12 @@ public abstract class TuningMethod : Module
     /// <summary>The plan pieces for one forward pass, with the autograd graph back to this method's parameters.</summary>
     public abstract MethodOutput Compute();
 
+    /// <summary>
+    /// The random stream the method draws dropout masks from while training (LoRA dropout, the
+    /// P-tuning LSTM's dropout), or null; a checkpoint saves its state so a resumed run is exact.
+    /// </summary>
+    public Rng? StochasticRng { get; protected init; }
+
     /// <summary>Trainable parameter count.</summary>
     public long TrainableParameters => Parameters().Where(p => p.RequiresGrad).Sum(p => (long)p.Length);
 

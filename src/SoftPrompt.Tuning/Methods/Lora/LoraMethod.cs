@@ -21,16 +21,13 @@ public sealed class LoraMethod : TuningMethod
     public override MethodKind Kind => MethodKind.Lora;
     public override string PeftType => "LORA";
 
-    /// <summary>Random stream for LoRA dropout while training.</summary>
-    public Rng DropoutRng { get; }
-
     public LoraMethod(LoraConfig config, IReadOnlyList<LinearLayerInfo> targets, Rng rng)
     {
         if (config.R <= 0) throw new ArgumentOutOfRangeException(nameof(config), $"LoRA rank r must be positive, got {config.R}.");
         if (config.LoraDropout < 0f || config.LoraDropout >= 1f) throw new ArgumentOutOfRangeException(nameof(config), $"lora_dropout must be in [0, 1), got {config.LoraDropout}.");
         if (targets.Count == 0) throw new ArgumentException("LoRA: no target layers.");
         Config = config;
-        DropoutRng = rng;
+        StochasticRng = rng;
         foreach (var layer in targets)
         {
             var a = RegisterPath(layer.Name + ".lora_A.weight", Init.KaimingUniform(NewParameter(config.R, layer.InFeatures), rng, a: Math.Sqrt(5)));

@@ -26,6 +26,7 @@ public sealed class PTuningMethod : TuningMethod
     {
         if (config.NumVirtualTokens <= 0) throw new ArgumentOutOfRangeException(nameof(config), $"num_virtual_tokens must be positive, got {config.NumVirtualTokens}.");
         Config = config;
+        StochasticRng = rng;   // the LSTM keeps drawing its dropout masks from it
         int h = config.EncoderHiddenSize > 0 ? config.EncoderHiddenSize : hidden;
         Embedding = RegisterPath("embedding.weight", Init.Normal(NewParameter(config.NumVirtualTokens, hidden), rng));
         if (config.EncoderType == PromptEncoderType.Lstm)

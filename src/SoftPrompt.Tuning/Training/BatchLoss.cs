@@ -1,0 +1,28 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using F = SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Tuning.Training;
+
+/// <summary>One forward pass of a batch through the frozen model with the method's plan.</summary>
+public static class BatchLoss
+{
+    /// <summary>Each row's plan: the method's output with the row's soft slots.</summary>
+    public static PromptPlan Plan(MethodOutput output, TokenBatch batch, bool training, Rng? rng) =>
+        new(batch.SoftSlots.Select(s => (RowPlan?)output.Row(s.Select(x => (x.Position, x.VirtualStart, x.Count)))).ToArray()) { Training = training, Rng = rng };
+
+    // -> logits [N, V] at the batch's answer positions (the head runs nowhere else)
+    public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false)
+    {
+        var plan = Plan(method.Compute(), batch, training, method.StochasticRng);
+        // Right padding needs no mask: causal attention never lets a real token see the padding after it.
+        return model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions });
+    }
+
+    // -> [] mean cross-entropy over the answer tokens
+    public static Tensor Compute(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false) =>
+        F.CrossEntropy(AnswerLogits(model, method, batch, training), batch.Targets, reuseLogitsForGrad: training);
+}

@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Memory;
+using SoftPrompt.Tensors.Optim;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Reporting;
+
+namespace SoftPrompt.Tuning.Training;
+
+/// <summary>
+/// Trains a method on a frozen model. Output directory: the adapter (PEFT layout; the best one by
+/// the task's selection metric when there is evaluation data, else the last), checkpoint/ (exact
+/// resume: parameters, optimizer moments, sampler and dropout RNG states, step), best/, the JSONL
+/// log train_log.jsonl and the curves in curves.svg. A run whose directory holds a checkpoint
+/// resumes from it and reproduces the uninterrupted run's losses exactly.
+/// </summary>
+public sealed class Trainer
+{
+    readonly ICausalLanguageModel _model;
+    readonly TuningMethod _method;
+    readonly TuningTask _task;
+    readonly IReadOnlyList<EncodedExample> _train;
+    readonly IReadOnlyList<Example>? _eval;
+    readonly TrainerOptions _o;
+    readonly string _out;
+    readonly JsonObject _adapterExtras;
+    readonly List<Tensor> _parameters;
+
+    public Trainer(ICausalLanguageModel model, TuningMethod method, TuningTask task, IReadOnlyList<Example> train, IReadOnlyList<Example>? eval,
+        TrainerOptions options, string outputDirectory, JsonObject? adapterExtras = null)
+    {
+        options.Validate();
+        method.CheckFits(model);
+        if (method.VirtualTokens != task.Template.SoftTokenCount && method.VirtualTokens > 0)
+            throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens ('{task.Template.Source}') but the method has {method.VirtualTokens}.");
+        if (method.VirtualTokens == 0 && task.Template.SoftTokenCount > 0)
+            throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens but {method.Kind} uses none; drop the {{soft}} slots.");
+        _model = model; _method = method; _task = task; _o = options; _out = outputDirectory;
+        _train = task.Encode(train, "training data");
+        _eval = eval is { Count: > 0 } ? eval : null;
+        _adapterExtras = adapterExtras ?? [];
+        _parameters = [.. method.Parameters().Where(p => p.RequiresGrad)];
+        if (_parameters.Count == 0) throw new ArgumentException($"{method.Kind}: nothing to train.");
+    }
+
+    string CheckpointDir => Path.Combine(_out, "checkpoint");
+    string LogPath => Path.Combine(_out, "train_log.jsonl");
+
+    Optimizer CreateOptimizer() => _o.Optimizer switch
+    {
+        OptimizerKind.Adafactor => new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay),
+        _ => new AdamW(_parameters, lr: _o.LearningRate, beta1: _o.AdamBeta1, beta2: _o.AdamBeta2, weightDecay: _o.WeightDecay),
+    };
+
+    LrSchedule CreateSchedule() => _o.Schedule switch
+    {
+        ScheduleKind.Constant => _o.WarmupSteps > 0 ? LrSchedule.ConstantWithWarmup(_o.WarmupSteps) : LrSchedule.Constant(),
+        ScheduleKind.Cosine => LrSchedule.CosineWithWarmup(_o.WarmupSteps, _o.MaxSteps),
+        _ => LrSchedule.LinearWithWarmup(_o.WarmupSteps, _o.MaxSteps),
+    };
+
+    public TrainingResult Train(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(_out);
+        var optimizer = CreateOptimizer();
+        var schedule = CreateSchedule();
+        var sampler = new BatchSampler(_train.Count, _o.BatchSize, _o.Seed);
+        var collator = new Collator();
+        var (selection, higherIsBetter) = _task.SelectionMetric;
+        long step = 0, bestStep = 0;
+        double? best = null;
+        int stale = 0, nonFinite = 0, skipped = 0;
+        var losses = new List<double>();
+        if (TrainingCheckpoint.Exists(CheckpointDir))
+        {
+            var s = TrainingCheckpoint.Load(CheckpointDir, _method, optimizer);
+            sampler.SetState(s.Sampler);
+            if (s.MethodRng is not null) _method.StochasticRng?.SetState(s.MethodRng);
+            (step, best, bestStep, stale) = (s.Step, s.BestMetric, s.BestStep, s.EvalsWithoutImprovement);
+            TruncateLog(step);
+        }
+        else if (File.Exists(LogPath)) File.Delete(LogPath);
+
+        using var log = new TrainingLog(LogPath, append: true);
+        var clock = Stopwatch.StartNew();
+        EvalResult? bestEval = null, lastEval = null;
+        bool stoppedEarly = false;
+        _method.Train();
+        while (step < _o.MaxSteps && !stoppedEarly)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long t0 = clock.ElapsedTicks;
+            double lossSum = 0;
+            int tokens = 0;
+            optimizer.ZeroGrad();
+            for (int micro = 0; micro < _o.GradientAccumulation; micro++)
+            {
+                using var scope = TensorScope.Begin();
+                var batch = collator.Collate([.. sampler.Next().Indices.Select(i => _train[i])]);
+                var loss = BatchLoss.Compute(_model, _method, batch, training: true);
+                float value = loss.Span[0];
+                lossSum += value;
+                tokens += batch.TokenCount;
+                if (_o.GradientAccumulation > 1) loss = Tensors.Ops.Functional.Scale(loss, 1f / _o.GradientAccumulation);
+                loss.Backward();
+            }
+            double meanLoss = lossSum / _o.GradientAccumulation;
+            float norm = GradClip.ClipGradNorm(_parameters, _o.MaxGradNorm);
+            step++;
+            if (!double.IsFinite(meanLoss) || !float.IsFinite(norm))
+            {
+                // NaN guard: skip the update; give up after too many in a row (parameters stay as they were).
+                optimizer.ZeroGrad();
+                skipped++;
+                if (++nonFinite >= _o.MaxNonFiniteSteps)
+                    throw new TrainingDivergedException($"Training diverged: {nonFinite} consecutive steps with a non-finite loss or gradient (last loss {meanLoss}, gradient norm {norm}) at step {step}. Lower the learning rate; the last checkpoint in {CheckpointDir} is intact.");
+            }
+            else
+            {
+                nonFinite = 0;
+                schedule.Apply(optimizer, step - 1);
+                optimizer.Step();
+            }
+            losses.Add(meanLoss);
+            double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
+            double lr = optimizer.Groups[0].Lr;
+            var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), clock.Elapsed);
+            if (step % _o.LogEvery == 0 || step == _o.MaxSteps)
+                log.Write(new TrainingRecord { Step = step, Epoch = sampler.Epoch, Loss = meanLoss, LearningRate = lr, TokensPerSecond = report.TokensPerSecond, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+            progress?.Report(report);
+
+            bool evalNow = _eval is not null && ((_o.EvalEvery > 0 && step % _o.EvalEvery == 0) || step == _o.MaxSteps);
+            if (evalNow)
+            {
+                lastEval = Evaluator.Evaluate(_model, _method, _task, _eval!, _o.BatchSize, cancellationToken: cancellationToken);
+                log.Write(new TrainingRecord { Step = step, Metrics = new Dictionary<string, double>(lastEval.Metrics) { ["eval_loss"] = lastEval.Loss } });
+                progress?.Report(report with { Eval = lastEval });
+                double m = lastEval.Get(selection);
+                if (best is null || (higherIsBetter ? m > best : m < best))
+                {
+                    (best, bestStep, bestEval, stale) = (m, step, lastEval, 0);
+                    SaveAdapter(Path.Combine(_out, "best"));
+                }
+                else if (_o.EarlyStoppingPatience > 0 && ++stale >= _o.EarlyStoppingPatience) stoppedEarly = true;
+            }
+            if (evalNow || step == _o.MaxSteps || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
+                TrainingCheckpoint.Save(CheckpointDir, _method, optimizer,
+                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString()));
+        }
+        // The adapter in the output directory: the best by the selection metric when evaluated, else the last.
+        if (_eval is not null && Directory.Exists(Path.Combine(_out, "best")))
+            foreach (var f in Directory.GetFiles(Path.Combine(_out, "best"))) File.Copy(f, Path.Combine(_out, Path.GetFileName(f)), overwrite: true);
+        else SaveAdapter(_out);
+        CurvePlot.FromLog(TrainingLog.Read(LogPath), $"{_method.Kind} on {_model.Config.ModelType}").Save(Path.Combine(_out, "curves.svg"));
+        return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, skipped);
+    }
+
+    void SaveAdapter(string dir)
+    {
+        var extras = (JsonObject)_adapterExtras.DeepClone();
+        extras["template"] = _task.Template.Source;
+        extras["answer_field"] = _task.Options.AnswerField;
+        extras["task"] = _task.Kind.ToString().ToLowerInvariant();
+        if (_task.Options.BosId is int bos) extras["bos_id"] = bos;
+        if (_task.Options.EosId is int eos) extras["eos_id"] = eos;
+        if (_task.Verbalizer is { } v) extras["verbalizer"] = new JsonObject(v.Labels.Select(l => new KeyValuePair<string, JsonNode?>(l, new JsonArray([.. v.WordsFor(l).Select(w => (JsonNode?)JsonValue.Create(w))]))));
+        if (_method.Kind == MethodKind.Full) throw new NotSupportedException("Full fine-tuning saves a model checkpoint, not an adapter.");
+        AdapterDirectory.Save(dir, _method, _model, _adapterExtras["base_model"]?.GetValue<string>(), extras);
+    }
+
+    /// <summary>After a resume, drops log lines past the checkpoint's step (written after it before the run stopped).</summary>
+    void TruncateLog(long step)
+    {
+        if (!File.Exists(LogPath)) return;
+        var keep = File.ReadAllLines(LogPath).Where(line =>
+        {
+            try { return JsonNode.Parse(line)?["step"]?.GetValue<long>() is long s && s <= step; }
+            catch (System.Text.Json.JsonException) { return false; }   // a half-written last line
+        }).ToArray();
+        AtomicFile.WriteAllText(LogPath, keep.Length == 0 ? "" : string.Join('\n', keep) + "\n");
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SoftPrompt.Models.Safetensors;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Optim;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+
+namespace SoftPrompt.Tuning.Training;
+
+/// <summary>The trainer's own state at a checkpoint (besides parameters and optimizer moments).</summary>
+public sealed record TrainerState(
+    [property: JsonPropertyName("step")] long Step,
+    [property: JsonPropertyName("sampler")] BatchSamplerState Sampler,
+    [property: JsonPropertyName("method_rng")] ulong[]? MethodRng,
+    [property: JsonPropertyName("best_metric")] double? BestMetric,
+    [property: JsonPropertyName("best_step")] long BestStep,
+    [property: JsonPropertyName("evals_without_improvement")] int EvalsWithoutImprovement,
+    [property: JsonPropertyName("method")] string Method);
+
+/// <summary>
+/// A resumable training checkpoint: method.safetensors (the method's parameters by name),
+/// optimizer.safetensors (moments as tensors, step counts and learning rates as metadata) and
+/// trainer_state.json. Each file is written through a temporary name; trainer_state.json goes last,
+/// so a checkpoint is complete exactly when it exists with the step it names.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    const string MethodFile = "method.safetensors", OptimizerFile = "optimizer.safetensors", StateFile = "trainer_state.json";
+
+    public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
+
+    public static void Save(string dir, TuningMethod method, Optimizer optimizer, TrainerState state)
+    {
+        Directory.CreateDirectory(dir);
+        AtomicFile.Write(Path.Combine(dir, MethodFile), tmp => SafetensorsWriter.Write(tmp, method.NamedParameters()));
+        var opt = optimizer.StateDict();
+        var meta = opt.Scalars.ToDictionary(kv => kv.Key, kv => kv.Value.ToString("R", CultureInfo.InvariantCulture));
+        AtomicFile.Write(Path.Combine(dir, OptimizerFile), tmp => SafetensorsWriter.Write(tmp,
+            opt.Arrays.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Tensor.FromArray(kv.Value, kv.Value.Length))), meta));
+        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Restores parameters and optimizer state in place and returns the trainer state; errors name the file.</summary>
+    public static TrainerState Load(string dir, TuningMethod method, Optimizer optimizer)
+    {
+        string statePath = Path.Combine(dir, StateFile);
+        TrainerState state;
+        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a trainer state ({e.Message})."); }
+        if (state.Method != method.Kind.ToString())
+            throw new AdapterFormatException($"{statePath}: the checkpoint is of method {state.Method}, this run trains {method.Kind}.");
+        using (var f = SafetensorsFile.Open(Path.Combine(dir, MethodFile)))
+        {
+            foreach (var (name, p) in method.NamedParameters())
+            {
+                if (!f.Entries.TryGetValue(name, out var e) || !e.Shape.SequenceEqual(p.Shape.ToArray()))
+                    throw new AdapterFormatException($"{f.Path}: parameter '{name}' {Tensor.Format(p.Shape)} is missing or has another shape; the checkpoint is not of this configuration.");
+                f.ReadFloat32(name, p.Span);
+            }
+        }
+        using (var f = SafetensorsFile.Open(Path.Combine(dir, OptimizerFile)))
+        {
+            var opt = new OptimizerState();
+            foreach (var (k, v) in f.Metadata) if (k != "format") opt.Scalars[k] = double.Parse(v, CultureInfo.InvariantCulture);
+            foreach (var name in f.Entries.Keys)
+            {
+                var data = new float[f.Entries[name].ElementCount];
+                f.ReadFloat32(name, data);
+                opt.Arrays[name] = data;
+            }
+            try { optimizer.LoadStateDict(opt); }
+            catch (InvalidOperationException e) { throw new AdapterFormatException($"{f.Path}: {e.Message}"); }
+        }
+        return state;
+    }
+}

@@ -1,0 +1,178 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.Lora;
+using SoftPrompt.Tuning.Methods.PrefixTuning;
+using SoftPrompt.Tuning.Methods.PromptTuning;
+using SoftPrompt.Tuning.Methods.PTuning;
+using SoftPrompt.Tuning.Training;
+
+namespace SoftPrompt.Tuning.Tests.Training;
+
+/// <summary>Letters a–z are ids 1–26, space 27, '.' 28 (id 0 is the soft-token placeholder); 29 is end of text.</summary>
+sealed class LetterEncoder : ITextEncoder
+{
+    public const int Eos = 29;
+
+    public int[] Encode(string text, bool addSpecialTokens = false) =>
+        [.. text.Select(c => c == ' ' ? 27 : c == '.' ? 28 : c is >= 'a' and <= 'z' ? c - 'a' + 1 : throw new ArgumentException($"LetterEncoder: '{c}'"))];
+
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false) =>
+        new([.. ids.ToArray().Where(i => i is > 0 and <= 28).Select(i => i == 27 ? ' ' : i == 28 ? '.' : (char)('a' + i - 1))]);
+}
+
+/// <summary>
+/// gpt2-tiny with its final LayerNorm gain scaled by 8. The fixture's weights (std 0.1) cap every
+/// logit at about |ln_f(h)|·|w| ≈ 3, so no method could push a token's probability near 1 — the
+/// loss floor would be ≈ 1.2 whatever is trained; scaled, the frozen model can express a memorised answer.
+/// </summary>
+static class TinyModels
+{
+    static readonly Lazy<string> _memorising = new(() =>
+    {
+        string src = MethodGradientTests.ModelDir("gpt2-tiny");
+        string dst = Path.Combine(Path.GetTempPath(), $"softprompt-gpt2-memorising-{Environment.ProcessId}");
+        Directory.CreateDirectory(dst);
+        File.Copy(Path.Combine(src, "config.json"), Path.Combine(dst, "config.json"), true);
+        using var f = Models.Safetensors.SafetensorsFile.Open(Path.Combine(src, "model.safetensors"));
+        var tensors = f.Entries.Keys.Select(k =>
+        {
+            var t = f.LoadTensor(k);
+            if (k.EndsWith("ln_f.weight")) System.Numerics.Tensors.TensorPrimitives.Multiply(t.Span, 8f, t.Span);
+            return new KeyValuePair<string, Tensor>(k, t);
+        }).ToList();
+        Models.Safetensors.SafetensorsWriter.Write(Path.Combine(dst, "model.safetensors"), tensors);
+        return dst;
+    });
+
+    public static string Memorising => _memorising.Value;
+}
+
+/// <summary>The trainer on a tiny random model: every method memorises a small task, the base stays frozen, resume is exact.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("softprompt-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    static readonly Example[] Memorise =
+    [
+        Example.Of(("text", "cat"), ("answer", "dog")),
+        Example.Of(("text", "sun"), ("answer", "moon")),
+        Example.Of(("text", "red"), ("answer", "blue")),
+    ];
+
+    internal static TuningMethod Method(string kind, ICausalLanguageModel model, int virtualTokens = 4, float dropout = 0f) => kind switch
+    {
+        "prompt" => PromptTuningMethod.Create(new PromptTuningConfig(virtualTokens), model, new Rng(1)),
+        "ptuning" => PTuningMethod.Create(new PTuningConfig(virtualTokens, EncoderHiddenSize: 16), model, new Rng(1)),
+        "ptuning_lstm" => PTuningMethod.Create(new PTuningConfig(virtualTokens, PromptEncoderType.Lstm, EncoderHiddenSize: 16, EncoderDropout: dropout), model, new Rng(1)),
+        "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(virtualTokens, EncoderHiddenSize: 32), model, new Rng(1)),
+        "deep" => DeepPromptMethod.Create(new DeepPromptConfig(virtualTokens), model, new Rng(1)),
+        "lora" => LoraMethod.Create(new LoraConfig(4, 8f, dropout, ["c_attn", "c_fc", "q_proj", "v_proj", "up_proj"]), model, new Rng(1)),
+        _ => throw new ArgumentException(kind),
+    };
+
+    static TuningTask Task(TuningMethod m) => new(
+        Template.Parse(m.VirtualTokens > 0 ? $"{{soft:{m.VirtualTokens}}}{{text}} is{{answer}}" : "{text} is{answer}"),
+        new LetterEncoder(), new RenderOptions { EosId = LetterEncoder.Eos });
+
+    /// <summary>The same answer for every input, one token: all an input-level prompt can do on a random frozen model.</summary>
+    static readonly Example[] Constant =
+    [
+        Example.Of(("text", "cat"), ("answer", "y")),
+        Example.Of(("text", "sun"), ("answer", "y")),
+        Example.Of(("text", "red"), ("answer", "y")),
+    ];
+
+    // Input-level prompts (prompt tuning, P-tuning) only add a bias the frozen model cannot turn into a
+    // new input→answer mapping when that model is random (Petrov et al.); their memorisable task is a
+    // constant answer. Prefixes at every layer, and LoRA, memorise the input-dependent mapping.
+    [Theory]
+    [InlineData("prompt", 0.03, false)]
+    [InlineData("ptuning", 0.02, false)]
+    [InlineData("prefix", 0.01, true)]
+    [InlineData("deep", 0.3, true)]
+    [InlineData("lora", 0.03, true)]
+    public void EachMethodMemorisesASmallTaskAndLeavesTheModelUntouched(string kind, double lr, bool mapping)
+    {
+        var model = ModelLoader.Load(TinyModels.Memorising);
+        int[] probe = [3, 1, 20, 27, 9, 19];
+        float[] before;
+        using (Tape.NoGrad()) before = model.Forward(probe, 1, probe.Length).ToArray();
+        var m = Method(kind, model);
+        var data = mapping ? Memorise : Constant;
+        var task = mapping ? Task(m) : new TuningTask(Template.Parse($"{{soft:{m.VirtualTokens}}}{{text}} is{{answer}}"), new LetterEncoder(), new RenderOptions { AnswerPrefix = " " });
+        double initial = Evaluator.MeanLoss(model, m, task.Encode(data, "train"), 8);
+        var result = new Trainer(model, m, task, data, data, new TrainerOptions { MaxSteps = 300, BatchSize = 3, LearningRate = lr, Schedule = ScheduleKind.Constant }, _dir).Train();
+        Assert.True(result.Losses[^1] < 0.02 * initial && result.Losses[^1] < 0.1, $"{kind}: loss {initial:F3} -> {result.Losses[^1]:F4}");
+        if (mapping) Assert.Equal(["dog", "moon", "blue"], result.FinalEval!.Predictions);
+        else Assert.All(result.FinalEval!.Predictions, p => Assert.StartsWith("y", p));   // no end token was taught: it goes on after "y"
+        float[] after;
+        using (Tape.NoGrad()) after = model.Forward(probe, 1, probe.Length).ToArray();
+        Assert.Equal(before, after);   // bitwise: the frozen weights were not written
+        Assert.True(File.Exists(Path.Combine(_dir, "adapter_config.json")));
+        Assert.True(File.Exists(Path.Combine(_dir, "curves.svg")));
+    }
+
+    [Theory]
+    [InlineData("lora")]       // LoRA dropout draws from the method's RNG
+    [InlineData("ptuning_lstm")]   // so does the encoder LSTM's dropout
+    [InlineData("prefix")]
+    public void ResumingFromACheckpointReproducesTheUninterruptedLosses(string kind)
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("llama-tiny-gqa"));
+        var data = Memorise.Concat([Example.Of(("text", "one"), ("answer", "two")), Example.Of(("text", "up"), ("answer", "down"))]).ToArray();
+        var options = new TrainerOptions { MaxSteps = 12, BatchSize = 2, LearningRate = 0.01, WarmupSteps = 2, CheckpointEvery = 3, GradientAccumulation = 2 };
+        var whole = Path.Combine(_dir, "whole");
+        var full = new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, whole).Train().Losses;
+
+        var split = Path.Combine(_dir, "split");
+        using var cts = new CancellationTokenSource();
+        var first = new List<double>();
+        var stopAtSix = new SyncProgress(p => { first.Add(p.Loss); if (p.Step == 6) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, split).Train(stopAtSix, cts.Token));
+        // A fresh method (different init is overwritten by the checkpoint) continues from step 6.
+        var rest = new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, split).Train().Losses;
+        Assert.Equal(full.Take(6), first);
+        Assert.Equal(full.Skip(6), rest);
+        Assert.Equal(12, Reporting.TrainingLog.Read(Path.Combine(split, "train_log.jsonl")).Count(r => r.Loss is not null));
+    }
+
+    [Fact]
+    public void BadSetupsAreClearErrors()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
+        var prompt = Method("prompt", model);
+        var wrongSlots = new TuningTask(Template.Parse("{soft:2}{text} is{answer}"), new LetterEncoder(), new RenderOptions());
+        Assert.Contains("places 2 virtual tokens", Assert.Throws<ArgumentException>(() => new Trainer(model, prompt, wrongSlots, Memorise, null, new TrainerOptions(), _dir)).Message);
+        var empty = Assert.Throws<DataFormatException>(() => new Trainer(model, prompt, Task(prompt), [], null, new TrainerOptions(), _dir));
+        Assert.Contains("training data: no examples", empty.Message);
+        var lora = Method("lora", model);
+        Assert.Throws<ArgumentException>(() => new Trainer(model, lora, Task(prompt), Memorise, null, new TrainerOptions(), _dir));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, prompt, Task(prompt), Memorise, null, new TrainerOptions { LearningRate = 0 }, _dir));
+    }
+
+    [Fact]
+    public void ANonFiniteLossStopsTrainingWithoutTouchingTheParameters()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
+        var m = Method("prompt", model);
+        ((PromptTuningMethod)m).Embeddings.Span[3] = float.NaN;
+        var snapshot = ((PromptTuningMethod)m).Embeddings.ToArray();
+        var e = Assert.Throws<TrainingDivergedException>(() =>
+            new Trainer(model, m, Task(m), Memorise, null, new TrainerOptions { MaxSteps = 20, MaxNonFiniteSteps = 3 }, _dir).Train());
+        Assert.Contains("3 consecutive steps", e.Message);
+        Assert.Equal(snapshot, ((PromptTuningMethod)m).Embeddings.ToArray());
+    }
+
+    /// <summary>Progress reported on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
