@@ -114,6 +114,14 @@ public class DatasetTests
     }
 
     [Fact]
+    public void Jsonl_with_crlf_line_ends()
+    {
+        var data = JsonlReader.Parse("{\"a\": \"x\"}\r\n\r\n{\"a\": 2}\r\n", "m.jsonl");
+        Assert.Equal(["x", "2"], data.Select(d => d.Fields["a"]));
+        Assert.Equal([1, 3], data.Select(d => d.Line));
+    }
+
+    [Fact]
     public void Missing_field_names_file_line_and_field()
     {
         var ex = Dataset.Load(Fixture.Path("sst2-tiny.jsonl"))[1];

@@ -147,7 +147,7 @@ public class TemplateTests
     {
         var t = Template.Parse("{a}|{b}{answer}");
         var cut = t.Render(Example.Of(("a", "aaaaaa"), ("b", "bbbb"), ("answer", "")), Chars, new RenderOptions { MaxLength = 7, AnswerPrefix = "" });
-        // 11 prompt tokens → 7: cut a to 4 (ties then alternate: a, b), ending with a=3, b=3.
+        // 11 prompt tokens → 7, one token at a time from the longest: a 6→5→4, tie (4, 4) → a 3, then b 4→3.
         Assert.Equal(C("aaa|bbb"), cut.Ids);
     }
 
