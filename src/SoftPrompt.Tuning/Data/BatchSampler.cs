@@ -61,9 +61,13 @@ public sealed class BatchSampler
         return batch;
     }
 
-    /// <summary>The remaining batches of the current epoch (all of them at its start).</summary>
+    /// <summary>
+    /// The remaining batches of the current epoch (all of them at its start); when the current epoch is
+    /// used up, the whole next one. A trainer's epoch loop: <c>foreach (var b in sampler.RestOfEpoch())</c>.
+    /// </summary>
     public IEnumerable<SampledBatch> RestOfEpoch()
     {
+        if (Position == BatchesPerEpoch) StartEpoch(Epoch + 1);
         int epoch = Epoch;
         while (Epoch == epoch && Position < BatchesPerEpoch) yield return Next();
     }

@@ -75,7 +75,7 @@ public static class CsvReader
                     i++;
                 }
                 // After the closing quote only a separator, a line break or the end may follow.
-                if (i < n && text[i] != ',' && text[i] != '\n' && !(text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') && text[i] != '\r')
+                if (i < n && text[i] is not (',' or '\n' or '\r'))
                     throw DataFormatException.At(source, line, $"unexpected '{text[i]}' after the closing quote of a field (column {FieldNumber()}).");
                 continue;
             }

@@ -14,6 +14,7 @@ public sealed partial class Template
     public EncodedExample Render(Example example, ITextEncoder encoder, RenderOptions? options = null)
     {
         options ??= new RenderOptions();
+        foreach (var f in Fields) example.Field(f);   // the prompt's fields are reported before the answer's
         string value = example.Field(options.AnswerField);
         string answer = options.Verbalizer is { } v ? v.WordsFor(value, example)[0] : value;
         var answerIds = encoder.Encode((options.AnswerPrefix ?? ImpliedAnswerPrefix) + answer);
