@@ -26,7 +26,7 @@ public sealed class ReferenceTokenizerTests
         {
             int[] ids = t.Encode(line.Text);
             if (ids.SequenceEqual(line.Ids)) continue;
-            if (bad++ < 5) failures.AppendLine($"line {i + 1} {Show(line.Text)}:\n  expected {Show(line.Ids)}\n  actual   {Show(ids)}");
+            if (bad++ < 5) failures.AppendLine($"line {i + 1} {Show(line.Text)}:\n{ShowDifference(line.Ids, ids)}");
         }
         Assert.True(bad == 0, $"{name}: {bad} of {Corpus.Length} lines differ from {reference}\n{failures}");
     }
@@ -41,7 +41,7 @@ public sealed class ReferenceTokenizerTests
         {
             int[] ids = t.Encode(line.Text, addSpecialTokens: true);
             if (ids.SequenceEqual(line.IdsWithSpecial)) continue;
-            if (bad++ < 5) failures.AppendLine($"line {i + 1} {Show(line.Text)}:\n  expected {Show(line.IdsWithSpecial)}\n  actual   {Show(ids)}");
+            if (bad++ < 5) failures.AppendLine($"line {i + 1} {Show(line.Text)}:\n{ShowDifference(line.IdsWithSpecial, ids)}");
         }
         Assert.True(bad == 0, $"{name}: {bad} lines differ\n{failures}");
     }

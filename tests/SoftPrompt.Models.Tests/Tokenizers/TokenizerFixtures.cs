@@ -91,5 +91,14 @@ internal static class TokenizerFixtures
     /// <summary>A readable line for failure messages.</summary>
     public static string Show(string text) => JsonSerializer.Serialize(text.Length > 120 ? text[..120] + "…" : text);
 
+    /// <summary>Both id lists from a few ids before their first difference.</summary>
+    public static string ShowDifference(int[] expected, int[] actual)
+    {
+        int at = 0;
+        while (at < expected.Length && at < actual.Length && expected[at] == actual[at]) at++;
+        int from = Math.Max(0, at - 3);
+        return $"  first difference at {at} (of {expected.Length} / {actual.Length})\n  expected …{Show(expected[from..])}\n  actual   …{Show(actual[from..])}";
+    }
+
     public static string Show(int[] ids) => "[" + string.Join(",", ids.Take(40)) + (ids.Length > 40 ? ",…" : "") + "]";
 }

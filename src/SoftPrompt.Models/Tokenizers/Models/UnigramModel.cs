@@ -118,7 +118,9 @@ internal sealed class UnigramModel : ITokenizerModel
         foreach (var item in vocab.Items())
         {
             if (item.Length != 2) throw item.Error("expected [piece, score]");
-            pieces.Add((item[0].String(), item[1].Double()));
+            var score = item[1];
+            if (score.Kind != System.Text.Json.JsonValueKind.Number) throw score.Error("expected a number");
+            pieces.Add((item[0].String(), SerdeJsonFloat.Parse(score.Element.GetRawText())));
         }
         int unk = json.TryGet("unk_id", out var u) ? u.Int() : -1;
         if (unk >= pieces.Count) throw json.Get("unk_id").Error($"unk_id {unk} is past the end of the vocabulary ({pieces.Count} pieces)");

@@ -161,7 +161,7 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bo
     }
 
     static bool IsControl(Rune r) => r.Value is not ('\t' or '\n' or '\r')
-        && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.OtherNotAssigned
+        && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format
             or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
 
     static bool IsChinese(int c) => c is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF
