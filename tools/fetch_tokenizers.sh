@@ -20,6 +20,10 @@ for f in "${wanted[@]}"; do [ -s "$f" ] || missing=1; done
 [ "$missing" -eq 0 ] && exit 0
 
 fail() { echo "fetch_tokenizers.sh: $*" >&2; exit 1; }
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "fetch_tokenizers.sh: installing node and npm with apt-get" >&2
+  apt-get install -y --no-install-recommends nodejs npm >&2 || { apt-get update >&2 && apt-get install -y --no-install-recommends nodejs npm >&2; } || true
+fi
 command -v node >/dev/null 2>&1 || fail "node is not installed (apt-get install nodejs npm)"
 command -v npm >/dev/null 2>&1 || fail "npm is not installed (apt-get install npm)"
 
