@@ -6,6 +6,7 @@
 //   node tools/tokenizer_reference.js                 expected ids/decodes for every tokenizer
 //   node tools/tokenizer_reference.js --make-fixtures (re)build the small WordPiece and Unigram tokenizers
 //   node tools/tokenizer_reference.js --gpt2-json DIR  DIR/tokenizer.json from DIR/vocab.json + merges.txt
+//   node tools/tokenizer_reference.js --pretokenizers expected/pretokenizers.jsonl (pre-tokenizers alone)
 //
 // Output, one JSON object per corpus line: {"ids": [...]} plus, only where they differ from the obvious,
 // "special" (ids with special tokens, when not prefix + ids + suffix of the file's header),
@@ -136,6 +137,7 @@ async function main() {
     return;
   }
   if (args[0] === '--make-fixtures') { makeFixtures(); return; }
+  if (args[0] === '--pretokenizers') return;   // handled at the end of the file
   const fromFile = f => hf.Tokenizer.fromFile(f);
   await expected('gpt2', await gpt2FromLegacy(path.join(cache, 'gpt2')));
   for (const name of ['llama2', 'llama3', 'qwen3']) await expected(name, fromFile(path.join(cache, name, 'tokenizer.json')));
@@ -143,3 +145,37 @@ async function main() {
 }
 
 main().catch(e => { console.error(e); process.exit(1); });
+
+// Pre-tokenizers on their own (run with --pretokenizers): the pieces Hugging Face cuts a sample of corpus
+// lines into, for configurations the real tokenizers do not use (every Split behavior, invert, Digits,
+// Punctuation, Whitespace, Metaspace schemes, ...). Written to expected/pretokenizers.jsonl as
+// {"config": {...}, "pieces": [[...], ...]} for the lines corpus[0], corpus[40], corpus[80], ...
+async function preTokenizers() {
+  const lines = corpusLines().filter((_, i) => i % 40 === 0);
+  const configs = [];
+  for (const behavior of ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'])
+    for (const invert of [false, true]) {
+      configs.push({ type: 'Split', pattern: { Regex: '\\s+' }, behavior, invert });
+      configs.push({ type: 'Split', pattern: { String: 'e' }, behavior, invert });
+    }
+  configs.push({ type: 'Split', pattern: { Regex: '[0-9]+|[a-z]{2}' }, behavior: 'Isolated', invert: false });
+  configs.push({ type: 'Digits', individual_digits: true }, { type: 'Digits', individual_digits: false });
+  for (const behavior of ['Isolated', 'Removed', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous']) configs.push({ type: 'Punctuation', behavior });
+  configs.push({ type: 'Whitespace' }, { type: 'WhitespaceSplit' }, { type: 'BertPreTokenizer' }, { type: 'CharDelimiterSplit', delimiter: ' ' });
+  for (const prepend_scheme of ['always', 'first', 'never'])
+    for (const split of [true, false]) configs.push({ type: 'Metaspace', replacement: '▁', prepend_scheme, split });
+  configs.push({ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true });
+  configs.push({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false });
+  configs.push({ type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Digits', individual_digits: true }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: true }] });
+  const out = [];
+  for (const config of configs) {
+    const t = hf.Tokenizer.fromString(JSON.stringify({ version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: config, post_processor: null, decoder: null,
+      model: { type: 'WordLevel', vocab: { '<unk>': 0 }, unk_token: '<unk>' } }));
+    const pre = t.getPreTokenizer();
+    out.push(JSON.stringify({ config, pieces: lines.map(l => pre.preTokenizeString(l).map(p => p[0])) }));
+  }
+  const file = path.join(fixtures, 'expected', 'pretokenizers.jsonl');
+  fs.writeFileSync(file, out.join('\n') + '\n');
+  console.error(`wrote ${file} (${configs.length} configurations × ${lines.length} lines)`);
+}
+if (process.argv[2] === '--pretokenizers') preTokenizers().catch(e => { console.error(e); process.exit(1); });

@@ -81,16 +81,20 @@ internal sealed class WhitespacePreTokenizer : IPreTokenizer
             }
         });
 
-    /// <summary>0 whitespace, 1 word character (Oniguruma's \w: letters, marks, digits, connector punctuation), 2 other.</summary>
+    /// <summary>
+    /// 0 whitespace, 1 word character (Unicode \w: Alphabetic — letters, letter numbers, the circled
+    /// letters —, marks, decimal digits, connector punctuation, Join_Control), 2 other.
+    /// </summary>
     static int Kind(ReadOnlySpan<char> s, int i, out int width)
     {
         Rune.DecodeFromUtf16(s[i..], out var r, out width);
         if (Rune.IsWhiteSpace(r)) return 0;
+        if (r.Value is 0x200C or 0x200D or >= 0x24B6 and <= 0x24E9 or >= 0x1F130 and <= 0x1F149 or >= 0x1F150 and <= 0x1F169 or >= 0x1F170 and <= 0x1F189) return 1;
         return Rune.GetUnicodeCategory(r) switch
         {
             UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter or UnicodeCategory.ModifierLetter
-                or UnicodeCategory.OtherLetter or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark
-                or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation => 1,
+                or UnicodeCategory.OtherLetter or UnicodeCategory.LetterNumber or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+                or UnicodeCategory.EnclosingMark or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation => 1,
             _ => 2,
         };
     }
