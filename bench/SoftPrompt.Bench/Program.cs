@@ -7,6 +7,7 @@ using SoftPrompt.Bench;
 var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<BenchRow>> Run)>
 {
     ["gemm"] = ("SGEMM GFLOP/s vs OpenBLAS cblas_sgemm", GemmBench.Run),
+    ["tokenize"] = ("encode MB/s on English prose, GPT-2 and Llama 3 files, 1 thread, vs Hugging Face tokenizers", SoftPrompt.Bench.Tokenize.TokenizeBench.Run),
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
 };
 string[] every = [.. verbs.Keys];
