@@ -1,0 +1,17 @@
+using System.CommandLine;
+
+namespace SoftPrompt.Cli;
+
+/// <summary>The <c>softprompt</c> command tree (Program.cs runs it; tests invoke it in-process).</summary>
+public static class CliApp
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("SoftPrompt: adapt a frozen language model by learning or generating its prompt.");
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
+        return root;
+    }
+}
