@@ -3,6 +3,7 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Models.Safetensors;
 
@@ -171,6 +172,30 @@ public sealed unsafe class SafetensorsFile : IDisposable
         ReadFloat32(name, t.Span);
         t.Name = name;
         return t;
+    }
+
+    /// <summary>
+    /// Loads a floating-point [rows, cols] tensor as a frozen weight held as <paramref name="storage"/>
+    /// says: as stored (16-bit bits copied, not widened), widened to float32, or F32 narrowed to bf16.
+    /// </summary>
+    public FrozenWeight LoadFrozen(string name, WeightStorage storage = WeightStorage.AsStored)
+    {
+        var e = Entry(name);
+        if (e.Shape.Length != 2)
+            throw new SafetensorsException($"{Path}: tensor '{name}' has shape {Tensor.Format(e.Shape)}; a frozen weight is a matrix [rows, cols].");
+        int rows = e.Shape[0], cols = e.Shape[1];
+        var src = Bytes(name);
+        switch (e.Dtype)
+        {
+            case SafetensorsDtype.F32:
+                return FrozenWeight.FromFloats(MemoryMarshal.Cast<byte, float>(src), rows, cols,
+                    storage == WeightStorage.BFloat16 ? WeightDtype.BF16 : WeightDtype.F32, name);
+            case SafetensorsDtype.BF16 or SafetensorsDtype.F16:
+                if (storage == WeightStorage.Float32) return FrozenWeight.FromTensor(LoadTensor(name));
+                return FrozenWeight.FromBits(e.Dtype == SafetensorsDtype.BF16 ? WeightDtype.BF16 : WeightDtype.F16,
+                    MemoryMarshal.Cast<byte, ushort>(src), rows, cols, name);
+            default: throw new SafetensorsException($"{Path}: tensor '{name}' is {e.Dtype}, not a floating-point type (F32, F16, BF16).");
+        }
     }
 
     public void Dispose()

@@ -46,9 +46,28 @@ public sealed class FrozenWeight
         if (t.RequiresGrad)
             throw new ArgumentException($"FrozenWeight: {t} requires grad; a frozen weight gets no gradient, so a trainable tensor must stay a Tensor.");
         if (storage == WeightDtype.F32) return new FrozenWeight(WeightDtype.F32, t.Shape.ToArray(), t, null, t.Name);
-        var bits = GC.AllocateUninitializedArray<ushort>(t.Length, pinned: true);
-        HalfFloat.Narrow(storage, t.Span, bits);
-        return new FrozenWeight(storage, t.Shape.ToArray(), null, bits, t.Name);
+        return FromFloats(t.Span, t.Shape[0], t.Shape[1], storage, t.Name);
+    }
+
+    /// <summary>
+    /// A weight holding <paramref name="values"/> (row-major [rows, cols]) as <paramref name="storage"/>:
+    /// F32 copies them into a heap tensor, BF16/F16 narrow them (round-to-nearest-even) with no
+    /// float32 copy on the way — a float32 checkpoint loads straight into half the memory.
+    /// </summary>
+    public static FrozenWeight FromFloats(ReadOnlySpan<float> values, int rows, int cols, WeightDtype storage, string? name = null)
+    {
+        if (rows < 0 || cols < 0 || (long)rows * cols != values.Length)
+            throw new ArgumentException($"FrozenWeight.FromFloats: {values.Length} values do not fill [{rows}, {cols}].");
+        if (storage == WeightDtype.F32)
+        {
+            var t = Tensor.ZerosOnHeap(rows, cols);
+            values.CopyTo(t.Span);
+            t.Name = name;
+            return new FrozenWeight(WeightDtype.F32, [rows, cols], t, null, name);
+        }
+        var bits = GC.AllocateUninitializedArray<ushort>(values.Length, pinned: true);
+        HalfFloat.Narrow(storage, values, bits);
+        return new FrozenWeight(storage, [rows, cols], null, bits, name);
     }
 
     /// <summary>A BF16 or F16 weight holding a copy of <paramref name="bits"/> (row-major [rows, cols]).</summary>
