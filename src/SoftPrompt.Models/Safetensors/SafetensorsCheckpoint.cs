@@ -42,6 +42,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
         try { doc = JsonDocument.Parse(File.ReadAllText(index)); }
         catch (JsonException e) { throw new SafetensorsException($"{index}: not valid JSON ({e.Message})."); }
         using (doc)
+        try
         {
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new SafetensorsException($"{index}: missing the weight_map object.");
@@ -62,6 +63,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 _byTensor[entry.Name] = file;
             }
         }
+        catch (InvalidOperationException e) { throw new SafetensorsException($"{index}: a name is not valid text ({e.Message})."); }
     }
 
     void Add(SafetensorsFile file)
