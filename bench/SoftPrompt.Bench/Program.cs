@@ -7,6 +7,7 @@ using SoftPrompt.Bench;
 var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<BenchRow>> Run)>
 {
     ["gemm"] = ("SGEMM GFLOP/s vs OpenBLAS cblas_sgemm", GemmBench.Run),
+    ["generate"] = ("GPT-2-small generation tokens/s (prefill, KV-cache decoding) vs PyTorch; bf16 vs f32 weight memory", SoftPrompt.Bench.Generate.GenerateBench.Run),
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
 };
 string[] every = [.. verbs.Keys];
