@@ -28,11 +28,18 @@ public static class GenerateBench
         int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 2);
         string root = Step.Reference.RepoRoot();
         string dir = RandomGpt2Checkpoint.Ensure(root);
+        if (args.Get("weights-rss") is { } storageName) return WeightMemoryChild(dir, Enum.Parse<WeightStorage>(storageName));
         var rows = new List<BenchRow>();
 
-        // Weight memory first, before the model's own float32 copy is resident.
-        var f32 = WeightMemory(dir, WeightStorage.Float32);
-        var bf16 = WeightMemory(dir, WeightStorage.BFloat16);
+        // Each storage is loaded in a fresh process, so no heap memory freed earlier in this one is reused.
+        var f32 = WeightMemory(WeightStorage.Float32);
+        var bf16 = WeightMemory(WeightStorage.BFloat16);
+
+        var linears = new Dictionary<(WeightStorage, int), double>();
+        foreach (var storage in new[] { WeightStorage.Float32, WeightStorage.BFloat16 })
+            foreach (int m in new[] { 1, Batch })
+                linears[(storage, m)] = DecodeLinears.Milliseconds(dir, storage, m);
+        Collect();
 
         var model = Gpt2Model.Load(dir);
         var prompts = RandomPrompts(new Rng(42), Batch, PromptTokens, model.Config.VocabSize);
@@ -66,7 +73,9 @@ public static class GenerateBench
             }
         rows.Add(new BenchRow("weight bytes held: bf16 vs float32 FrozenWeights (same weights)", bf16.HeldMib, f32.HeldMib, "MiB", LowerIsBetter: true));
         rows.Add(new BenchRow("anonymous RSS growth when loading them: bf16 vs float32", bf16.RssMib, f32.RssMib, "MiB", LowerIsBetter: true));
-        rows.Add(new BenchRow("peak RSS of the generation run vs PyTorch's", PeakRssMib(), reference?.PeakRssMib, "MiB", LowerIsBetter: true));
+        foreach (int m in new[] { 1, Batch })
+            rows.Add(new BenchRow($"every linear + tied head, {m} row{(m > 1 ? "s" : "")} (a decode step's weight reads): bf16 vs float32 weights",
+                linears[(WeightStorage.BFloat16, m)], linears[(WeightStorage.Float32, m)], "ms", LowerIsBetter: true));
         return rows;
     }
 
@@ -123,8 +132,24 @@ public static class GenerateBench
         return worst;
     }
 
-    /// <summary>Bytes the FrozenWeights (plus the float32 vectors) hold, and how much anonymous RSS loading them added, in MiB.</summary>
-    static (double HeldMib, double RssMib) WeightMemory(string dir, WeightStorage storage)
+    /// <summary>Runs this benchmark again as a child with --weights-rss: bytes the weights hold and the anonymous RSS their loading added, in MiB.</summary>
+    static (double HeldMib, double RssMib) WeightMemory(WeightStorage storage)
+    {
+        string self = Environment.ProcessPath!;
+        string arguments = $"generate --weights-rss {storage}";
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") arguments = $"{typeof(GenerateBench).Assembly.Location} {arguments}";
+        var psi = new ProcessStartInfo(self, arguments) { RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("weights-rss:", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"the weight-memory child printed no result (exit code {p.ExitCode})");
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return (double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), double.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The child's side: loads every weight as <paramref name="storage"/> says and prints held MiB and anonymous-RSS growth MiB.</summary>
+    static List<BenchRow> WeightMemoryChild(string dir, WeightStorage storage)
     {
         Collect();
         long rss0 = RssAnonKib();
@@ -133,8 +158,9 @@ public static class GenerateBench
         long rss1 = RssAnonKib();
         long held = matrices.Sum(m => m.SizeInBytes) + vectors.Sum(v => 4L * v.Length);
         Console.Error.WriteLine($"{storage}: {matrices.Count} matrices ({string.Join(", ", matrices.Select(m => m.Dtype).Distinct())}) + {vectors.Count} vectors hold {held / 1048576.0:F1} MiB; anonymous RSS +{(rss1 - rss0) / 1024.0:F1} MiB");
+        Console.WriteLine(FormattableString.Invariant($"weights-rss: {held / 1048576.0:F2} {(rss1 - rss0) / 1024.0:F2}"));
         GC.KeepAlive(matrices); GC.KeepAlive(vectors);
-        return (held / 1048576.0, (rss1 - rss0) / 1024.0);
+        return [];
     }
 
     static void Collect()
@@ -145,8 +171,6 @@ public static class GenerateBench
     }
 
     static long RssAnonKib() => StatusKib("RssAnon:");
-
-    static double PeakRssMib() => StatusKib("VmHWM:") / 1024.0;
 
     static long StatusKib(string field)
     {
