@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Models.Safetensors;
 
@@ -41,6 +42,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
         try { doc = JsonDocument.Parse(File.ReadAllText(index)); }
         catch (JsonException e) { throw new SafetensorsException($"{index}: not valid JSON ({e.Message})."); }
         using (doc)
+        try
         {
             if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new SafetensorsException($"{index}: missing the weight_map object.");
@@ -61,6 +63,7 @@ public sealed class SafetensorsCheckpoint : IDisposable
                 _byTensor[entry.Name] = file;
             }
         }
+        catch (InvalidOperationException e) { throw new SafetensorsException($"{index}: a name is not valid text ({e.Message})."); }
     }
 
     void Add(SafetensorsFile file)
@@ -80,11 +83,30 @@ public sealed class SafetensorsCheckpoint : IDisposable
     /// <summary>Loads a weight the model requires, checking that it exists and has the shape the config implies.</summary>
     public Tensor LoadWeight(string name, params int[] shape)
     {
+        CheckWeight(name, shape);
+        return LoadTensor(name);
+    }
+
+    /// <summary>
+    /// Loads a frozen weight matrix the model requires, checked as <see cref="LoadWeight"/>, keeping the
+    /// stored dtype: BF16/F16 stay 16-bit (widened only inside the GEMM), F32 is a float32 tensor.
+    /// </summary>
+    public FrozenWeight LoadFrozen(string name, params int[] shape) => LoadFrozen(name, WeightStorage.AsStored, shape);
+
+    /// <summary>As <see cref="LoadFrozen(string, int[])"/>; <see cref="WeightStorage.BFloat16"/> holds a float32 checkpoint in bf16.</summary>
+    public FrozenWeight LoadFrozen(string name, WeightStorage storage, params int[] shape)
+    {
+        if (shape.Length != 2) throw new ArgumentException($"LoadFrozen: '{name}' must be a matrix [rows, cols], asked for {Tensor.Format(shape)}.", nameof(shape));
+        CheckWeight(name, shape);
+        return FileOf(name).LoadFrozen(name, storage);
+    }
+
+    void CheckWeight(string name, int[] shape)
+    {
         if (!Contains(name)) throw new SafetensorsException($"{Directory}: weight '{name}' is missing.");
         var e = Entry(name);
         if (!e.Shape.SequenceEqual(shape))
             throw new SafetensorsException($"{Directory}: weight '{name}' has shape {Tensor.Format(e.Shape)}, config.json implies {Tensor.Format(shape)}.");
-        return LoadTensor(name);
     }
 
     SafetensorsFile FileOf(string name) =>

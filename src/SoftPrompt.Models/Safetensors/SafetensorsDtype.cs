@@ -5,7 +5,21 @@ public enum SafetensorsDtype { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool 
 
 internal static class SafetensorsDtypes
 {
-    public static bool TryParse(string s, out SafetensorsDtype dtype) => Enum.TryParse(s, ignoreCase: false, out dtype) && Enum.IsDefined(dtype);
+    /// <summary>The dtype named by the current JSON string token: exact safetensors names only ("BOOL", not "3" or "F16,BF16").</summary>
+    public static bool TryParse(ref System.Text.Json.Utf8JsonReader reader, out SafetensorsDtype dtype)
+    {
+        foreach (var (name, d) in Names)
+            if (reader.ValueTextEquals(name)) { dtype = d; return true; }
+        dtype = default;
+        return false;
+    }
+
+    static readonly (string Name, SafetensorsDtype Dtype)[] Names =
+    [
+        ("F32", SafetensorsDtype.F32), ("F16", SafetensorsDtype.F16), ("BF16", SafetensorsDtype.BF16), ("F64", SafetensorsDtype.F64),
+        ("I64", SafetensorsDtype.I64), ("I32", SafetensorsDtype.I32), ("I16", SafetensorsDtype.I16), ("I8", SafetensorsDtype.I8),
+        ("U8", SafetensorsDtype.U8), ("BOOL", SafetensorsDtype.Bool),
+    ];
 
     public static int Size(SafetensorsDtype d) => d switch
     {

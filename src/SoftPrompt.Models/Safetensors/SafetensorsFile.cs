@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Models.Safetensors;
 
@@ -56,7 +56,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(p, 8));
             if (headerLen < 2 || headerLen > (ulong)MaxHeaderBytes || headerLen > (ulong)(size - 8))
                 throw new SafetensorsException($"{path}: header length {headerLen} is not sane for a file of {size} bytes.");
-            var (entries, metadata) = ParseHeader(path, new ReadOnlySpan<byte>(p + 8, (int)headerLen), size - 8 - (long)headerLen);
+            var (entries, metadata) = SafetensorsHeader.Parse(path, new ReadOnlySpan<byte>(p + 8, (int)headerLen), size - 8 - (long)headerLen);
             return new SafetensorsFile(path, map, view, p, 8 + (long)headerLen, size - 8 - (long)headerLen, entries, metadata);
         }
         catch
@@ -67,72 +67,6 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
-    static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(string path, ReadOnlySpan<byte> json, long dataLength)
-    {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(json.ToArray()); }
-        catch (JsonException e) { throw new SafetensorsException($"{path}: the header is not valid JSON ({e.Message})."); }
-        using (doc)
-        {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{path}: the header must be a JSON object.");
-            var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var prop in doc.RootElement.EnumerateObject())
-            {
-                if (prop.Name == "__metadata__")
-                {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{path}: __metadata__ must be an object of strings.");
-                    foreach (var m in prop.Value.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw new SafetensorsException($"{path}: __metadata__ value '{m.Name}' is not a string.");
-                        metadata[m.Name] = m.Value.GetString()!;
-                    }
-                    continue;
-                }
-                entries[prop.Name] = ParseEntry(path, prop.Name, prop.Value, dataLength);
-            }
-            // Offsets must tile the data region: sorted, no overlap, no hole, nothing past the end.
-            long at = 0;
-            string last = "(none)";
-            foreach (var e in entries.Values.OrderBy(e => e.Begin).ThenBy(e => e.End))
-            {
-                if (e.Begin < at) throw new SafetensorsException($"{path}: tensor '{e.Name}' [{e.Begin}, {e.End}) overlaps the tensor before it (which ends at {at}).");
-                if (e.Begin > at) throw new SafetensorsException($"{path}: bytes [{at}, {e.Begin}) before tensor '{e.Name}' belong to no tensor.");
-                at = e.End;
-                last = e.Name;
-            }
-            if (at != dataLength) throw new SafetensorsException($"{path}: tensors end at byte {at} (last: '{last}') but the data region holds {dataLength}.");
-            return (entries, metadata);
-        }
-    }
-
-    static SafetensorsEntry ParseEntry(string path, string name, JsonElement e, long dataLength)
-    {
-        string where = $"{path}: tensor '{name}'";
-        if (e.ValueKind != JsonValueKind.Object) throw new SafetensorsException($"{where}: entry must be an object.");
-        if (!e.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String || !SafetensorsDtypes.TryParse(dt.GetString()!, out var dtype))
-            throw new SafetensorsException($"{where}: unknown or missing dtype {(e.TryGetProperty("dtype", out var d2) ? d2.ToString() : "(none)")}.");
-        if (!e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
-            throw new SafetensorsException($"{where}: missing shape.");
-        var shape = new List<int>();
-        foreach (var s in sh.EnumerateArray())
-        {
-            if (s.ValueKind != JsonValueKind.Number || !s.TryGetInt32(out int v) || v < 0) throw new SafetensorsException($"{where}: shape entry {s} is not a non-negative int32.");
-            shape.Add(v);
-        }
-        if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
-            || off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
-            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
-            throw new SafetensorsException($"{where}: data_offsets must be two integers.");
-        if (begin < 0 || end < begin || end > dataLength)
-            throw new SafetensorsException($"{where}: data_offsets [{begin}, {end}) are outside the data region of {dataLength} bytes.");
-        var entry = new SafetensorsEntry(name, dtype, shape.ToArray(), begin, end);
-        long expect = entry.ElementCount * SafetensorsDtypes.Size(dtype);
-        if (expect != end - begin)
-            throw new SafetensorsException($"{where}: shape {Tensor.Format(entry.Shape)} of {dtype} needs {expect} bytes but data_offsets span {end - begin}.");
-        return entry;
-    }
-
     public SafetensorsEntry Entry(string name) =>
         _entries.TryGetValue(name, out var e) ? e : throw new SafetensorsException($"{Path}: no tensor named '{name}'.");
 
@@ -140,7 +74,9 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public ReadOnlySpan<byte> Bytes(string name)
     {
         var e = Entry(name);
-        return new ReadOnlySpan<byte>(_base + _dataStart + e.Begin, checked((int)(e.End - e.Begin)));
+        long length = e.End - e.Begin;
+        if (length > int.MaxValue) throw new SafetensorsException($"{Path}: tensor '{name}' spans {length} bytes, more than one span can address (2 GiB).");
+        return new ReadOnlySpan<byte>(_base + _dataStart + e.Begin, (int)length);
     }
 
     /// <summary>Copies a floating-point tensor into <paramref name="dst"/> as float32.</summary>
@@ -167,10 +103,39 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public Tensor LoadTensor(string name)
     {
         var e = Entry(name);
+        // A Tensor's every leading product of dimensions must fit an int ([2³¹−1, 2, 0] holds no element but cannot be made).
+        long prefix = 1;
+        foreach (int s in e.Shape)
+            if ((prefix *= s) > int.MaxValue)
+                throw new SafetensorsException($"{Path}: tensor '{name}' of shape {Tensor.Format(e.Shape)} is too large for a tensor (more than 2³¹−1 elements).");
         var t = Tensor.ZerosOnHeap(e.Shape);
         ReadFloat32(name, t.Span);
         t.Name = name;
         return t;
+    }
+
+    /// <summary>
+    /// Loads a floating-point [rows, cols] tensor as a frozen weight held as <paramref name="storage"/>
+    /// says: as stored (16-bit bits copied, not widened), widened to float32, or F32 narrowed to bf16.
+    /// </summary>
+    public FrozenWeight LoadFrozen(string name, WeightStorage storage = WeightStorage.AsStored)
+    {
+        var e = Entry(name);
+        if (e.Shape.Length != 2)
+            throw new SafetensorsException($"{Path}: tensor '{name}' has shape {Tensor.Format(e.Shape)}; a frozen weight is a matrix [rows, cols].");
+        int rows = e.Shape[0], cols = e.Shape[1];
+        var src = Bytes(name);
+        switch (e.Dtype)
+        {
+            case SafetensorsDtype.F32:
+                return FrozenWeight.FromFloats(MemoryMarshal.Cast<byte, float>(src), rows, cols,
+                    storage == WeightStorage.BFloat16 ? WeightDtype.BF16 : WeightDtype.F32, name);
+            case SafetensorsDtype.BF16 or SafetensorsDtype.F16:
+                if (storage == WeightStorage.Float32) return FrozenWeight.FromTensor(LoadTensor(name));
+                return FrozenWeight.FromBits(e.Dtype == SafetensorsDtype.BF16 ? WeightDtype.BF16 : WeightDtype.F16,
+                    MemoryMarshal.Cast<byte, ushort>(src), rows, cols, name);
+            default: throw new SafetensorsException($"{Path}: tensor '{name}' is {e.Dtype}, not a floating-point type (F32, F16, BF16).");
+        }
     }
 
     public void Dispose()

@@ -42,6 +42,8 @@ public static partial class Sgemm
         public float* A = a, B = b, C = c;
         public int Lda = lda, Ldb = ldb, Ldc = ldc;
         public float Alpha = alpha, Beta = beta;
+        public ushort* BHalf;       // set instead of B when B holds 16-bit floats (Sgemm.Half.cs)
+        public bool BHalfIsBf16;    // bf16 bits, else f16
     }
 
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
@@ -239,7 +241,8 @@ public static partial class Sgemm
                 int j = _jc + q * nr;
                 int valid = Math.Min(nr, _jc + _nc - j);
                 float* dst = _bPack + (nint)q * _kc * nr;
-                if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
+                if (_g.BHalf != null) PackHalfBPanel(in _g, dst, j, valid, _pc, _kc, nr);
+                else if (_g.TransB) // B stored [n,k]: step p of the panel is column pc+p of rows j..j+nr
                     PackTranspose(dst, _g.B + (nint)j * _g.Ldb + _pc, _g.Ldb, nr, valid, _kc);
                 else           // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
                     PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);

@@ -19,6 +19,11 @@ public static partial class Sgemm
 
     static unsafe void ExecuteGemv(in GemmArgs g, bool parallel)
     {
+        if (g.BHalf != null)
+        {
+            ExecuteGemvHalf(in g, parallel);
+            return;
+        }
         var job = t_gemvJob ??= new GemvJob();
         int k = g.K;
         float* x;

@@ -11,6 +11,7 @@ namespace SoftPrompt.Tensors.Kernels;
 ///   Sgemm.Packing.cs     A and B packing (transposes, zero padding of edge panels)
 ///   Sgemm.MicroKernel.cs the Vector256 (6×16) and Vector512 (12×32) micro-kernels
 ///   Sgemm.Gemv.cs        m == 1 or n == 1: matrix-vector products straight from the operands
+///   Sgemm.Half.cs        B as bf16/f16 (frozen weights): widened while packing, or in the gemv
 ///   Sgemm.Scratch.cs     per-thread aligned pack buffers, reused across calls
 /// </summary>
 public static partial class Sgemm

@@ -1,0 +1,57 @@
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Kernels;
+using SoftPrompt.Tensors.Weights;
+
+namespace SoftPrompt.Tensors.Ops;
+
+/// <summary>Linear with a frozen weight that may be stored as bf16/f16 (widened inside the GEMM).</summary>
+public static partial class Functional
+{
+    // x: [.., C], w: [OC, C] frozen (PyTorch layout; a tied LM head passes the [V, D] embedding table)
+    //   or [C, OC] with weightInOut (GPT-2 Conv1D), bias: [OC] -> [.., OC]
+    // An F32 weight takes the Tensor path unchanged. BF16/F16 weights are widened to float32 while
+    // the GEMM packs them (or on the fly when x is one row), and the result is bitwise the float32
+    // result on the widened weight. Backward gives dx (and dbias); the weight gets no gradient.
+    public static Tensor Linear(Tensor x, FrozenWeight w, Tensor? bias = null, bool weightInOut = false)
+    {
+        if (w.Float32 is { } f32) return Linear(x, f32, bias, weightInOut);
+        int c = x.Size(-1);
+        int wIn = weightInOut ? w.Rows : w.Cols, oc = weightInOut ? w.Cols : w.Rows;
+        if (wIn != c)
+            throw new ShapeMismatchException($"Linear: input features {c} do not match the weight's {wIn} (shapes {Tensor.Format(x.Shape)} and {w}).");
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
+            throw new ShapeMismatchException($"Linear: bias must be [{oc}] (shapes {w} and {Tensor.Format(bias.Shape)}).");
+        int rows = c == 0 ? 0 : x.Length / c;
+        var shape = x.Shape.ToArray();
+        shape[^1] = oc;
+        var y = Tensor.Uninitialized(shape);
+        var ys = y.Span;
+        if (bias is not null)
+        {
+            var bs = bias.Span;
+            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
+        }
+        Sgemm.MultiplyHalfB(false, !weightInOut, rows, oc, c, x.Span, c, w.Bits, w.Dtype, w.Cols, ys, oc, beta: bias is null ? 0f : 1f);
+        if (Tape.Needs(x, bias)) Tape.Record(new FrozenLinearNode(x, w, bias, weightInOut, rows, c, oc), y);
+        return y;
+    }
+
+    sealed class FrozenLinearNode(Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, int rows, int c, int oc) : Node
+    {
+        protected internal override void Backward()
+        {
+            var dy = Output.Grad!.Span;
+            // dx[rows,C] += dy[rows,OC] · W  (W as [OC,C]; stored [C,OC] with weightInOut, read transposed)
+            if (x.RequiresGrad)
+            {
+                var dx = x.GradSpanForWrite(out bool overwrite);
+                Sgemm.MultiplyHalfB(false, weightInOut, rows, c, oc, dy, oc, w.Bits, w.Dtype, w.Cols, dx, c, beta: overwrite ? 0f : 1f);
+            }
+            if (bias is not null && bias.RequiresGrad)
+            {
+                var db = bias.GradSpan();
+                for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(db, dy.Slice(r * oc, oc), db);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+namespace SoftPrompt.Tensors.Weights;
+
+/// <summary>
+/// A frozen weight matrix [rows, cols] that a model only reads: float32 (wrapping a heap
+/// <see cref="Tensor"/>), or bfloat16 / float16 bits in a pinned ushort array at half the size.
+/// Compute stays float32: <c>Functional.Linear</c> widens 16-bit weights while packing them for
+/// the GEMM (or on the fly in the matrix-vector case) and <c>Functional.Embedding</c> while
+/// gathering rows. No gradient is ever computed for it.
+/// </summary>
+public sealed class FrozenWeight
+{
+    readonly int[] _shape;
+    readonly Tensor? _f32;
+    readonly ushort[]? _bits;   // pinned: kernels take its address without pinning
+
+    public WeightDtype Dtype { get; }
+    public string? Name { get; set; }
+
+    /// <summary>[rows, cols].</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+    public int Rows => _shape[0];
+    public int Cols => _shape[1];
+    public long ElementCount => (long)Rows * Cols;
+
+    /// <summary>Bytes of element storage this weight holds (4 or 2 per element).</summary>
+    public long SizeInBytes => ElementCount * (Dtype == WeightDtype.F32 ? 4 : 2);
+
+    /// <summary>The float32 tensor of an F32 weight; null for BF16/F16.</summary>
+    public Tensor? Float32 => _f32;
+
+    /// <summary>The 16-bit patterns of a BF16/F16 weight, row-major; empty for F32.</summary>
+    public ReadOnlySpan<ushort> Bits => _bits;
+
+    FrozenWeight(WeightDtype dtype, int[] shape, Tensor? f32, ushort[]? bits, string? name)
+    {
+        Dtype = dtype; _shape = shape; _f32 = f32; _bits = bits; Name = name;
+    }
+
+    /// <summary>
+    /// A weight from a float32 [rows, cols] tensor: with <paramref name="storage"/> F32 it wraps the
+    /// tensor (no copy); BF16/F16 narrow a copy, round-to-nearest-even.
+    /// </summary>
+    public static FrozenWeight FromTensor(Tensor t, WeightDtype storage = WeightDtype.F32)
+    {
+        ShapeCheck.Rank("FrozenWeight", t, 2, "weight");
+        if (t.RequiresGrad)
+            throw new ArgumentException($"FrozenWeight: {t} requires grad; a frozen weight gets no gradient, so a trainable tensor must stay a Tensor.");
+        if (storage == WeightDtype.F32) return new FrozenWeight(WeightDtype.F32, t.Shape.ToArray(), t, null, t.Name);
+        return FromFloats(t.Span, t.Shape[0], t.Shape[1], storage, t.Name);
+    }
+
+    /// <summary>
+    /// A weight holding <paramref name="values"/> (row-major [rows, cols]) as <paramref name="storage"/>:
+    /// F32 copies them into a heap tensor, BF16/F16 narrow them (round-to-nearest-even) with no
+    /// float32 copy on the way — a float32 checkpoint loads straight into half the memory.
+    /// </summary>
+    public static FrozenWeight FromFloats(ReadOnlySpan<float> values, int rows, int cols, WeightDtype storage, string? name = null)
+    {
+        if (rows < 0 || cols < 0 || (long)rows * cols != values.Length)
+            throw new ArgumentException($"FrozenWeight.FromFloats: {values.Length} values do not fill [{rows}, {cols}].");
+        if (storage == WeightDtype.F32)
+        {
+            var t = Tensor.ZerosOnHeap(rows, cols);
+            values.CopyTo(t.Span);
+            t.Name = name;
+            return new FrozenWeight(WeightDtype.F32, [rows, cols], t, null, name);
+        }
+        var bits = GC.AllocateUninitializedArray<ushort>(values.Length, pinned: true);
+        HalfFloat.Narrow(storage, values, bits);
+        return new FrozenWeight(storage, [rows, cols], null, bits, name);
+    }
+
+    /// <summary>A BF16 or F16 weight holding a copy of <paramref name="bits"/> (row-major [rows, cols]).</summary>
+    public static FrozenWeight FromBits(WeightDtype dtype, ReadOnlySpan<ushort> bits, int rows, int cols, string? name = null)
+    {
+        if (dtype == WeightDtype.F32) throw new ArgumentException("FrozenWeight.FromBits: F32 weights come from FromTensor.", nameof(dtype));
+        if (rows < 0 || cols < 0 || (long)rows * cols != bits.Length)
+            throw new ArgumentException($"FrozenWeight.FromBits: {bits.Length} values do not fill [{rows}, {cols}].");
+        var copy = GC.AllocateUninitializedArray<ushort>(bits.Length, pinned: true);
+        bits.CopyTo(copy);
+        return new FrozenWeight(dtype, [rows, cols], null, copy, name);
+    }
+
+    /// <summary>A new float32 heap tensor holding the (widened) values.</summary>
+    public Tensor ToTensor()
+    {
+        var t = Tensor.ZerosOnHeap(Rows, Cols);
+        if (_f32 is not null) _f32.Span.CopyTo(t.Span);
+        else HalfFloat.Widen(Dtype, _bits, t.Span);
+        t.Name = Name;
+        return t;
+    }
+
+    /// <summary>Row <paramref name="row"/> as float32 into <paramref name="dst"/> (cols floats).</summary>
+    public void ReadRow(int row, Span<float> dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is outside the {Rows} rows of {this}.");
+        if (_f32 is not null) _f32.Span.Slice(row * Cols, Cols).CopyTo(dst);
+        else HalfFloat.Widen(Dtype, _bits.AsSpan(row * Cols, Cols), dst);
+    }
+
+    /// <summary>Columns [start, start+count) as a new contiguous [rows, count] weight of the same dtype (e.g. q|k|v of a fused projection).</summary>
+    public FrozenWeight Columns(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Cols)
+            throw new ArgumentOutOfRangeException(nameof(start), $"columns [{start}, {start + count}) are outside the {Cols} columns of {this}.");
+        if (_f32 is not null)
+        {
+            var r = Tensor.ZerosOnHeap(Rows, count);
+            for (int i = 0; i < Rows; i++) _f32.Span.Slice(i * Cols + start, count).CopyTo(r.Span.Slice(i * count, count));
+            r.Name = Name;
+            return new FrozenWeight(WeightDtype.F32, [Rows, count], r, null, Name);
+        }
+        var bits = GC.AllocateUninitializedArray<ushort>(Rows * count, pinned: true);
+        for (int i = 0; i < Rows; i++) _bits.AsSpan(i * Cols + start, count).CopyTo(bits.AsSpan(i * count, count));
+        return new FrozenWeight(Dtype, [Rows, count], null, bits, Name);
+    }
+
+    public override string ToString() => $"FrozenWeight{Tensor.Format(_shape)} {Dtype}{(Name is null ? "" : " " + Name)}";
+}
