@@ -41,7 +41,7 @@ public static class GenerateBench
                 linears[(storage, m)] = DecodeLinears.Milliseconds(dir, storage, m);
         Collect();
 
-        var model = Gpt2Model.Load(dir);
+        ICausalLanguageModel model = Gpt2Model.Load(dir);
         var prompts = RandomPrompts(new Rng(42), Batch, PromptTokens, model.Config.VocabSize);
 
         var prefill = new Dictionary<int, double>();
@@ -83,7 +83,7 @@ public static class GenerateBench
         Enumerable.Range(0, batch).Select(_ => Enumerable.Range(0, length).Select(_ => rng.NextInt(vocab)).ToArray()).ToArray();
 
     /// <summary>Tokens/s of one uncached forward over every prompt (median of <paramref name="runs"/> after a warm-up).</summary>
-    static double Prefill(Gpt2Model model, int[][] prompts, int runs)
+    static double Prefill(ICausalLanguageModel model, int[][] prompts, int runs)
     {
         int b = prompts.Length, t = prompts[0].Length;
         var ids = prompts.SelectMany(p => p).ToArray();
@@ -101,7 +101,7 @@ public static class GenerateBench
     }
 
     /// <summary>New tokens/s of greedy generation, prefill included (best of <paramref name="runs"/> after a short warm-up), and the tokens.</summary>
-    static (double Rate, List<int>[] Tokens) Generation(Gpt2Model model, int[][] prompts, int newTokens, int runs)
+    static (double Rate, List<int>[] Tokens) Generation(ICausalLanguageModel model, int[][] prompts, int newTokens, int runs)
     {
         List<int>[] Once(int n)
         {
