@@ -35,3 +35,24 @@ public class GenerationDefaultsTests
         Assert.Equal(free[..(free.IndexOf(stop) + 1)], stopped);
     }
 }
+
+/// <summary>A float32 checkpoint held in bf16: half the weight memory, logits within bf16 rounding of float32.</summary>
+public class Bf16StorageTests
+{
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void Bf16StorageGivesLogitsCloseToFloat32(string name)
+    {
+        string dir = PromptPlanTests.Dir(name);
+        var f32 = ModelLoader.Load(dir);
+        var bf16 = ModelLoader.Load(dir, Models.Safetensors.WeightStorage.BFloat16);
+        int[] ids = [1, 5, 9, 2, 7, 3];
+        using var _ = SoftPrompt.Tensors.Autograd.Tape.NoGrad();
+        var a = f32.Forward(ids, 1, ids.Length).ToArray();
+        var b = bf16.Forward(ids, 1, ids.Length).ToArray();
+        double scale = a.Max(Math.Abs), worst = a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst < 0.05 * scale, $"{name}: bf16 logits differ by {worst} (scale {scale})");
+        Assert.True(worst > 0, "bf16 storage should round the weights");
+    }
+}

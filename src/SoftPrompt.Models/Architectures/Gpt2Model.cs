@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Weights;
 using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
@@ -9,26 +10,28 @@ namespace SoftPrompt.Models.Architectures;
 /// <summary>
 /// GPT-2 (Hugging Face GPT2LMHeadModel) from a checkpoint directory: keys with or without the
 /// "transformer." prefix, Conv1D weights stored [in, out], attn.bias mask buffers ignored, the
-/// head tied to wte. Weights are frozen float32. c_attn's q|k|v columns are split once at load
+/// head tied to wte. Weights are frozen, held as stored (f32, bf16, f16) or as asked, and widened in the GEMM. c_attn's q|k|v columns are split once at load
 /// so the fused attention gets three contiguous projections.
 /// </summary>
 public sealed class Gpt2Model : ICausalLanguageModel
 {
-    sealed record Block(Tensor Ln1W, Tensor Ln1B, Tensor Wq, Tensor Bq, Tensor Wk, Tensor Bk, Tensor Wv, Tensor Bv,
-        Tensor WProj, Tensor BProj, Tensor Ln2W, Tensor Ln2B, Tensor WFc, Tensor BFc, Tensor WOut, Tensor BOut);
+    sealed record Block(Tensor Ln1W, Tensor Ln1B, FrozenWeight Wq, Tensor Bq, FrozenWeight Wk, Tensor Bk, FrozenWeight Wv, Tensor Bv,
+        FrozenWeight WProj, Tensor BProj, Tensor Ln2W, Tensor Ln2B, FrozenWeight WFc, Tensor BFc, FrozenWeight WOut, Tensor BOut);
 
-    readonly Tensor _wte, _wpe, _lnfW, _lnfB;
+    readonly FrozenWeight _wte, _wpe;
+    readonly Tensor _lnfW, _lnfB;
     readonly Block[] _blocks;
 
     public ModelConfig Config { get; }
 
-    Gpt2Model(ModelConfig config, Tensor wte, Tensor wpe, Block[] blocks, Tensor lnfW, Tensor lnfB)
+    Gpt2Model(ModelConfig config, FrozenWeight wte, FrozenWeight wpe, Block[] blocks, Tensor lnfW, Tensor lnfB)
     {
         Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB;
         LinearLayers = LinearLayersOf(config);
     }
 
-    public static Gpt2Model Load(string directory)
+    /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
+    public static Gpt2Model Load(string directory, WeightStorage storage = WeightStorage.AsStored)
     {
         var c = ModelConfig.Load(Path.Combine(directory, "config.json"));
         if (c.Family != ArchitectureFamily.Gpt2) throw new ModelConfigException($"{directory}/config.json: model_type '{c.ModelType}' is not GPT-2.");
@@ -37,31 +40,22 @@ public sealed class Gpt2Model : ICausalLanguageModel
         using var ckpt = SafetensorsCheckpoint.Open(directory);
         string prefix = ckpt.Contains("transformer.wte.weight") ? "transformer." : "";
         Tensor W(string name, params int[] shape) => ckpt.LoadWeight(prefix + name, shape);
+        FrozenWeight M(string name, params int[] shape) => ckpt.LoadFrozen(prefix + name, storage, shape);
         int d = c.HiddenSize, m = c.IntermediateSize;
-        var wte = W("wte.weight", c.VocabSize, d);
-        var wpe = W("wpe.weight", c.MaxPositions, d);
+        var wte = M("wte.weight", c.VocabSize, d);
+        var wpe = M("wpe.weight", c.MaxPositions, d);
         var blocks = new Block[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
             string h = $"h.{i}.";
-            var cAttnW = W(h + "attn.c_attn.weight", d, 3 * d);
+            var cAttnW = M(h + "attn.c_attn.weight", d, 3 * d);
             var cAttnB = W(h + "attn.c_attn.bias", 3 * d);
             blocks[i] = new Block(W(h + "ln_1.weight", d), W(h + "ln_1.bias", d),
-                Columns(cAttnW, 0, d), cAttnB.View([d], 0), Columns(cAttnW, d, d), cAttnB.View([d], d), Columns(cAttnW, 2 * d, d), cAttnB.View([d], 2 * d),
-                W(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
-                W(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), W(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
+                cAttnW.Columns(0, d), cAttnB.View([d], 0), cAttnW.Columns(d, d), cAttnB.View([d], d), cAttnW.Columns(2 * d, d), cAttnB.View([d], 2 * d),
+                M(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
+                M(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), M(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
         }
         return new Gpt2Model(c, wte, wpe, blocks, W("ln_f.weight", d), W("ln_f.bias", d));
-    }
-
-    /// <summary>Columns [start, start+count) of a [rows, cols] matrix, as a new contiguous [rows, count] tensor.</summary>
-    static Tensor Columns(Tensor w, int start, int count)
-    {
-        int rows = w.Shape[0], cols = w.Shape[1];
-        var r = Tensor.ZerosOnHeap(rows, count);
-        var src = w.Span; var dst = r.Span;
-        for (int i = 0; i < rows; i++) src.Slice(i * cols + start, count).CopyTo(dst.Slice(i * count, count));
-        return r;
     }
 
     public IReadOnlyList<LinearLayerInfo> LinearLayers { get; }

@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Weights;
 using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
@@ -9,49 +10,52 @@ namespace SoftPrompt.Models.Architectures;
 /// <summary>
 /// The Llama family (Llama 2/3, Mistral, Qwen2, SmolLM, TinyLlama) from a Hugging Face checkpoint:
 /// RMSNorm, rotary positions (rotate-half, llama3/linear scaling), SwiGLU, grouped-query attention,
-/// q/k/v biases where the checkpoint has them (Qwen2), tied or untied head. Frozen float32 weights.
+/// q/k/v biases where the checkpoint has them (Qwen2), tied or untied head. Frozen weights, held as stored (f32, bf16, f16) or as asked, widened in the GEMM.
 /// </summary>
 public sealed class LlamaModel : ICausalLanguageModel
 {
-    sealed record Layer(Tensor InNorm, Tensor Wq, Tensor? Bq, Tensor Wk, Tensor? Bk, Tensor Wv, Tensor? Bv, Tensor Wo,
-        Tensor PostNorm, Tensor WGate, Tensor WUp, Tensor WDown);
+    sealed record Layer(Tensor InNorm, FrozenWeight Wq, Tensor? Bq, FrozenWeight Wk, Tensor? Bk, FrozenWeight Wv, Tensor? Bv, FrozenWeight Wo,
+        Tensor PostNorm, FrozenWeight WGate, FrozenWeight WUp, FrozenWeight WDown);
 
-    readonly Tensor _embed, _norm, _head;
+    readonly FrozenWeight _embed, _head;
+    readonly Tensor _norm;
     readonly Layer[] _layers;
     readonly float[] _invFreq;
 
     public ModelConfig Config { get; }
 
-    LlamaModel(ModelConfig c, Tensor embed, Layer[] layers, Tensor norm, Tensor head)
+    LlamaModel(ModelConfig c, FrozenWeight embed, Layer[] layers, Tensor norm, FrozenWeight head)
     {
         Config = c; _embed = embed; _layers = layers; _norm = norm; _head = head;
         _invFreq = RotaryFrequencies.Compute(c);
         LinearLayers = LinearLayersOf(c);
     }
 
-    public static LlamaModel Load(string directory)
+    /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
+    public static LlamaModel Load(string directory, WeightStorage storage = WeightStorage.AsStored)
     {
         var c = ModelConfig.Load(Path.Combine(directory, "config.json"));
         if (c.Family != ArchitectureFamily.Llama) throw new ModelConfigException($"{directory}/config.json: model_type '{c.ModelType}' is not in the Llama family.");
         if (c.Activation != "silu") throw new ModelConfigException($"{directory}/config.json: hidden_act '{c.Activation}' is not supported (silu).");
         using var ckpt = SafetensorsCheckpoint.Open(directory);
         Tensor W(string key, params int[] shape) => ckpt.LoadWeight(key, shape);
+        FrozenWeight M(string key, params int[] shape) => ckpt.LoadFrozen(key, storage, shape);
         Tensor? Bias(string key, int n) => ckpt.Contains(key) ? W(key, n) : null;
         int d = c.HiddenSize, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, m = c.IntermediateSize;
-        var embed = W("model.embed_tokens.weight", c.VocabSize, d);
+        var embed = M("model.embed_tokens.weight", c.VocabSize, d);
         var layers = new Layer[c.Layers];
         for (int i = 0; i < c.Layers; i++)
         {
             string p = $"model.layers.{i}.";
             layers[i] = new Layer(W(p + "input_layernorm.weight", d),
-                W(p + "self_attn.q_proj.weight", q, d), Bias(p + "self_attn.q_proj.bias", q),
-                W(p + "self_attn.k_proj.weight", kv, d), Bias(p + "self_attn.k_proj.bias", kv),
-                W(p + "self_attn.v_proj.weight", kv, d), Bias(p + "self_attn.v_proj.bias", kv),
-                W(p + "self_attn.o_proj.weight", d, q), W(p + "post_attention_layernorm.weight", d),
-                W(p + "mlp.gate_proj.weight", m, d), W(p + "mlp.up_proj.weight", m, d), W(p + "mlp.down_proj.weight", d, m));
+                M(p + "self_attn.q_proj.weight", q, d), Bias(p + "self_attn.q_proj.bias", q),
+                M(p + "self_attn.k_proj.weight", kv, d), Bias(p + "self_attn.k_proj.bias", kv),
+                M(p + "self_attn.v_proj.weight", kv, d), Bias(p + "self_attn.v_proj.bias", kv),
+                M(p + "self_attn.o_proj.weight", d, q), W(p + "post_attention_layernorm.weight", d),
+                M(p + "mlp.gate_proj.weight", m, d), M(p + "mlp.up_proj.weight", m, d), M(p + "mlp.down_proj.weight", d, m));
         }
         // A tied checkpoint usually omits lm_head.weight; an untied one must carry it.
-        var head = ckpt.Contains("lm_head.weight") || !c.TieWordEmbeddings ? W("lm_head.weight", c.VocabSize, d) : embed;
+        var head = ckpt.Contains("lm_head.weight") || !c.TieWordEmbeddings ? M("lm_head.weight", c.VocabSize, d) : embed;
         return new LlamaModel(c, embed, layers, W("model.norm.weight", d), head);
     }
 
@@ -86,7 +90,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         for (int li = 0; li < _layers.Length; li++)
         {
             var l = _layers[li];
-            Tensor Proj(string module, Tensor input, Tensor w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
+            Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
             var a = F.RmsNorm(x, l.InNorm, eps);
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
