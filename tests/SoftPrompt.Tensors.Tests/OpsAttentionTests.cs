@@ -39,6 +39,20 @@ public class OpsAttentionTests
             c.InOpt("pk"), c.InOpt("pv"), c.IntsOpt("mask"), c.Bool("causal"), c.Has("scale") ? c.Float("scale") : null);
 
     [Fact]
+    public void KeysInALargerBufferEqualTheSameKeysAlone()
+    {
+        // k, v: [B, 9, W] buffers of which 6 rows are keys (a cache with spare capacity) vs the 6 rows as [B, 6, W].
+        var rng = new Rng(12);
+        Tensor R(params int[] shape) { var t = Tensor.Zeros(shape); rng.FillNormal(t.Span, 0f, 1f); return t; }
+        var q = R(2, 2, 8); var kBuf = R(2, 9, 4); var vBuf = R(2, 9, 4);
+        var k = Slice(kBuf, 1, 0, 6); var v = Slice(vBuf, 1, 0, 6);
+        int[] mask = [1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1];
+        var expected = Attention(q, k, v, 2, 1, mask: mask).ToArray();
+        Assert.Equal(expected, Attention(q, kBuf, vBuf, 2, 1, mask: mask, keyLength: 6).ToArray());
+        Assert.Throws<ShapeMismatchException>(() => Attention(q, kBuf, vBuf, 2, 1, keyLength: 10));
+    }
+
+    [Fact]
     public void FullyMaskedQueryRowsOutputExactZeros()
     {
         // pad_left: batch row 1 has mask [0,0,1,1,1]; its causal queries 0 and 1 see no key.

@@ -95,9 +95,10 @@ public sealed class LlamaModel : ICausalLanguageModel
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
-            if (cache is not null) (kh, vh) = cache.Append(li, kh, vh);
+            int? keys = null;
+            if (cache is not null) (kh, vh, keys) = cache.Append(li, kh, vh);
             var (pk, pv) = plan.Prefix(li);
-            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, pk, pv, mask);
+            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, pk, pv, mask, keyLength: keys);
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
             var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));

@@ -24,16 +24,30 @@ public sealed class KvCache(int layers)
     /// <summary>Prefix length of each row (0 for a row without one); null without a prefix.</summary>
     public int[]? RowPrefixLengths { get; private set; }
 
-    /// <summary>Appends a layer's new keys and values and returns the whole sequence's.</summary>
-    public (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
+    /// <summary>
+    /// Writes a layer's new keys and values [B, Tn, W] after the cached ones and returns the layer's
+    /// buffers [B, capacity, W] with the number of valid rows (pass it to Attention as keyLength).
+    /// The buffers grow by doubling, so the past is not copied on every step.
+    /// </summary>
+    public (Tensor Keys, Tensor Values, int Length) Append(int layer, Tensor keys, Tensor values)
     {
-        _keys[layer] = Join(_keys[layer], keys);
-        _values[layer] = Join(_values[layer], values);
-        return (_keys[layer]!, _values[layer]!);
+        int length = Length + keys.Shape[1];
+        _keys[layer] = Write(_keys[layer], keys, Length, length);
+        _values[layer] = Write(_values[layer], values, Length, length);
+        return (_keys[layer]!, _values[layer]!, length);
     }
 
-    /// <summary>Layer l's cached keys and values [B, T, W] (the text tokens, without a prefix), or nulls before the first pass.</summary>
-    public (Tensor? Keys, Tensor? Values) Layer(int layer) => (_keys[layer], _values[layer]);
+    /// <summary>Layer l's cached keys and values as contiguous [B, Length, W] copies (the text tokens, without a prefix), or nulls before the first pass.</summary>
+    public (Tensor? Keys, Tensor? Values) Layer(int layer) => (Packed(_keys[layer]), Packed(_values[layer]));
+
+    Tensor? Packed(Tensor? buffer)
+    {
+        if (buffer is null) return null;
+        int b = buffer.Shape[0], cap = buffer.Shape[1], w = buffer.Shape[2];
+        var t = Tensor.ZerosOnHeap(b, Length, w);
+        for (int r = 0; r < b; r++) buffer.Span.Slice(r * cap * w, Length * w).CopyTo(t.Span.Slice(r * Length * w, Length * w));
+        return t;
+    }
 
     /// <summary>Marks the tokens appended in this forward pass as cached (call once per pass, after every layer).</summary>
     public void Advance(int tokens) => Length += tokens;
@@ -61,17 +75,23 @@ public sealed class KvCache(int layers)
         return copy;
     }
 
-    /// <summary>[B, Tp, W] + [B, Tn, W] -> [B, Tp+Tn, W], on the heap (a step's scope would otherwise reclaim the cache).</summary>
-    static Tensor Join(Tensor? past, Tensor next)
+    /// <summary>
+    /// next: [B, Tn, W] written at rows [at, at+Tn) of buffer [B, cap, W] (grown to hold length rows);
+    /// on the heap, since a step's scope would otherwise reclaim the cache.
+    /// </summary>
+    static Tensor Write(Tensor? buffer, Tensor next, int at, int length)
     {
-        int b = next.Shape[0], tn = next.Shape[1], w = next.Shape[2], tp = past?.Shape[1] ?? 0;
-        var joined = Tensor.ZerosOnHeap(b, tp + tn, w);
-        var dst = joined.Span;
-        for (int r = 0; r < b; r++)
+        int b = next.Shape[0], tn = next.Shape[1], w = next.Shape[2];
+        if (buffer is null || buffer.Shape[1] < length)
         {
-            past?.Span.Slice(r * tp * w, tp * w).CopyTo(dst.Slice(r * (tp + tn) * w, tp * w));
-            next.Span.Slice(r * tn * w, tn * w).CopyTo(dst.Slice((r * (tp + tn) + tp) * w, tn * w));
+            int cap = Math.Max(length, Math.Max(16, 2 * (buffer?.Shape[1] ?? 0)));
+            var grown = Tensor.ZerosOnHeap(b, cap, w);
+            if (buffer is not null)
+                for (int r = 0; r < b; r++) buffer.Span.Slice(r * buffer.Shape[1] * w, at * w).CopyTo(grown.Span.Slice(r * cap * w, at * w));
+            buffer = grown;
         }
-        return joined;
+        int stride = buffer.Shape[1] * w;
+        for (int r = 0; r < b; r++) next.Span.Slice(r * tn * w, tn * w).CopyTo(buffer.Span.Slice(r * stride + at * w, tn * w));
+        return buffer;
     }
 }

@@ -8,6 +8,7 @@ public static class Sampling
 {
     public static int Choose(ReadOnlySpan<float> logits, IReadOnlyList<int> seen, GenerationOptions o, Rng rng)
     {
+        if (o.Temperature <= 0f && o.RepetitionPenalty == 1f) return TensorPrimitives.IndexOfMax(logits);   // greedy: no copy
         var scores = logits.ToArray();
         if (o.RepetitionPenalty != 1f)
             foreach (int t in seen.Distinct())

@@ -19,19 +19,21 @@ public static partial class Functional
     //   -> [B, Tq, H·hd]
     // Query i sits at content position i + (Tk - Tq) (keys before it are a cached past) and, if
     // causal, sees content keys j ≤ that position. A query that can see no key outputs zeros.
+    // keyLength: only the first keyLength of the k/v rows are keys (Tk = keyLength); the rest is
+    // unused capacity, so a cache can grow in place without copying its past every step.
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null)
-        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale).Output;
+        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null)
+        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength).Output;
 
     /// <summary>As <see cref="Attention"/>, also returning the probabilities [B, H, Tq, P+Tk] (not part of the graph).</summary>
     public static (Tensor Output, Tensor Probs) AttentionWithProbs(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
         Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null)
     {
-        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale);
+        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, null);
         return (o, p.Detach());
     }
 
-    sealed record AttentionShape(int B, int Tq, int Tk, int P, int H, int Hkv, int Hd, float Scale, bool Causal, int[]? Mask)
+    sealed record AttentionShape(int B, int Tq, int Tk, int P, int H, int Hkv, int Hd, float Scale, bool Causal, int[]? Mask, int KvCapacity)
     {
         public int L => P + Tk;                 // keys a query row scores
         public int Group => H / Hkv;            // query heads per kv head
@@ -41,14 +43,15 @@ public static partial class Functional
     }
 
     static (Tensor Output, Tensor Probs) AttentionCore(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale)
+        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale, int? keyLength)
     {
         const string op = "Attention";
         ShapeCheck.Rank(op, q, 3, "query"); ShapeCheck.Rank(op, k, 3, "key"); ShapeCheck.Rank(op, v, 3, "value");
         ShapeCheck.Same(op, k, v);
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
             throw new ArgumentException($"{op}: {heads} query heads cannot be grouped over {kvHeads} key/value heads.");
-        int b = q.Shape[0], tq = q.Shape[1], tk = k.Shape[1];
+        int b = q.Shape[0], tq = q.Shape[1], tk = keyLength ?? k.Shape[1];
+        if (tk < 0 || tk > k.Shape[1]) throw ShapeCheck.Fail(op, $"key length {tk} is outside the {k.Shape[1]} key rows", q, k);
         if (q.Shape[2] % heads != 0) throw ShapeCheck.Fail(op, $"query width is not divisible by {heads} heads", q);
         int hd = q.Shape[2] / heads;
         if (k.Shape[0] != b || k.Shape[2] != kvHeads * hd)
@@ -65,7 +68,7 @@ public static partial class Functional
         }
         if (mask is not null && mask.Length != b * tk && mask.Length != b * (p + tk))
             throw new ShapeMismatchException($"{op}: mask has {mask.Length} entries; expected B·T = {b * tk} or B·(P+T) = {b * (p + tk)} for query {Tensor.Format(q.Shape)}, key {Tensor.Format(k.Shape)}, prefix length {p}.");
-        var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask);
+        var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask, k.Shape[1]);
 
         var output = Tensor.Uninitialized(b, tq, heads * hd);
         var probs = Tensor.Uninitialized(b, heads, tq, s.L);
@@ -83,7 +86,7 @@ public static partial class Functional
     static (int Q, int Kv, int Prefix, int Probs) HeadOffsets(AttentionShape s, int b, int h)
     {
         int hkv = h / s.Group;
-        return (b * s.Tq * s.QRow + h * s.Hd, b * s.Tk * s.KvRow + hkv * s.Hd, b * s.P * s.KvRow + hkv * s.Hd, (b * s.H + h) * s.Tq * s.L);
+        return (b * s.Tq * s.QRow + h * s.Hd, b * s.KvCapacity * s.KvRow + hkv * s.Hd, b * s.P * s.KvRow + hkv * s.Hd, (b * s.H + h) * s.Tq * s.L);
     }
 
     static void AttentionForwardTask(AttentionShape s, int task, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor probs, Tensor output)
