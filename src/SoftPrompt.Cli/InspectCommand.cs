@@ -9,11 +9,15 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var dir = new Argument<string>("DIR") { Description = "A Hugging Face checkpoint directory (config.json, model.safetensors or shards, tokenizer)." };
+        var dir = new Argument<string>("DIR") { Description = "A Hugging Face checkpoint directory (config.json, model.safetensors or shards, tokenizer), or an adapter directory." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
-        var cmd = new Command("inspect", "Show a checkpoint's architecture, parameter count, dtype and tokenizer.") { dir, json };
+        var model = new Option<string?>("--model") { Description = "For an adapter: the checkpoint it adapts (needed for its parameters and nearest tokens)." };
+        var top = new Option<int>("--nearest") { Description = "For an adapter: vocabulary tokens shown per virtual token.", DefaultValueFactory = _ => 5 };
+        var cmd = new Command("inspect", "Show a checkpoint's architecture, parameter count, dtype and tokenizer; or an adapter's config, parameters and nearest tokens.") { dir, json, model, top };
         cmd.SetAction(parse =>
         {
+            if (File.Exists(Path.Combine(parse.GetValue(dir)!, Tuning.Adapters.AdapterDirectory.ConfigFile)))
+                return CliErrors.Run(() => AdapterInspection.Print(parse.GetValue(dir)!, parse.GetValue(model), parse.GetValue(top), parse.GetValue(json)));
             CheckpointInfo info;
             try { info = CheckpointInfo.Inspect(parse.GetValue(dir)!); }
             catch (Exception e) when (e is IOException or Models.Config.ModelConfigException or Models.Safetensors.SafetensorsException)

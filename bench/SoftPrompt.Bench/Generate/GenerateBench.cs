@@ -55,6 +55,14 @@ public static class GenerateBench
             Console.Error.WriteLine($"ours, batch {b}: prefill {prefill[b]:F1} tok/s, generate {generate[b]:F2} tok/s");
         }
 
+        // The same generation with the model held in bf16 (ours only: the reference keeps float32).
+        var bf16Generate = new Dictionary<int, double>();
+        {
+            ICausalLanguageModel half = Gpt2Model.Load(dir, WeightStorage.BFloat16);
+            foreach (int b in new[] { 1, Batch }) bf16Generate[b] = Generation(half, prompts[..b], newTokens, runs).Item1;
+            Collect();
+        }
+
         PyTorchGenerate.Result? reference = null;
         string? note = "--noref: the PyTorch reference was not run";
         if (!args.Has("noref")) reference = PyTorchGenerate.Run(root, dir, prompts, newTokens, runs, out note);
@@ -64,6 +72,8 @@ public static class GenerateBench
             rows.Add(new BenchRow($"prefill tokens/s, batch {b}×{PromptTokens} (higher is better)", prefill[b], reference?.Prefill[b], "tok/s", Note: note));
         foreach (int b in new[] { 1, Batch })
             rows.Add(new BenchRow($"generation tokens/s, batch {b}, {PromptTokens}+{newTokens} greedy, KV cache (higher is better)", generate[b], reference?.Generate[b], "tok/s", Note: note));
+        foreach (int b in new[] { 1, Batch })
+            rows.Add(new BenchRow($"generation tokens/s, batch {b}: ours with bf16 weights vs ours with float32 (higher is better)", bf16Generate[b], generate[b], "tok/s"));
         if (reference is not null)
             foreach (int b in new[] { 1, Batch })
             {

@@ -1,0 +1,88 @@
+using System.Text.Json;
+
+namespace SoftPrompt.Cli.Tests;
+
+/// <summary>train → eval → inspect → generate --adapter through the CLI, on a random GPT-2 with the real tokenizer; bad input as one-line errors.</summary>
+[Collection("console")]
+public sealed class TrainCommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("softprompt-cli-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    string GenerationData() => Write("train.jsonl", """
+        {"text": "The capital of France is", "answer": "Paris"}
+        {"text": "The capital of Italy is", "answer": "Rome"}
+        {"text": "The capital of Spain is", "answer": "Madrid"}
+        """);
+
+    [Fact]
+    public void TrainThenEvalInspectAndGenerateWithTheAdapter()
+    {
+        string model = CliRunner.Gpt2Random, data = GenerationData(), output = Path.Combine(_dir, "out");
+        var train = CliRunner.Run("train", "--model", model, "--method", "prompt", "--virtual-tokens", "4", "--train", data, "--eval", data,
+            "--template", "{soft:4}{text}{answer}", "--out", output, "--max-steps", "6", "--batch-size", "3");
+        Assert.True(train.Code == 0, train.Err + train.Out);
+        foreach (var f in new[] { "adapter_config.json", "adapter_model.safetensors", "softprompt.json", "train_log.jsonl", "curves.svg", "checkpoint/trainer_state.json" })
+            Assert.True(File.Exists(Path.Combine(output, f)), $"{f} missing");
+
+        var eval = CliRunner.Run("eval", "--model", model, "--adapter", output, "--data", data, "--json", "--max-new-tokens", "3");
+        Assert.True(eval.Code == 0, eval.Err);
+        using var e = JsonDocument.Parse(eval.Out);
+        Assert.Equal(3, e.RootElement.GetProperty("examples").GetInt32());
+        Assert.True(e.RootElement.GetProperty("metrics").TryGetProperty("token_f1", out _));
+        Assert.Equal(3, e.RootElement.GetProperty("predictions").GetArrayLength());
+
+        var inspect = CliRunner.Run("inspect", output, "--model", model, "--json", "--nearest", "3");
+        Assert.True(inspect.Code == 0, inspect.Err);
+        using var i = JsonDocument.Parse(inspect.Out);
+        Assert.Equal("PROMPT_TUNING", i.RootElement.GetProperty("adapter_config").GetProperty("peft_type").GetString());
+        Assert.Equal(4 * 16, i.RootElement.GetProperty("trainable_parameters").GetInt64());
+        var near = i.RootElement.GetProperty("nearest_tokens");
+        Assert.Equal(4, near.GetArrayLength());
+        Assert.All(near.EnumerateArray(), list => Assert.Equal(3, list.GetArrayLength()));
+
+        var gen = CliRunner.Run("generate", "--model", model, "--adapter", output, "--prompt", "The capital of Peru is", "--max-new-tokens", "3", "--json");
+        Assert.True(gen.Code == 0, gen.Err);
+        using var g = JsonDocument.Parse(gen.Out);
+        Assert.Equal(0, g.RootElement.GetProperty("prompt_ids")[0].GetInt32());   // the template's soft slots come first (placeholder ids)
+    }
+
+    [Fact]
+    public void BadInputIsAOneLineErrorAndTheSavedAdapterSurvives()
+    {
+        string model = CliRunner.Gpt2Random, data = GenerationData(), output = Path.Combine(_dir, "out");
+        Assert.Equal(0, CliRunner.Run("train", "--model", model, "--method", "prompt", "--virtual-tokens", "2", "--train", data, "--out", output, "--max-steps", "2").Code);
+        byte[] saved = File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors"));
+
+        var unknownField = CliRunner.Run("train", "--model", model, "--method", "prompt", "--virtual-tokens", "2", "--train", data, "--out", output,
+            "--template", "{soft:2}{question}{answer}");
+        Assert.Equal(1, unknownField.Code);
+        Assert.Contains("question", unknownField.Err);
+        Assert.Contains("train.jsonl:1", unknownField.Err);
+
+        var labels = Write("labels.jsonl", """{"text": "good film", "answer": "positive"}""" + "\n" + """{"text": "bad film", "answer": "neutral"}""");
+        var missingLabel = CliRunner.Run("train", "--model", model, "--method", "lora", "--train", labels, "--out", output, "--verbalizer", "positive=great,negative=terrible");
+        Assert.Equal(1, missingLabel.Code);
+        Assert.Contains("neutral", missingLabel.Err);
+
+        var empty = CliRunner.Run("train", "--model", model, "--method", "prompt", "--train", Write("empty.jsonl", ""), "--out", output);
+        Assert.Equal(1, empty.Code);
+        Assert.Contains("empty.jsonl", empty.Err);
+
+        var wrongMethod = CliRunner.Run("train", "--model", model, "--method", "adapterx", "--train", data, "--out", output);
+        Assert.Equal(1, wrongMethod.Code);
+        Assert.Contains("'adapterx'", wrongMethod.Err);
+
+        Assert.Equal(saved, File.ReadAllBytes(Path.Combine(output, "adapter_model.safetensors")));
+        foreach (var err in new[] { unknownField.Err, missingLabel.Err, empty.Err, wrongMethod.Err })
+            Assert.Single(err.Trim().Split('\n'));
+    }
+}
