@@ -152,6 +152,14 @@ def make(model_name, kind):
     record("lora", params, loss_of(forward(cfg, w, ids, lora=lora)))
     meta["lora_targets"] = ",".join(lora_targets)
 
+    # full fine-tuning as a dense delta per linear layer: y = x (W + ΔW)ᵀ + b, ΔW [out, in]
+    dense, params = {}, []
+    for name, (fin, fout) in lora_targets.items():
+        dw = rnd(fout, fin, std=0.05)
+        dense[ref_name(name)] = (dw, torch.eye(fout), 1.0)
+        params.append((name + ".delta_weight", dw))
+    record("full", params, loss_of(forward(cfg, w, ids, lora=dense)))
+
     path = os.path.join(ROOT, "fixtures", "tuning", f"methods-{model_name}.safetensors")
     write_safetensors(path, out, meta)
     print(f"{path}: {len(out)} tensors")

@@ -7,6 +7,7 @@ using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
 using SoftPrompt.Tuning.Methods.PrefixTuning;
 using SoftPrompt.Tuning.Methods.PromptTuning;
@@ -31,8 +32,10 @@ public sealed class AdapterDirectoryTests : IDisposable
             "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(3, EncoderHiddenSize: 16), model, rng),
             "deep" => DeepPromptMethod.Create(new DeepPromptConfig(3, NumLabels: 2), model, rng),
             "lora" => LoraMethod.Create(new LoraConfig(2, 8f, TargetModules: ["c_attn", "q_proj", "v_proj", "mlp.c_proj", "down_proj"]), model, rng),
+            "full" => FullFineTuningMethod.Create(new FullFineTuningConfig(["c_proj"]), model),
             _ => throw new ArgumentException(kind),
         };
+        if (m is FullFineTuningMethod f) foreach (var (_, d) in f.Deltas) new Rng(5).FillNormal(d.Span, 0f, 0.05f);
         // LoRA starts as the identity (B = 0); move B so the round trip is tested on a real delta.
         if (m is LoraMethod l) foreach (var (_, _, b) in l.Adapters) new Rng(4).FillNormal(b.Span, 0f, 0.1f);
         return m;
@@ -54,6 +57,7 @@ public sealed class AdapterDirectoryTests : IDisposable
     [InlineData("gpt2-tiny", "lora")]
     [InlineData("llama-tiny-gqa", "prefix")]
     [InlineData("llama-tiny-gqa", "lora")]
+    [InlineData("gpt2-tiny", "full")]
     public void SaveThenLoadGivesTheSameOutputsAndTheSameKind(string modelName, string kind)
     {
         var model = MethodGradientTests.Model(modelName);

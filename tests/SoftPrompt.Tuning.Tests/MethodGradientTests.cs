@@ -6,6 +6,7 @@ using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
 using SoftPrompt.Tuning.Methods.PrefixTuning;
 using SoftPrompt.Tuning.Methods.PromptTuning;
@@ -29,7 +30,7 @@ public class MethodGradientTests
     {
         var d = new TheoryData<string, string>();
         foreach (var m in new[] { "gpt2-tiny", "llama-tiny-gqa" })
-            foreach (var method in new[] { "prompt", "ptuning_lstm", "ptuning_mlp", "prefix", "deep", "lora" }) d.Add(m, method);
+            foreach (var method in new[] { "prompt", "ptuning_lstm", "ptuning_mlp", "prefix", "deep", "lora", "full" }) d.Add(m, method);
         return d;
     }
 
@@ -46,6 +47,7 @@ public class MethodGradientTests
             "prefix" => (new PrefixTuningMethod(new PrefixTuningConfig(4, EncoderHiddenSize: 7), layers, width, rng), []),
             "deep" => (new DeepPromptMethod(new DeepPromptConfig(4), layers, width, d, rng), []),
             "lora" => (new LoraMethod(new LoraConfig(2, 4f), [.. fx.Metadata["lora_targets"].Split(',').Select(n => model.LinearLayers.Single(l => l.Name == n))], rng), []),
+            "full" => (new FullFineTuningMethod(new FullFineTuningConfig(), [.. fx.Metadata["lora_targets"].Split(',').Select(n => model.LinearLayers.Single(l => l.Name == n))]), []),
             _ => throw new ArgumentException(method),
         };
         var expected = fx.Entries.Keys.Where(k => k.StartsWith(method + "/") && !k.StartsWith(method + "/grad/") && k != method + "/loss")
@@ -90,6 +92,7 @@ public class MethodGradientTests
     [InlineData("llama-tiny-gqa", "prefix")]
     [InlineData("llama-tiny-gqa", "deep")]
     [InlineData("llama-tiny-gqa", "lora")]
+    [InlineData("gpt2-tiny", "full")]
     public void GradientsMatchFiniteDifferences(string modelName, string method)
     {
         // Central differences in float64 arithmetic on the float32 loss, at 6 elements of every parameter.

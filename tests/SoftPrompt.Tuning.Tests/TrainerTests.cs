@@ -4,6 +4,7 @@ using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
 using SoftPrompt.Tuning.Methods.PrefixTuning;
 using SoftPrompt.Tuning.Methods.PromptTuning;
@@ -73,6 +74,7 @@ public sealed class TrainerTests : IDisposable
         "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(virtualTokens, EncoderHiddenSize: 32), model, new Rng(1)),
         "deep" => DeepPromptMethod.Create(new DeepPromptConfig(virtualTokens), model, new Rng(1)),
         "lora" => LoraMethod.Create(new LoraConfig(4, 8f, dropout, ["c_attn", "c_fc", "q_proj", "v_proj", "up_proj"]), model, new Rng(1)),
+        "full" => FullFineTuningMethod.Create(new FullFineTuningConfig(), model),
         _ => throw new ArgumentException(kind),
     };
 
@@ -97,6 +99,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData("prefix", 0.01, true)]
     [InlineData("deep", 0.3, true)]
     [InlineData("lora", 0.03, true)]
+    [InlineData("full", 0.003, true)]
     public void EachMethodMemorisesASmallTaskAndLeavesTheModelUntouched(string kind, double lr, bool mapping)
     {
         var model = ModelLoader.Load(TinyModels.Memorising);

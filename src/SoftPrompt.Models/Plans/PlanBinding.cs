@@ -117,7 +117,12 @@ public sealed class PlanBinding
                 layers ??= model.LinearLayers.ToDictionary(i => i.Name);
                 if (!layers.TryGetValue(d.Module, out var info))
                     throw new ArgumentException($"PromptPlan: row {b} has a low-rank delta on '{d.Module}', which is not a linear layer of this {model.Config.ModelType} model (e.g. '{model.LinearLayers[0].Name}').");
-                if (d.A.Rank != 2 || d.B.Rank != 2 || d.A.Shape[1] != info.InFeatures || d.B.Shape[0] != info.OutFeatures || d.B.Shape[1] != d.A.Shape[0])
+                if (d.B is null)
+                {
+                    if (d.A.Rank != 2 || d.A.Shape[0] != info.OutFeatures || d.A.Shape[1] != info.InFeatures)
+                        throw new ShapeMismatchException($"PromptPlan: the dense delta on '{d.Module}' is {Tensor.Format(d.A.Shape)}; the layer needs [{info.OutFeatures}, {info.InFeatures}].");
+                }
+                else if (d.A.Rank != 2 || d.B.Rank != 2 || d.A.Shape[1] != info.InFeatures || d.B.Shape[0] != info.OutFeatures || d.B.Shape[1] != d.A.Shape[0])
                     throw new ShapeMismatchException($"PromptPlan: the delta on '{d.Module}' has A {Tensor.Format(d.A.Shape)} and B {Tensor.Format(d.B.Shape)}; the layer needs A [r, {info.InFeatures}] and B [{info.OutFeatures}, r].");
                 if (!_deltas.TryGetValue(d.Module, out var groups)) _deltas[d.Module] = groups = [];
                 int g = groups.FindIndex(x => x.Delta == d);
@@ -182,12 +187,12 @@ public sealed class PlanBinding
             var xr = all ? x : F.IndexSelect(x, rows);
             if (d.Dropout > 0f && _plan!.Training)
                 xr = F.Dropout(xr, d.Dropout, _plan.Rng ?? throw new InvalidOperationException("PromptPlan: LoRA dropout while training needs the plan's Rng."));
-            var delta = F.Linear(F.Linear(xr, d.A), d.B);
+            var delta = d.B is null ? F.Linear(xr, d.A) : F.Linear(F.Linear(xr, d.A), d.B);
             if (d.Scale != 1f) delta = F.Scale(delta, d.Scale);
             if (!all)
             {
                 var shape = x.Shape.ToArray();
-                shape[^1] = d.B.Shape[0];
+                shape[^1] = d.B?.Shape[0] ?? d.A.Shape[0];
                 delta = F.IndexAdd(Tensor.Zeros(shape), rows, delta);
             }
             sum = sum is null ? delta : F.Add(sum, delta);

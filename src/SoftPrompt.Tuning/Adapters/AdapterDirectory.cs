@@ -6,6 +6,7 @@ using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
 using SoftPrompt.Tuning.Methods.PrefixTuning;
 using SoftPrompt.Tuning.Methods.PromptTuning;
@@ -55,6 +56,9 @@ public static class AdapterDirectory
                     if (p.Classifier is not null)
                         tensors.AddRange(p.Classifier.NamedParameters().Select(kv => new KeyValuePair<string, Tensor>(Own + "classifier." + kv.Key, kv.Value)));
                     break;
+                case FullFineTuningMethod f:
+                    tensors.AddRange(f.Deltas.Select(d => new KeyValuePair<string, Tensor>(d.Layer.Name + ".delta_weight", d.Delta)));
+                    break;
                 case LoraMethod l:
                     foreach (var (layer, a, b) in l.Adapters)
                     {
@@ -93,6 +97,7 @@ public static class AdapterDirectory
         PrefixTuningMethod p => p.Config,
         DeepPromptMethod p => p.Config,
         LoraMethod l => l.Config,
+        FullFineTuningMethod f => f.Config,
         _ => new { },
     };
 
@@ -119,6 +124,7 @@ public static class AdapterDirectory
             "P_TUNING" => LoadPTuning(reader, file, model, rng, extras),
             "PREFIX_TUNING" => LoadPrefix(reader, file, model, rng),
             "LORA" => LoadLora(reader, file, model, rng),
+            "SOFTPROMPT_FULL" => LoadFull(file, model),
             _ => throw new AdapterFormatException($"{configPath}: peft_type '{type}' is not supported (PROMPT_TUNING, P_TUNING, PREFIX_TUNING, LORA)."),
         };
         method.CheckFits(model);
@@ -207,6 +213,21 @@ public static class AdapterDirectory
             Read(file, key + ".lora_A.weight", rank, layer.InFeatures).Span.CopyTo(a.Span);
             Read(file, key + ".lora_B.weight", layer.OutFeatures, rank).Span.CopyTo(b.Span);
         }
+        return m;
+    }
+
+    static FullFineTuningMethod LoadFull(SafetensorsFile file, ICausalLanguageModel model)
+    {
+        var layers = model.LinearLayers.ToDictionary(l => l.Name);
+        var targets = new List<LinearLayerInfo>();
+        foreach (string key in file.Entries.Keys.Where(k => k.EndsWith(".delta_weight", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            string name = key[..^".delta_weight".Length];
+            targets.Add(layers.TryGetValue(name, out var layer) ? layer
+                : throw new AdapterFormatException($"{file.Path}: '{key}' changes '{name}', which is not a linear layer of this {model.Config.ModelType} model."));
+        }
+        var m = new FullFineTuningMethod(new FullFineTuningConfig([.. targets.Select(t => t.Name)]), targets);
+        foreach (var (layer, delta) in m.Deltas) Read(file, layer.Name + ".delta_weight", layer.OutFeatures, layer.InFeatures).Span.CopyTo(delta.Span);
         return m;
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
 using SoftPrompt.Tuning.Methods.PrefixTuning;
 using SoftPrompt.Tuning.Methods.PromptTuning;
@@ -80,6 +81,10 @@ public static class PeftConfigJson
                 o["layers_pattern"] = null;
                 o["rank_pattern"] = new JsonObject();
                 o["alpha_pattern"] = new JsonObject();
+                break;
+            case FullFineTuningMethod f:
+                // PEFT has no full fine-tuning layout: SoftPrompt's own type, the deltas keyed by module path.
+                o["target_modules"] = new JsonArray([.. f.Deltas.Select(d => (JsonNode?)JsonValue.Create(d.Layer.Name))]);
                 break;
             default:
                 throw new ArgumentException($"{method.Kind} has no PEFT adapter layout.");

@@ -169,7 +169,6 @@ public sealed class Trainer
         if (_task.Options.BosId is int bos) extras["bos_id"] = bos;
         if (_task.Options.EosId is int eos) extras["eos_id"] = eos;
         if (_task.Verbalizer is { } v) extras["verbalizer"] = new JsonObject(v.Labels.Select(l => new KeyValuePair<string, JsonNode?>(l, new JsonArray([.. v.WordsFor(l).Select(w => (JsonNode?)JsonValue.Create(w))]))));
-        if (_method.Kind == MethodKind.Full) throw new NotSupportedException("Full fine-tuning saves a model checkpoint, not an adapter.");
         AdapterDirectory.Save(dir, _method, _model, _adapterExtras["base_model"]?.GetValue<string>(), extras);
     }
 
