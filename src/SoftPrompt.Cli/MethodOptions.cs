@@ -22,12 +22,15 @@ internal sealed class MethodOptions
     public readonly Option<int> LoraR = new("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => 8 };
     public readonly Option<float> LoraAlpha = new("--lora-alpha") { Description = "LoRA alpha (scale alpha/r).", DefaultValueFactory = _ => 16f };
     public readonly Option<float> LoraDropout = new("--lora-dropout") { Description = "Dropout on the LoRA input.", DefaultValueFactory = _ => 0f };
+    public readonly Option<bool> Head = new("--head") { Description = "deep: classify with a head on the last position (labels from --verbalizer) instead of scoring label words." };
     public readonly Option<string?> TargetModules = new("--target-modules") { Description = "Comma-separated layer names for LoRA (PEFT's target_modules), e.g. c_attn or q_proj,v_proj." };
 
-    public IEnumerable<Option> All => [Method, VirtualTokens, Init, InitText, Encoder, EncoderHidden, LoraR, LoraAlpha, LoraDropout, TargetModules];
+    public IEnumerable<Option> All => [Method, VirtualTokens, Init, InitText, Encoder, EncoderHidden, LoraR, LoraAlpha, LoraDropout, TargetModules, Head];
 
-    public TuningMethod Create(ParseResult p, ICausalLanguageModel model, Func<string, int[]> encode, IReadOnlyList<string>? labelWords, ulong seed)
+    public TuningMethod Create(ParseResult p, ICausalLanguageModel model, Func<string, int[]> encode, Tuning.Data.Verbalizer? verbalizer, ulong seed)
     {
+        var labelWords = verbalizer?.Labels.SelectMany(l => verbalizer.WordsFor(l)).Select(w => " " + w).ToArray();
+        int headLabels = p.GetValue(Head) ? (verbalizer?.Labels.Count ?? throw new ArgumentException("--head needs --verbalizer for the label set.")) : 0;
         var rng = new Rng(seed);
         int n = p.GetValue(VirtualTokens), hidden = p.GetValue(EncoderHidden);
         string init = p.GetValue(Init)!.ToLowerInvariant(), method = p.GetValue(Method)!.ToLowerInvariant();
@@ -50,7 +53,7 @@ internal sealed class MethodOptions
                 var e => throw new ArgumentException($"--encoder '{e}': mlp or lstm."),
             }, hidden), model, rng),
             "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(n, hidden > 0 ? hidden : 512, PrefixInitFrom(), text), model, rng, encode),
-            "deep" => DeepPromptMethod.Create(new DeepPromptConfig(n, PrefixInitFrom(), text), model, rng, encode),
+            "deep" => DeepPromptMethod.Create(new DeepPromptConfig(n, PrefixInitFrom(), text, headLabels), model, rng, encode),
             "lora" => LoraMethod.Create(new LoraConfig(p.GetValue(LoraR), p.GetValue(LoraAlpha), p.GetValue(LoraDropout),
                 p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model, rng),
             "full" => Tuning.Methods.FullFineTuning.FullFineTuningMethod.Create(new(p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model),

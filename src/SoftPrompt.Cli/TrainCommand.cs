@@ -48,7 +48,7 @@ internal static class TrainCommand
             var trainData = Dataset.Load(parse.GetValue(train)!);
             var evalData = parse.GetValue(eval) is { } e ? Dataset.Load(e) : null;
             var verbalizer = TaskOptions.ParseVerbalizer(parse.GetValue(task.Verbalizer));
-            var m = method.Create(parse, lm, t => encoder.Encode(t), verbalizer?.Labels.SelectMany(l => verbalizer.WordsFor(l)).Select(w => " " + w).ToArray(), parse.GetValue(seed));
+            var m = method.Create(parse, lm, t => encoder.Encode(t), verbalizer, parse.GetValue(seed));
             var tuningTask = task.Create(parse, encoder, defaults, m.VirtualTokens);
             string kind = parse.GetValue(method.Method)!.ToLowerInvariant();
             var options = new TrainerOptions

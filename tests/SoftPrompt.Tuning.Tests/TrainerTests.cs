@@ -147,6 +147,26 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void DeepPromptsWithAHeadLearnToClassify()
+    {
+        var model = ModelLoader.Load(TinyModels.Memorising);
+        Example[] data =
+        [
+            Example.Of(("text", "good fun"), ("answer", "pos")), Example.Of(("text", "bad end"), ("answer", "neg")),
+            Example.Of(("text", "great"), ("answer", "pos")), Example.Of(("text", "dull plot"), ("answer", "neg")),
+        ];
+        var m = DeepPromptMethod.Create(new DeepPromptConfig(4, NumLabels: 2), model, new Rng(2));
+        var task = new TuningTask(Template.Parse("{text} is{answer}"), new LetterEncoder(), new RenderOptions { Verbalizer = Verbalizer.Parse("pos=yes,neg=no") });
+        var result = new Trainer(model, m, task, data, data, new TrainerOptions { MaxSteps = 150, BatchSize = 4, LearningRate = 0.03, Schedule = ScheduleKind.Constant }, _dir).Train();
+        Assert.Equal(1.0, result.FinalEval!.Metrics["accuracy"]);
+        Assert.True(result.Losses[^1] < 0.05, $"head loss {result.Losses[^1]}");
+        // the head is saved and comes back with the adapter
+        var loaded = Adapters.AdapterDirectory.Load(_dir, model).Method;
+        Assert.NotNull(((DeepPromptMethod)loaded).Classifier);
+        Assert.Equal(1.0, Evaluator.Evaluate(model, loaded, task, data).Metrics["accuracy"]);
+    }
+
+    [Fact]
     public void BadSetupsAreClearErrors()
     {
         var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));

@@ -5,6 +5,7 @@ using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.DeepPrompt;
 using SoftPrompt.Tuning.Metrics;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
@@ -24,9 +25,10 @@ public static class Evaluator
         method.Eval();
         try
         {
+            var gold = examples.Select(task.Gold).ToArray();
+            if (HeadClassification.Applies(method, task)) return EvaluateHead(model, (DeepPromptMethod)method, task, examples, gold, batchSize, cancellationToken);
             var encoded = task.Encode(examples, "evaluation data");
             double loss = MeanLoss(model, method, encoded, batchSize, cancellationToken);
-            var gold = examples.Select(task.Gold).ToArray();
             var predictions = task.Kind == TaskKind.Classification
                 ? Classify(model, method, task, examples, batchSize, cancellationToken)
                 : Generate(model, method, task, examples, batchSize, maxNewTokens, gold, cancellationToken);
@@ -46,6 +48,29 @@ public static class Evaluator
             return new EvalResult(loss, metrics, predictions, gold);
         }
         finally { method.Train(); }
+    }
+
+    /// <summary>Classification through the method's head: mean label cross-entropy, accuracy, macro-F1.</summary>
+    static EvalResult EvaluateHead(ICausalLanguageModel model, DeepPromptMethod method, TuningTask task, IReadOnlyList<Example> examples, string[] gold,
+        int batchSize, CancellationToken ct)
+    {
+        var rows = HeadClassification.Encode(task, examples, "evaluation data");
+        var labels = task.Scorer!.Labels;
+        var predictions = new string[rows.Length];
+        double loss = 0;
+        for (int start = 0; start < rows.Length; start += batchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = TensorScope.Begin();
+            var chunk = rows[start..Math.Min(rows.Length, start + batchSize)];
+            var logits = HeadClassification.Logits(model, method, [.. chunk.Select(r => r.Prompt)]);
+            loss += F.CrossEntropy(logits, [.. chunk.Select(r => r.Label)]).Span[0] * (double)chunk.Length;
+            int k = labels.Count;
+            for (int i = 0; i < chunk.Length; i++)
+                predictions[start + i] = labels[System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.Span.Slice(i * k, k))];
+        }
+        var metrics = new Dictionary<string, double> { ["accuracy"] = Accuracy.Compute(gold, predictions), ["macro_f1"] = MacroF1.Compute(gold, predictions, labels) };
+        return new EvalResult(loss / rows.Length, metrics, predictions, gold);
     }
 
     /// <summary>Mean cross-entropy over every answer token of the set (not the mean of batch means).</summary>

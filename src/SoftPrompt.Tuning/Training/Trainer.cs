@@ -25,6 +25,7 @@ public sealed class Trainer
     readonly TuningMethod _method;
     readonly TuningTask _task;
     readonly IReadOnlyList<EncodedExample> _train;
+    readonly (EncodedExample Prompt, int Label)[]? _headTrain;   // classification through a head
     readonly IReadOnlyList<Example>? _eval;
     readonly TrainerOptions _o;
     readonly string _out;
@@ -41,7 +42,8 @@ public sealed class Trainer
         if (method.VirtualTokens == 0 && task.Template.SoftTokenCount > 0)
             throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens but {method.Kind} uses none; drop the {{soft}} slots.");
         _model = model; _method = method; _task = task; _o = options; _out = outputDirectory;
-        _train = task.Encode(train, "training data");
+        if (HeadClassification.Applies(method, task)) _headTrain = HeadClassification.Encode(task, train, "training data");
+        _train = _headTrain is null ? task.Encode(train, "training data") : [.. _headTrain.Select(r => r.Prompt)];
         _eval = eval is { Count: > 0 } ? eval : null;
         _adapterExtras = adapterExtras ?? [];
         _parameters = [.. method.Parameters().Where(p => p.RequiresGrad)];
@@ -101,8 +103,11 @@ public sealed class Trainer
             for (int micro = 0; micro < _o.GradientAccumulation; micro++)
             {
                 using var scope = TensorScope.Begin();
-                var batch = collator.Collate([.. sampler.Next().Indices.Select(i => _train[i])]);
-                var loss = BatchLoss.Compute(_model, _method, batch, training: true);
+                var indices = sampler.Next().Indices;
+                var batch = collator.Collate([.. indices.Select(i => _train[i])]);
+                var loss = _headTrain is null
+                    ? BatchLoss.Compute(_model, _method, batch, training: true)
+                    : HeadClassification.Loss(_model, (Methods.DeepPrompt.DeepPromptMethod)_method, [.. indices.Select(i => _headTrain[i])], training: true);
                 float value = loss.Span[0];
                 lossSum += value;
                 tokens += batch.TokenCount;
