@@ -20,4 +20,7 @@ public sealed record ForwardOptions
     /// null for all. The final norm and the LM head then run only there.
     /// </summary>
     public int[]? OutputPositions { get; init; }
+
+    /// <summary>Receives each layer's attention probabilities (and, if it asks, the plan-free baseline); slower, for analysis.</summary>
+    public IAttentionObserver? AttentionObserver { get; init; }
 }

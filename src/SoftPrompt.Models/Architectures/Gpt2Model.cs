@@ -96,8 +96,8 @@ public sealed class Gpt2Model : ICausalLanguageModel
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
-            var (pk, pv) = plan.Prefix(li);
-            var att = F.Attention(q, k, v, c.Heads, c.Heads, pk, pv, mask, keyLength: keys);
+            var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
+                () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)));
             x = F.Add(x, plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)));
             var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
             var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, b.BFc, weightInOut: true));

@@ -97,8 +97,8 @@ public sealed class LlamaModel : ICausalLanguageModel
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
             int? keys = null;
             if (cache is not null) (kh, vh, keys) = cache.Append(li, kh, vh);
-            var (pk, pv) = plan.Prefix(li);
-            var att = F.Attention(qh, kh, vh, c.Heads, c.KvHeads, pk, pv, mask, keyLength: keys);
+            var att = ObservedAttention.Compute(options, plan, li, qh, kh, vh, c.Heads, c.KvHeads, mask, keys,
+                () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)));
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
             var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));

@@ -143,6 +143,17 @@ public sealed class PlanBinding
         return splices.Count == 0 ? tokens : F.Splice(tokens, splices);
     }
 
+    /// <summary>B·seq: 1 where a row's position holds one of its plan's virtual tokens; null when no row has any.</summary>
+    public int[]? SoftPositions(int seq)
+    {
+        if (_plan is null || _plan.Rows.All(r => r is null || r.SoftTokens.Count == 0)) return null;
+        var m = new int[_batch * seq];
+        for (int b = 0; b < _batch; b++)
+            foreach (var s in _plan[b]?.SoftTokens ?? [])
+                m.AsSpan(b * seq + s.Position, s.Count).Fill(1);
+        return m;
+    }
+
     /// <summary>Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's prefix.</summary>
     public int[] Positions(int seq, int past, int[]? mask)
     {

@@ -27,9 +27,9 @@ public static partial class Functional
 
     /// <summary>As <see cref="Attention"/>, also returning the probabilities [B, H, Tq, P+Tk] (not part of the graph).</summary>
     public static (Tensor Output, Tensor Probs) AttentionWithProbs(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null)
+        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null)
     {
-        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, null);
+        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength);
         return (o, p.Detach());
     }
 

@@ -1,0 +1,68 @@
+using SoftPrompt.Tensors;
+using SoftPrompt.Tuning.Analysis;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.DeepPrompt;
+using SoftPrompt.Tuning.Methods.Lora;
+using SoftPrompt.Tuning.Methods.PrefixTuning;
+using SoftPrompt.Tuning.Methods.PromptTuning;
+using SoftPrompt.Tuning.Methods.PTuning;
+
+namespace SoftPrompt.Tuning.Tests;
+
+/// <summary>
+/// The attention-shift diagnostic on the theorem of Petrov et al.: prompt and prefix methods leave a
+/// layer's attention over the content, given that layer's input, exactly as it was (to float precision);
+/// LoRA on the attention projections does not.
+/// </summary>
+public class AttentionShiftTests
+{
+    static IReadOnlyList<EncodedExample> Prompts(int virtualTokens) =>
+    [
+        .. Enumerable.Range(0, 3).Select(r =>
+        {
+            int[] text = [.. Enumerable.Range(0, 6 + r).Select(t => (r * 11 + t * 7 + 3) % 60 + 1)];
+            var ids = new int[virtualTokens].Concat(text).ToArray();
+            return new EncodedExample(ids, virtualTokens > 0 ? [new SoftSlot(0, 0, virtualTokens)] : [], ids.Length, []);
+        }),
+    ];
+
+    [Theory]
+    [InlineData("gpt2-tiny", "prompt")]
+    [InlineData("gpt2-tiny", "ptuning")]
+    [InlineData("gpt2-tiny", "prefix")]
+    [InlineData("llama-tiny-gqa", "prefix")]
+    [InlineData("llama-tiny-gqa", "deep")]
+    public void PromptAndPrefixMethodsDoNotChangeAttentionOverTheContent(string modelName, string kind)
+    {
+        var model = MethodGradientTests.Model(modelName);
+        var rng = new Rng(4);
+        TuningMethod m = kind switch
+        {
+            "prompt" => PromptTuningMethod.Create(new PromptTuningConfig(3), model, rng),
+            "ptuning" => PTuningMethod.Create(new PTuningConfig(3, EncoderHiddenSize: 8), model, rng),
+            "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(3, EncoderHiddenSize: 16), model, rng),
+            _ => DeepPromptMethod.Create(new DeepPromptConfig(3), model, rng),
+        };
+        var report = AttentionShift.Analyze(model, m, Prompts(m.VirtualTokens));
+        Assert.True(report.MaxDirectChange < AttentionShift.Tolerance, $"{kind}: direct change {report.MaxDirectChange:E2}");
+        Assert.True(report.MeanPrefixMass > 0.01, $"{kind}: the prefix takes attention ({report.MeanPrefixMass:F3})");
+        // With rotary positions a prefix leaves layer 0's input as it was (GPT-2's learned positions shift by P).
+        if (modelName.StartsWith("llama")) Assert.All(report.Heads.Where(h => h.Layer == 0), h => Assert.Equal(0.0, h.TotalChange, 5));
+        Assert.True(report.MaxTotalChange > 1e-3, "later layers see earlier layers' biased outputs");
+        Assert.All(report.Heads, h => Assert.InRange(h.BiasRank, 1, 3));   // at most the prefix length
+        Assert.Contains("only biases attention outputs", report.Verdict);
+    }
+
+    [Fact]
+    public void LoraOnTheAttentionProjectionsChangesTheAttention()
+    {
+        var model = MethodGradientTests.Model("gpt2-tiny");
+        var lora = LoraMethod.Create(new LoraConfig(2, 4f, TargetModules: ["c_attn"]), model, new Rng(2));
+        foreach (var (_, _, b) in lora.Adapters) new Rng(3).FillNormal(b.Span, 0f, 0.5f);
+        var report = AttentionShift.Analyze(model, lora, Prompts(0));
+        Assert.True(report.MaxDirectChange > 1e-3, $"direct change {report.MaxDirectChange:E2}");
+        Assert.Equal(0.0, report.MeanPrefixMass, 6);
+        Assert.Contains("can learn new attention patterns", report.Verdict);
+    }
+}
