@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(AnalyzeCommand.Create());
         return root;
     }
 }

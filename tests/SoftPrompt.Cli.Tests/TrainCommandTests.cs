@@ -56,6 +56,23 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void AnalyzeAttentionOfAPrefixAdapterFindsNoDirectChange()
+    {
+        string model = CliRunner.Gpt2Random, data = GenerationData(), adapter = Path.Combine(_dir, "prefix"), report = Path.Combine(_dir, "report");
+        var train = CliRunner.Run("train", "--model", model, "--method", "prefix", "--virtual-tokens", "3", "--encoder-hidden", "16", "--train", data,
+            "--out", adapter, "--max-steps", "3");
+        Assert.True(train.Code == 0, train.Err);
+        var run = CliRunner.Run("analyze", "attention", "--model", model, "--adapter", adapter, "--data", data, "--out", report);
+        Assert.True(run.Code == 0, run.Err);
+        using var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "attention_shift.json")));
+        Assert.True(j.RootElement.GetProperty("max_direct_change").GetDouble() < 1e-5);
+        Assert.Equal(2, j.RootElement.GetProperty("heads").GetArrayLength());   // 1 layer × 2 heads
+        Assert.Contains("only biases attention outputs", j.RootElement.GetProperty("verdict").GetString());
+        Assert.True(File.Exists(Path.Combine(report, "attention_shift.md")));
+        System.Xml.Linq.XDocument.Load(Path.Combine(report, "attention_shift.svg"));   // well-formed
+    }
+
+    [Fact]
     public void BadInputIsAOneLineErrorAndTheSavedAdapterSurvives()
     {
         string model = CliRunner.Gpt2Random, data = GenerationData(), output = Path.Combine(_dir, "out");
