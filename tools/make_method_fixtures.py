@@ -152,6 +152,10 @@ def make(model_name, kind):
     record("lora", params, loss_of(forward(cfg, w, ids, lora=lora)))
     meta["lora_targets"] = ",".join(lora_targets)
 
+    # Petrov et al.'s prefix: [P, D] per layer over the attention input at positions 0..P-1
+    aps = [rnd(N, D) for _ in range(L)]
+    record("attn_prefix", [(f"prefix.{l}", p) for l, p in enumerate(aps)], loss_of(forward(cfg, w, ids, attn_prefix=aps)))
+
     # full fine-tuning as a dense delta per linear layer: y = x (W + ΔW)ᵀ + b, ΔW [out, in]
     dense, params = {}, []
     for name, (fin, fout) in lora_targets.items():

@@ -50,14 +50,15 @@ def gpt2_weights(cfg, gen):
     return w
 
 
-def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
+def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None):
     """modeling_gpt2.py's GPT2LMHeadModel forward, float64, no padding.
 
     The prompt-plan hooks, as PEFT applies them (one row at a time when prefix is given):
     embeds replaces wte[ids] (virtual tokens spliced into inputs_embeds); prefix is, per layer,
     (keys [P, D], values [P, D]) seen by every query as a past of length P, so the text's positions
     start at P; lora maps a module name ("h.0.attn.c_attn") to (A [r, in], B [out, r], scale)
-    adding scale·(x Aᵀ) Bᵀ to that layer's output.
+    adding scale·(x Aᵀ) Bᵀ to that layer's output; attn_prefix is, per layer, [P, D] written over the
+    attention input (after ln_1) at positions 0..P-1 (Petrov et al.'s prefix).
     """
     w = {k: t.double() for k, t in w.items()}
     lora = lora or {}
@@ -78,6 +79,8 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
     for i in range(cfg["n_layer"]):
         h = f"h.{i}."
         a = F.layer_norm(x, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
+        if attn_prefix is not None:
+            a = torch.cat([attn_prefix[i].unsqueeze(0).expand(B, -1, -1), a[:, attn_prefix[i].shape[0]:]], 1)
         qkv = conv1d(a, h + "attn.c_attn")
         q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(d, dim=2))
         if P:
@@ -169,7 +172,7 @@ def llama_weights(cfg, gen):
     return w
 
 
-def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
+def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None):
     """modeling_llama.py / modeling_qwen2.py forward, float64 except the float32 rotary angles.
 
     Plan hooks as in gpt2_forward: prefix keys are [P, Hkv·hd] already rotated (a past carries no
@@ -204,6 +207,8 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None):
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
         a = rms(x, w[p + "input_layernorm.weight"])
+        if attn_prefix is not None:
+            a = torch.cat([attn_prefix[l].unsqueeze(0).expand(B, -1, -1), a[:, attn_prefix[l].shape[0]:]], 1)
         q = lin(a, p + "self_attn.q_proj").view(B, T, H, hd).transpose(1, 2)
         k = lin(a, p + "self_attn.k_proj").view(B, T, Hkv, hd).transpose(1, 2)
         v = lin(a, p + "self_attn.v_proj").view(B, T, Hkv, hd).transpose(1, 2)

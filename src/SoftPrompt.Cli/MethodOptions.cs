@@ -13,7 +13,7 @@ namespace SoftPrompt.Cli;
 /// <summary>The options that configure a tuning method, and building the method from them.</summary>
 internal sealed class MethodOptions
 {
-    public readonly Option<string> Method = new("--method") { Description = "prompt | prefix | ptuning | deep | lora | full.", Required = true };
+    public readonly Option<string> Method = new("--method") { Description = "prompt | prefix | ptuning | deep | lora | full | attn-prefix (Petrov et al.'s prefix on every layer's attention input).", Required = true };
     public readonly Option<int> VirtualTokens = new("--virtual-tokens") { Description = "Virtual tokens (prompt, ptuning) or prefix length (prefix, deep).", DefaultValueFactory = _ => 20 };
     public readonly Option<string> Init = new("--init") { Description = "prompt: random | vocab | text | labels; prefix, deep: random | word | zero.", DefaultValueFactory = _ => "random" };
     public readonly Option<string?> InitText = new("--init-text") { Description = "Text for --init text (prompt) or word (prefix, deep)." };
@@ -56,8 +56,9 @@ internal sealed class MethodOptions
             "deep" => DeepPromptMethod.Create(new DeepPromptConfig(n, PrefixInitFrom(), text, headLabels), model, rng, encode),
             "lora" => LoraMethod.Create(new LoraConfig(p.GetValue(LoraR), p.GetValue(LoraAlpha), p.GetValue(LoraDropout),
                 p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model, rng),
+            "attn-prefix" => Tuning.Methods.AttentionInputPrefix.AttentionInputPrefixMethod.Create(n, model, rng),
             "full" => Tuning.Methods.FullFineTuning.FullFineTuningMethod.Create(new(p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model),
-            _ => throw new ArgumentException($"--method '{method}': prompt, prefix, ptuning, deep, lora or full."),
+            _ => throw new ArgumentException($"--method '{method}': prompt, prefix, ptuning, deep, lora, full or attn-prefix."),
         };
     }
 }

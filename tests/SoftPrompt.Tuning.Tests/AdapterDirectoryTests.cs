@@ -33,6 +33,7 @@ public sealed class AdapterDirectoryTests : IDisposable
             "deep" => DeepPromptMethod.Create(new DeepPromptConfig(3, NumLabels: 2), model, rng),
             "lora" => LoraMethod.Create(new LoraConfig(2, 8f, TargetModules: ["c_attn", "q_proj", "v_proj", "mlp.c_proj", "down_proj"]), model, rng),
             "full" => FullFineTuningMethod.Create(new FullFineTuningConfig(["c_proj"]), model),
+            "attention-input" => Methods.AttentionInputPrefix.AttentionInputPrefixMethod.Create(5, model, rng),
             _ => throw new ArgumentException(kind),
         };
         if (m is FullFineTuningMethod f) foreach (var (_, d) in f.Deltas) new Rng(5).FillNormal(d.Span, 0f, 0.05f);
@@ -58,6 +59,7 @@ public sealed class AdapterDirectoryTests : IDisposable
     [InlineData("llama-tiny-gqa", "prefix")]
     [InlineData("llama-tiny-gqa", "lora")]
     [InlineData("gpt2-tiny", "full")]
+    [InlineData("llama-tiny-gqa", "attention-input")]
     public void SaveThenLoadGivesTheSameOutputsAndTheSameKind(string modelName, string kind)
     {
         var model = MethodGradientTests.Model(modelName);

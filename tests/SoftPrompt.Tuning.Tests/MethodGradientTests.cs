@@ -5,6 +5,7 @@ using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
 using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
@@ -30,7 +31,7 @@ public class MethodGradientTests
     {
         var d = new TheoryData<string, string>();
         foreach (var m in new[] { "gpt2-tiny", "llama-tiny-gqa" })
-            foreach (var method in new[] { "prompt", "ptuning_lstm", "ptuning_mlp", "prefix", "deep", "lora", "full" }) d.Add(m, method);
+            foreach (var method in new[] { "prompt", "ptuning_lstm", "ptuning_mlp", "prefix", "deep", "lora", "full", "attn_prefix" }) d.Add(m, method);
         return d;
     }
 
@@ -48,6 +49,7 @@ public class MethodGradientTests
             "deep" => (new DeepPromptMethod(new DeepPromptConfig(4), layers, width, d, rng), []),
             "lora" => (new LoraMethod(new LoraConfig(2, 4f), [.. fx.Metadata["lora_targets"].Split(',').Select(n => model.LinearLayers.Single(l => l.Name == n))], rng), []),
             "full" => (new FullFineTuningMethod(new FullFineTuningConfig(), [.. fx.Metadata["lora_targets"].Split(',').Select(n => model.LinearLayers.Single(l => l.Name == n))]), []),
+            "attn_prefix" => (new AttentionInputPrefixMethod(4, layers, d, rng), [(0, 0, 4)]),
             _ => throw new ArgumentException(method),
         };
         var expected = fx.Entries.Keys.Where(k => k.StartsWith(method + "/") && !k.StartsWith(method + "/grad/") && k != method + "/loss")
@@ -93,6 +95,7 @@ public class MethodGradientTests
     [InlineData("llama-tiny-gqa", "deep")]
     [InlineData("llama-tiny-gqa", "lora")]
     [InlineData("gpt2-tiny", "full")]
+    [InlineData("llama-tiny-gqa", "attn_prefix")]
     public void GradientsMatchFiniteDifferences(string modelName, string method)
     {
         // Central differences in float64 arithmetic on the float32 loss, at 6 elements of every parameter.

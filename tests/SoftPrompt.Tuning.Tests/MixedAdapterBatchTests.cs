@@ -59,3 +59,26 @@ public class MixedAdapterBatchTests
         Assert.NotEqual(plain, batch.AsSpan(4 * 9 * v, 9 * v).ToArray());
     }
 }
+
+/// <summary>Petrov et al.'s attention-input prefix during generation: its positions go into the cache with the prompt pass.</summary>
+public class AttentionInputPrefixGenerationTests
+{
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void GreedyWithTheCacheEqualsGreedyWithoutAndBatchesEqualRowsAlone(string name)
+    {
+        var model = MethodGradientTests.Model(name);
+        var m = Methods.AttentionInputPrefix.AttentionInputPrefixMethod.Create(3, model, new Rng(6));
+        var row = m.Compute().Row([(0, 0, 3)]);
+        int[] prompt = [0, 0, 0, 4, 9, 2, 7];
+        var cached = Models.Generation.Generator.Generate(model, prompt, new(MaxNewTokens: 8), new PromptPlan([row])).ToList();
+        var plain = Models.Generation.Generator.Generate(model, prompt, new(MaxNewTokens: 8, UseCache: false), new PromptPlan([row])).ToList();
+        Assert.Equal(plain, cached);
+        Assert.NotEqual(cached, Models.Generation.Generator.Generate(model, prompt, new(MaxNewTokens: 8)).ToList());
+        int[] shorter = [0, 0, 0, 5];
+        var batch = Models.Generation.Generator.GenerateBatch(model, [prompt, shorter], new(MaxNewTokens: 6), plan: new PromptPlan([row, row]));
+        Assert.Equal(cached[..6], batch[0]);
+        Assert.Equal(Models.Generation.Generator.Generate(model, shorter, new(MaxNewTokens: 6), new PromptPlan([row])).ToList(), batch[1]);
+    }
+}

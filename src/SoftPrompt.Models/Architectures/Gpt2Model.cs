@@ -88,7 +88,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
-            var a = F.LayerNorm(x, b.Ln1W, b.Ln1B, eps);
+            var a = plan.AttentionInput(li, F.LayerNorm(x, b.Ln1W, b.Ln1B, eps));
             var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);

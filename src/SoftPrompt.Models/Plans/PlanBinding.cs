@@ -143,15 +143,32 @@ public sealed class PlanBinding
         return splices.Count == 0 ? tokens : F.Splice(tokens, splices);
     }
 
-    /// <summary>B·seq: 1 where a row's position holds one of its plan's virtual tokens; null when no row has any.</summary>
+    /// <summary>B·seq: 1 where a row's position holds one of its plan's virtual tokens or attention-input prefix; null when no row has any.</summary>
     public int[]? SoftPositions(int seq)
     {
-        if (_plan is null || _plan.Rows.All(r => r is null || r.SoftTokens.Count == 0)) return null;
+        if (_plan is null || _plan.Rows.All(r => r is null || (r.SoftTokens.Count == 0 && r.AttentionInputPrefix is null))) return null;
         var m = new int[_batch * seq];
         for (int b = 0; b < _batch; b++)
+        {
             foreach (var s in _plan[b]?.SoftTokens ?? [])
                 m.AsSpan(b * seq + s.Position, s.Count).Fill(1);
+            if (_plan[b]?.AttentionInputPrefix is { } p) m.AsSpan(b * seq + p.Position, p.Length).Fill(1);
+        }
         return m;
+    }
+
+    /// <summary>a: [B, T, D] layer l's attention input -> the same with each row's attention-input prefix at its positions.</summary>
+    public Tensor AttentionInput(int layer, Tensor a)
+    {
+        if (_plan is null) return a;
+        List<RowSplice>? splices = null;
+        for (int b = 0; b < _batch; b++)
+            if (_plan[b]?.AttentionInputPrefix is { } p)
+            {
+                if (p.Layers.Count <= layer) throw new ArgumentException($"PromptPlan: row {b}'s attention-input prefix has {p.Layers.Count} layers; the model has more.");
+                (splices ??= []).Add(new RowSplice(b, p.Position, p.Layers[layer]));
+            }
+        return splices is null ? a : F.Splice(a, splices);
     }
 
     /// <summary>Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's prefix.</summary>

@@ -7,11 +7,18 @@ public sealed record RowPlan
     public KvPrefix? Prefix { get; init; }
     public IReadOnlyList<LowRankDelta> Deltas { get; init; } = [];
 
-    public bool IsEmpty => SoftTokens.Count == 0 && Prefix is null && Deltas.Count == 0;
+    /// <summary>Petrov et al.'s prefix at the row's first positions of every layer's attention input.</summary>
+    public AttentionInputPrefix? AttentionInputPrefix { get; init; }
+
+    public bool IsEmpty => SoftTokens.Count == 0 && Prefix is null && Deltas.Count == 0 && AttentionInputPrefix is null;
 
     /// <summary>The same row with its soft tokens moved by offset positions (e.g. after left padding).</summary>
-    public RowPlan Shifted(int offset) => offset == 0 ? this : this with { SoftTokens = SoftTokens.Select(s => s with { Position = s.Position + offset }).ToArray() };
+    public RowPlan Shifted(int offset) => offset == 0 ? this : this with
+    {
+        SoftTokens = SoftTokens.Select(s => s with { Position = s.Position + offset }).ToArray(),
+        AttentionInputPrefix = AttentionInputPrefix?.At(AttentionInputPrefix.Position + offset),
+    };
 
-    /// <summary>The plan for tokens that continue a cached sequence: the soft tokens were consumed by the prompt pass.</summary>
-    public RowPlan ForContinuation() => SoftTokens.Count == 0 ? this : this with { SoftTokens = [] };
+    /// <summary>The plan for tokens that continue a cached sequence: the soft tokens and the attention-input prefix were placed by the prompt pass.</summary>
+    public RowPlan ForContinuation() => SoftTokens.Count == 0 && AttentionInputPrefix is null ? this : this with { SoftTokens = [], AttentionInputPrefix = null };
 }

@@ -5,6 +5,7 @@ using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
 using SoftPrompt.Tuning.Methods.FullFineTuning;
 using SoftPrompt.Tuning.Methods.Lora;
@@ -55,6 +56,9 @@ public static class AdapterDirectory
                     tensors.Add(new("prompt_embeddings", p.Prefix));
                     if (p.Classifier is not null)
                         tensors.AddRange(p.Classifier.NamedParameters().Select(kv => new KeyValuePair<string, Tensor>(Own + "classifier." + kv.Key, kv.Value)));
+                    break;
+                case AttentionInputPrefixMethod a:
+                    tensors.AddRange(a.NamedParameters());
                     break;
                 case FullFineTuningMethod f:
                     tensors.AddRange(f.Deltas.Select(d => new KeyValuePair<string, Tensor>(d.Layer.Name + ".delta_weight", d.Delta)));
@@ -125,6 +129,7 @@ public static class AdapterDirectory
             "PREFIX_TUNING" => LoadPrefix(reader, file, model, rng),
             "LORA" => LoadLora(reader, file, model, rng),
             "SOFTPROMPT_FULL" => LoadFull(file, model),
+            "SOFTPROMPT_ATTENTION_INPUT_PREFIX" => LoadAttentionInputPrefix(reader, file, model, rng),
             _ => throw new AdapterFormatException($"{configPath}: peft_type '{type}' is not supported (PROMPT_TUNING, P_TUNING, PREFIX_TUNING, LORA)."),
         };
         method.CheckFits(model);
@@ -213,6 +218,13 @@ public static class AdapterDirectory
             Read(file, key + ".lora_A.weight", rank, layer.InFeatures).Span.CopyTo(a.Span);
             Read(file, key + ".lora_B.weight", layer.OutFeatures, rank).Span.CopyTo(b.Span);
         }
+        return m;
+    }
+
+    static AttentionInputPrefixMethod LoadAttentionInputPrefix(ConfigReader r, SafetensorsFile file, ICausalLanguageModel model, Rng rng)
+    {
+        var m = AttentionInputPrefixMethod.Create(r.Int("num_virtual_tokens"), model, rng);
+        LoadOwn(file, m, "");
         return m;
     }
 

@@ -82,6 +82,10 @@ public static class PeftConfigJson
                 o["rank_pattern"] = new JsonObject();
                 o["alpha_pattern"] = new JsonObject();
                 break;
+            case Methods.AttentionInputPrefix.AttentionInputPrefixMethod a:
+                // Petrov et al.'s prefix has no PEFT layout: SoftPrompt's own type, "prefix.{layer}" [P, D].
+                PromptLearning(a.Length, c.HiddenSize, c.Heads);
+                break;
             case FullFineTuningMethod f:
                 // PEFT has no full fine-tuning layout: SoftPrompt's own type, the deltas keyed by module path.
                 o["target_modules"] = new JsonArray([.. f.Deltas.Select(d => (JsonNode?)JsonValue.Create(d.Layer.Name))]);

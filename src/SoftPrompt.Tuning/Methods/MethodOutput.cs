@@ -12,6 +12,9 @@ public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IRead
 {
     public static readonly MethodOutput None = new(null, null, []);
 
+    /// <summary>Petrov et al.'s prefix at the attention input of every layer; its P positions are the template's slot.</summary>
+    public Models.Plans.AttentionInputPrefix? AttentionInputPrefix { get; init; }
+
     /// <summary>
     /// The row plan for a row whose template put virtual tokens virtualStart..virtualStart+count-1
     /// at positions position..position+count-1 (each slot a (Position, VirtualStart, Count) triple).
@@ -19,6 +22,13 @@ public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IRead
     public RowPlan Row(IEnumerable<(int Position, int VirtualStart, int Count)> slots)
     {
         var soft = new List<SoftTokens>();
+        if (AttentionInputPrefix is { } hidden)
+        {
+            var list = slots.ToList();
+            if (list.Count != 1 || list[0].VirtualStart != 0 || list[0].Count != hidden.Length)
+                throw new ArgumentException($"The attention-input prefix needs one slot of {hidden.Length} positions ({{soft:{hidden.Length}}} in the template); the template gives {list.Sum(s => s.Count)} in {list.Count} slots.");
+            return new RowPlan { AttentionInputPrefix = hidden.At(list[0].Position), Prefix = Prefix, Deltas = Deltas };
+        }
         foreach (var (position, start, count) in slots)
         {
             if (count == 0) continue;
