@@ -167,6 +167,22 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void EarlyStoppingEndsARunThatStopsImprovingAndKeepsTheBestAdapter()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
+        var m = Method("prompt", model);
+        // A learning rate too small to move float32 parameters: the eval loss never improves after the first evaluation.
+        var options = new TrainerOptions { MaxSteps = 40, BatchSize = 3, LearningRate = 1e-30, EvalEvery = 2, EarlyStoppingPatience = 3, Schedule = ScheduleKind.Constant };
+        var result = new Trainer(model, m, Task(m), Memorise, Memorise, options, _dir).Train();
+        Assert.True(result.StoppedEarly);
+        Assert.Equal(8, result.Steps);            // best at step 2, then 3 evaluations without improvement
+        Assert.Equal(2, result.BestStep);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "best", "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(_dir, "adapter_model.safetensors")));
+        var evals = Reporting.TrainingLog.Read(Path.Combine(_dir, "train_log.jsonl")).Where(r => r.Metrics.ContainsKey("eval_loss")).ToList();
+        Assert.Equal([2L, 4L, 6L, 8L], evals.Select(r => r.Step));
+    }
+
+    [Fact]
     public void BadSetupsAreClearErrors()
     {
         var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
