@@ -78,7 +78,7 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
     mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for i in range(cfg["n_layer"]):
         h = f"h.{i}."
-        a = F.layer_norm(x, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
+        a = x if cfg.get("softprompt_skip_ln_1") else F.layer_norm(x, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
         if attn_prefix is not None:
             a = torch.cat([attn_prefix[i].unsqueeze(0).expand(B, -1, -1), a[:, attn_prefix[i].shape[0]:]], 1)
         qkv = conv1d(a, h + "attn.c_attn")
@@ -94,15 +94,21 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
         a = F.gelu(conv1d(a, h + "mlp.c_fc"), approximate="tanh")
         x = x + conv1d(a, h + "mlp.c_proj")
     x = F.layer_norm(x, (d,), w["ln_f.weight"], w["ln_f.bias"], eps)
-    return x @ w["wte.weight"].t()
+    return x @ (w["wte.weight"] if cfg.get("tie_word_embeddings", True) else w["lm_head.weight"]).t()
 
 
-def write_gpt2(name, prefix, mask_buffers, seed):
+def write_gpt2(name, prefix, mask_buffers, seed, petrov=False):
     cfg = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 61, "n_embd": 32, "n_layer": 2,
            "n_head": 4, "n_positions": 24, "n_inner": None, "layer_norm_epsilon": 1e-5,
            "activation_function": "gelu_new", "tie_word_embeddings": True, "torch_dtype": "float32"}
     gen = torch.Generator().manual_seed(seed)
     w = gpt2_weights(cfg, gen)
+    if petrov:
+        # Petrov et al.'s setup-2 model: no first LayerNorm in the blocks, minGPT's untied head without bias.
+        cfg.update({"softprompt_skip_ln_1": True, "tie_word_embeddings": False})
+        for i in range(cfg["n_layer"]):
+            del w[f"h.{i}.ln_1.weight"], w[f"h.{i}.ln_1.bias"]
+        w["lm_head.weight"] = (torch.randn(cfg["vocab_size"], cfg["n_embd"], generator=gen, dtype=torch.float64) * 0.1).float()
     ids = torch.randint(0, cfg["vocab_size"], (2, 9), generator=gen)
     logits = gpt2_forward(cfg, w, ids)
     out = dict(w)
@@ -110,7 +116,7 @@ def write_gpt2(name, prefix, mask_buffers, seed):
         P = cfg["n_positions"]
         for i in range(cfg["n_layer"]):
             out[f"h.{i}.attn.bias"] = torch.ones(P, P).tril().view(1, 1, P, P)
-    out = {prefix + k: v.numpy().astype(np.float32) for k, v in out.items()}
+    out = {(k if k == "lm_head.weight" else prefix + k): v.numpy().astype(np.float32) for k, v in out.items()}
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "config.json"), "w") as f:
@@ -327,3 +333,4 @@ if __name__ == "__main__":
         "tie_word_embeddings": True, "torch_dtype": "float32"}, seed=22)
     write_gpt2("gpt2-tiny", prefix="transformer.", mask_buffers=True, seed=11)
     write_gpt2("gpt2-tiny-noprefix", prefix="", mask_buffers=False, seed=12)
+    write_gpt2("gpt2-tiny-petrov", prefix="transformer.", mask_buffers=False, seed=13, petrov=True)

@@ -13,6 +13,7 @@ public class Gpt2ModelTests
     [Theory]
     [InlineData("gpt2-tiny")]            // "transformer." prefix and attn.bias buffers
     [InlineData("gpt2-tiny-noprefix")]   // bare keys, as the hub's gpt2 checkpoint
+    [InlineData("gpt2-tiny-petrov")]     // no first LayerNorm, untied head (Petrov et al.'s setup 2)
     public void LogitsMatchTheReference(string name)
     {
         ReferenceLogits.AssertMatch(Gpt2Model.Load(Fixture(name)), Fixture(name));

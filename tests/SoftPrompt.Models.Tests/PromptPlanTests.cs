@@ -16,7 +16,7 @@ namespace SoftPrompt.Models.Tests;
 /// </summary>
 public class PromptPlanTests
 {
-    public static TheoryData<string> Models => new() { "gpt2-tiny", "gpt2-tiny-noprefix", "llama-tiny-gqa", "qwen2-tiny" };
+    public static TheoryData<string> Models => new() { "gpt2-tiny", "gpt2-tiny-noprefix", "gpt2-tiny-petrov", "llama-tiny-gqa", "qwen2-tiny" };
 
     internal static string Dir(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
 

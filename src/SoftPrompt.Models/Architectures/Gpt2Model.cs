@@ -15,18 +15,18 @@ namespace SoftPrompt.Models.Architectures;
 /// </summary>
 public sealed class Gpt2Model : ICausalLanguageModel
 {
-    sealed record Block(Tensor Ln1W, Tensor Ln1B, FrozenWeight Wq, Tensor Bq, FrozenWeight Wk, Tensor Bk, FrozenWeight Wv, Tensor Bv,
+    sealed record Block(Tensor? Ln1W, Tensor? Ln1B, FrozenWeight Wq, Tensor Bq, FrozenWeight Wk, Tensor Bk, FrozenWeight Wv, Tensor Bv,
         FrozenWeight WProj, Tensor BProj, Tensor Ln2W, Tensor Ln2B, FrozenWeight WFc, Tensor BFc, FrozenWeight WOut, Tensor BOut);
 
-    readonly FrozenWeight _wte, _wpe;
+    readonly FrozenWeight _wte, _wpe, _head;
     readonly Tensor _lnfW, _lnfB;
     readonly Block[] _blocks;
 
     public ModelConfig Config { get; }
 
-    Gpt2Model(ModelConfig config, FrozenWeight wte, FrozenWeight wpe, Block[] blocks, Tensor lnfW, Tensor lnfB)
+    Gpt2Model(ModelConfig config, FrozenWeight wte, FrozenWeight wpe, Block[] blocks, Tensor lnfW, Tensor lnfB, FrozenWeight head)
     {
-        Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB;
+        Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB; _head = head;
         LinearLayers = LinearLayersOf(config);
     }
 
@@ -50,12 +50,14 @@ public sealed class Gpt2Model : ICausalLanguageModel
             string h = $"h.{i}.";
             var cAttnW = M(h + "attn.c_attn.weight", d, 3 * d);
             var cAttnB = W(h + "attn.c_attn.bias", 3 * d);
-            blocks[i] = new Block(W(h + "ln_1.weight", d), W(h + "ln_1.bias", d),
+            blocks[i] = new Block(c.SkipAttentionNorm ? null : W(h + "ln_1.weight", d), c.SkipAttentionNorm ? null : W(h + "ln_1.bias", d),
                 cAttnW.Columns(0, d), cAttnB.View([d], 0), cAttnW.Columns(d, d), cAttnB.View([d], d), cAttnW.Columns(2 * d, d), cAttnB.View([d], 2 * d),
                 M(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
                 M(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), M(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
         }
-        return new Gpt2Model(c, wte, wpe, blocks, W("ln_f.weight", d), W("ln_f.bias", d));
+        // GPT2LMHeadModel ties the head to wte; an untied head (minGPT's) is "lm_head.weight" [V, D], no bias.
+        var head = !c.TieWordEmbeddings && ckpt.Contains("lm_head.weight") ? ckpt.LoadFrozen("lm_head.weight", storage, c.VocabSize, d) : wte;
+        return new Gpt2Model(c, wte, wpe, blocks, W("ln_f.weight", d), W("ln_f.bias", d), head);
     }
 
     public IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
@@ -88,7 +90,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
-            var a = plan.AttentionInput(li, F.LayerNorm(x, b.Ln1W, b.Ln1B, eps));
+            var a = plan.AttentionInput(li, b.Ln1W is null ? x : F.LayerNorm(x, b.Ln1W, b.Ln1B, eps));
             var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
@@ -111,6 +113,6 @@ public sealed class Gpt2Model : ICausalLanguageModel
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_wte, ids, ids.Length);
 
-    // hidden: [.., D] -> logits [.., V]; the head is tied to wte ([V, D], PyTorch Linear layout)
-    public Tensor Head(Tensor hidden) => F.Linear(hidden, _wte);
+    // hidden: [.., D] -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it
+    public Tensor Head(Tensor hidden) => F.Linear(hidden, _head);
 }

@@ -20,6 +20,12 @@ public sealed record ModelConfig(
 {
     public int HeadDim => HiddenSize / Heads;
 
+    /// <summary>
+    /// GPT-2 only: the blocks have no first LayerNorm (the attention reads the residual stream as it is),
+    /// as one of Petrov et al.'s models; config.json's "softprompt_skip_ln_1" (not a Hugging Face field).
+    /// </summary>
+    public bool SkipAttentionNorm { get; init; }
+
     static readonly string[] LlamaTypes = ["llama", "mistral", "qwen2"];
 
     public static ModelConfig Load(string path)
@@ -41,7 +47,8 @@ public sealed record ModelConfig(
             int heads = Int(path, r, "n_head");
             return Validate(path, new ModelConfig(type, ArchitectureFamily.Gpt2, Int(path, r, "vocab_size"), d, Int(path, r, "n_layer"), heads, heads,
                 OptInt(path, r, "n_inner") ?? 4 * d, Int(path, r, "n_positions"), OptDouble(path, r, "layer_norm_epsilon") ?? 1e-5,
-                OptBool(path, r, "tie_word_embeddings") ?? true, Str(path, r, "activation_function") ?? "gelu_new", 0, null, true, dtype));
+                OptBool(path, r, "tie_word_embeddings") ?? true, Str(path, r, "activation_function") ?? "gelu_new", 0, null, true, dtype)
+                { SkipAttentionNorm = OptBool(path, r, "softprompt_skip_ln_1") ?? false });
         }
         if (!LlamaTypes.Contains(type))
             throw new ModelConfigException($"{path}: model_type '{type}' is not supported (supported: gpt2, {string.Join(", ", LlamaTypes)}).");
