@@ -1,0 +1,101 @@
+using System.Text.Json;
+using SoftPrompt.Models.Safetensors;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tuning.Adapters;
+
+namespace SoftPrompt.Tuning.Experiments.Petrov;
+
+/// <summary>
+/// Writes a <see cref="MinGpt"/> as a Hugging Face GPT-2 checkpoint directory (config.json +
+/// model.safetensors, float32) with HF's key names: "transformer." + wte, wpe, h.{i}.*, ln_f; Linear
+/// weights transposed into Conv1D's [in, out] layout (c_attn's columns are q|k|v because our c_attn
+/// rows are); an untied head as "lm_head.weight" [V, d] (HF's Linear layout) with
+/// "tie_word_embeddings": false. activation_function is "gelu_new" (GELU, tanh form); attn_pdrop is
+/// 0 because training applies no dropout to attention probabilities.
+/// <para>Two variants go beyond what GPT-2 expresses, and <c>Gpt2Model</c> as it is today does not run
+/// them exactly (see <see cref="CurrentGpt2ModelRunsExactly"/>): the model without the first LayerNorm
+/// (setup 2) is written with <c>"softprompt_skip_ln_1": true</c> and no ln_1 tensors (so an unaware
+/// loader fails on the missing key rather than running a different function: an identity ln_1 is not
+/// equivalent, LayerNorm normalises); the untied head is written as HF writes it, but today's
+/// <c>Gpt2Model</c> always uses wte as the head.</para>
+/// </summary>
+public static class Gpt2Export
+{
+    /// <summary>The config.json flag of a checkpoint whose blocks have no ln_1 (attention reads the residual stream).</summary>
+    public const string SkipLn1Flag = "softprompt_skip_ln_1";
+
+    /// <summary>True when today's <c>Gpt2Model.Load</c> runs the exported model exactly: first LayerNorm present and head tied.</summary>
+    public static bool CurrentGpt2ModelRunsExactly(MinGptConfig c) => c.FirstLayerNorm && c.TiedHead;
+
+    public static void Write(MinGpt model, string directory)
+    {
+        var c = model.Config;
+        Directory.CreateDirectory(directory);
+        AtomicFile.Write(Path.Combine(directory, "model.safetensors"), tmp => SafetensorsWriter.Write(tmp, Tensors(model),
+            new Dictionary<string, string> { ["format"] = "pt" }));
+        var config = new Dictionary<string, object>
+        {
+            ["model_type"] = "gpt2",
+            ["architectures"] = new[] { "GPT2LMHeadModel" },
+            ["vocab_size"] = c.VocabSize,
+            ["n_positions"] = c.MaxPositions,
+            ["n_ctx"] = c.MaxPositions,
+            ["n_embd"] = c.Dim,
+            ["n_layer"] = c.Layers,
+            ["n_head"] = c.Heads,
+            ["n_inner"] = c.MlpDim,
+            ["activation_function"] = "gelu_new",
+            ["layer_norm_epsilon"] = 1e-5,
+            ["embd_pdrop"] = c.Dropout,
+            ["resid_pdrop"] = c.Dropout,
+            ["attn_pdrop"] = 0.0,
+            ["tie_word_embeddings"] = c.TiedHead,
+            [SkipLn1Flag] = !c.FirstLayerNorm,
+            ["torch_dtype"] = "float32",
+        };
+        AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>HF names and tensors, in GPT2LMHeadModel's order; Linear weights [out, in] become Conv1D [in, out].</summary>
+    static IEnumerable<KeyValuePair<string, Tensor>> Tensors(MinGpt model)
+    {
+        const string t = "transformer.";
+        yield return new(t + "wte.weight", model.Wte.Weight);
+        yield return new(t + "wpe.weight", model.Wpe.Weight);
+        for (int i = 0; i < model.H.Count; i++)
+        {
+            var b = model.H[i];
+            string h = $"{t}h.{i}.";
+            if (b.Ln1 is { } ln1)
+            {
+                yield return new(h + "ln_1.weight", ln1.Weight);
+                yield return new(h + "ln_1.bias", ln1.Bias);
+            }
+            yield return new(h + "attn.c_attn.weight", Transpose(b.Attn.CAttn.Weight));
+            yield return new(h + "attn.c_attn.bias", b.Attn.CAttn.Bias!);
+            yield return new(h + "attn.c_proj.weight", Transpose(b.Attn.CProj.Weight));
+            yield return new(h + "attn.c_proj.bias", b.Attn.CProj.Bias!);
+            yield return new(h + "ln_2.weight", b.Ln2.Weight);
+            yield return new(h + "ln_2.bias", b.Ln2.Bias);
+            yield return new(h + "mlp.c_fc.weight", Transpose(b.Mlp.CFc.Weight));
+            yield return new(h + "mlp.c_fc.bias", b.Mlp.CFc.Bias!);
+            yield return new(h + "mlp.c_proj.weight", Transpose(b.Mlp.CProj.Weight));
+            yield return new(h + "mlp.c_proj.bias", b.Mlp.CProj.Bias!);
+        }
+        yield return new(t + "ln_f.weight", model.LnF.Weight);
+        yield return new(t + "ln_f.bias", model.LnF.Bias);
+        if (model.LmHead is { } head) yield return new("lm_head.weight", head.Weight);
+    }
+
+    // w: [out, in] -> [in, out] (a heap copy)
+    static Tensor Transpose(Tensor w)
+    {
+        int rows = w.Shape[0], cols = w.Shape[1];
+        var y = Tensor.ZerosOnHeap(cols, rows);
+        ReadOnlySpan<float> src = w.Span;
+        var dst = y.Span;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        return y;
+    }
+}
