@@ -12,20 +12,14 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// rows are); an untied head as "lm_head.weight" [V, d] (HF's Linear layout) with
 /// "tie_word_embeddings": false. activation_function is "gelu_new" (GELU, tanh form); attn_pdrop is
 /// 0 because training applies no dropout to attention probabilities.
-/// <para>Two variants go beyond what GPT-2 expresses, and <c>Gpt2Model</c> as it is today does not run
-/// them exactly (see <see cref="CurrentGpt2ModelRunsExactly"/>): the model without the first LayerNorm
-/// (setup 2) is written with <c>"softprompt_skip_ln_1": true</c> and no ln_1 tensors (so an unaware
-/// loader fails on the missing key rather than running a different function: an identity ln_1 is not
-/// equivalent, LayerNorm normalises); the untied head is written as HF writes it, but today's
-/// <c>Gpt2Model</c> always uses wte as the head.</para>
+/// <para>Setup 2's blocks have no first LayerNorm: written with <c>"softprompt_skip_ln_1": true</c> and no
+/// ln_1 tensors, which <c>Gpt2Model</c> reads (an identity ln_1 would not be equivalent: LayerNorm
+/// normalises). The untied head is written as HF writes it and <c>Gpt2Model</c> uses it.</para>
 /// </summary>
 public static class Gpt2Export
 {
     /// <summary>The config.json flag of a checkpoint whose blocks have no ln_1 (attention reads the residual stream).</summary>
     public const string SkipLn1Flag = "softprompt_skip_ln_1";
-
-    /// <summary>True when today's <c>Gpt2Model.Load</c> runs the exported model exactly: first LayerNorm present and head tied.</summary>
-    public static bool CurrentGpt2ModelRunsExactly(MinGptConfig c) => c.FirstLayerNorm && c.TiedHead;
 
     public static void Write(MinGpt model, string directory)
     {
