@@ -74,7 +74,11 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
             y = y + scale * (x @ a.t()) @ b.t()
         return y
 
-    x = (w["wte.weight"][ids] if embeds is None else embeds) + w["wpe.weight"][P:P + T]
+    # positions: after a key/value prefix of P the text starts at P; an attention-input prefix of length
+    # A takes no positions (its slots 0..A-1 and the text after it both count from 0)
+    A = 0 if attn_prefix is None else attn_prefix[0].shape[0]
+    pos = torch.cat([torch.arange(A), torch.arange(T - A)]) if A else torch.arange(P, P + T)
+    x = (w["wte.weight"][ids] if embeds is None else embeds) + w["wpe.weight"][pos]
     mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for i in range(cfg["n_layer"]):
         h = f"h.{i}."
@@ -190,7 +194,9 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=
     d, H, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd, eps = d // H, cfg["rms_norm_eps"]
     P = 0 if prefix is None else prefix[0][0].shape[0]
-    angles = (torch.arange(P, P + T).float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
+    A = 0 if attn_prefix is None else attn_prefix[0].shape[0]   # an attention-input prefix takes no positions
+    pos = torch.cat([torch.arange(A), torch.arange(T - A)]) if A else torch.arange(P, P + T)
+    angles = (pos.float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
     cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
 
     def rms(x, g):

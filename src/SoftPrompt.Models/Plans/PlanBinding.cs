@@ -24,6 +24,8 @@ public sealed class PlanBinding
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
 
+    KvCache? _cache;
+
     PlanBinding(PromptPlan? plan, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
     {
         _plan = plan; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
@@ -69,7 +71,7 @@ public sealed class PlanBinding
                 (keys, values) = CachedPrefix(cache, c.Layers);
             }
         }
-        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
+        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values) { _cache = cache };
         if (plan is not null) binding.GroupDeltas(model, plan);
         return binding;
     }
@@ -171,12 +173,30 @@ public sealed class PlanBinding
         return splices is null ? a : F.Splice(a, splices);
     }
 
-    /// <summary>Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's prefix.</summary>
+    /// <summary>
+    /// Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's
+    /// key/value prefix; an attention-input prefix takes no positions, so the text after it starts at 0
+    /// (its own slots take 0..P-1, which never matter: their attention input is replaced at every layer).
+    /// </summary>
     public int[] Positions(int seq, int past, int[]? mask)
     {
         var positions = PositionIds.For(_batch, seq, past, mask);
         if (PrefixLength > 0)
             for (int i = 0; i < positions.Length; i++) positions[i] += _rowPrefix[i / seq];
+        int[]? shift = null;
+        for (int b = 0; b < _batch; b++)
+        {
+            if (_plan?[b]?.AttentionInputPrefix is not { } p) continue;
+            int first = b * seq;
+            for (int t = p.Position + p.Length; t < seq; t++) positions[first + t] = Math.Max(0, positions[first + t] - p.Length);   // padding keeps a valid id
+            (shift ??= new int[_batch])[b] = -p.Length;
+        }
+        if (_cache is not null)
+        {
+            if (shift is not null && _cache.Length == 0) _cache.RowPositionShift = shift;
+            else if (shift is null && _cache.RowPositionShift is { } cached)
+                for (int i = 0; i < positions.Length; i++) positions[i] += cached[i / seq];
+        }
         return positions;
     }
 
