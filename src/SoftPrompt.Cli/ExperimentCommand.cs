@@ -1,0 +1,46 @@
+using System.CommandLine;
+using SoftPrompt.Tuning.Experiments.Petrov;
+using Spectre.Console;
+
+namespace SoftPrompt.Cli;
+
+/// <summary>
+/// <c>softprompt experiment petrov --setup 1|2|3|4 [--scale small|full] --out DIR [--retrain]</c>: reproduces a
+/// setup of Petrov, Torr and Bibi (2023) with our engine; writes setupN-results.md / .json and curves.
+/// </summary>
+internal static class ExperimentCommand
+{
+    public static Command Create()
+    {
+        var setup = new Option<int>("--setup") { Description = "1, 2, 3 or 4 (see README: Petrov et al.).", Required = true };
+        var scale = new Option<string>("--scale") { Description = "small (fits about 30 minutes on 2 cores) or full (the authors' iteration counts; checkpoints let it span sessions).", DefaultValueFactory = _ => "small" };
+        var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves).", Required = true };
+        var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
+        var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items };
+        petrov.SetAction(parse => CliErrors.Run(() =>
+        {
+            string s = parse.GetValue(scale)!;
+            if (s is not ("small" or "full")) throw new ArgumentException($"--scale '{s}': small or full.");
+            var definition = PetrovSetup.For(parse.GetValue(setup));
+            var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
+                line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"));
+            var results = experiment.Run(parse.GetValue(retrain));
+            var table = new Table().AddColumn("phase").AddColumn("evaluated on").AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("paper").RightAligned());
+            foreach (var r in results) table.AddRow(Markup.Escape(r.Phase), r.EvaluatedOn, $"{r.Accuracy:F1}%", r.Reference is { } x ? $"{x}%" : "");
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"The paper: {Markup.Escape(definition.Expectation)}.");
+            return 0;
+        }));
+        return new Command("experiment", "Reproductions of the seed papers' experiments.") { petrov };
+    }
+
+    /// <summary>The shipped pretrained models (models/petrov in the repository), found from the working directory or the binaries.</summary>
+    static string? ShippedModels()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (Directory.Exists(Path.Combine(d.FullName, "models", "petrov"))) return Path.Combine(d.FullName, "models", "petrov");
+        return null;
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
+using SoftPrompt.Tuning.Methods.FullFineTuning;
+using SoftPrompt.Tuning.Methods.Lora;
+using SoftPrompt.Tuning.Reporting;
+using SoftPrompt.Tuning.Training;
+
+namespace SoftPrompt.Tuning.Experiments.Petrov;
+
+/// <summary>An accuracy measured by the experiment: exact match (%) of all 10 greedy output tokens over the test items.</summary>
+public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
+    double Accuracy, double? Reference, double Seconds);
+
+/// <summary>
+/// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
+/// or already trained), export as a GPT-2 checkpoint, each adaptation through the same Trainer as every
+/// tuning method, evaluation on 3,200 test items, and the report (results.json, results.md, curves).
+/// </summary>
+public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, bool fullScale, string? shippedModels = null, int testItems = 3_200,
+    Action<string>? log = null)
+{
+    readonly Action<string> _log = log ?? (_ => { });
+
+    int Steps(int small, int full) => fullScale ? full : small;
+
+    string PretrainKey => $"pretrain-L{setup.Model.Layers}-H{setup.Model.Heads}-d{setup.Model.Dim}{(setup.Model.FirstLayerNorm ? "" : "-noln1")}-" +
+        string.Join("+", setup.PretrainTasks.Select(PetrovTasks.Name)) + (fullScale ? "-full" : "-small");
+
+    public IReadOnlyList<PetrovResult> Run(bool retrain = false, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        string modelDir = Pretrained(retrain, cancellationToken);
+        var model = ModelLoader.Load(modelDir);
+        var results = new List<PetrovResult>();
+        foreach (var task in setup.PretrainEval)
+            results.Add(new("pretrained", "none", string.Join(", ", setup.PretrainTasks.Select(PetrovTasks.Name)), PetrovTasks.Name(task),
+                Steps(setup.PretrainSteps, setup.FullPretrainSteps), setup.FullPretrainSteps, 0, Accuracy(model, null, task, 0), null, 0));
+        foreach (var phase in setup.Phases)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            var (method, seconds) = Adapt(model, phase, cancellationToken);
+            foreach (var task in phase.EvalTasks)
+                results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
+                    method.TrainableParameters, Accuracy(model, method, task, phase.PrefixLength), task == phase.Task ? phase.Reference : null, seconds));
+            _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        WriteReport(results);
+        return results;
+    }
+
+    /// <summary>The pretrained model as a GPT-2 checkpoint directory: shipped, trained before (resumed), or trained now.</summary>
+    string Pretrained(bool retrain, CancellationToken ct)
+    {
+        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, PretrainKey, "model");
+        if (!retrain && File.Exists(Path.Combine(shipped, "config.json")))
+        {
+            _log($"pretraining skipped: using the shipped {shipped}");
+            return shipped;
+        }
+        string dir = Path.Combine(outputDirectory, PretrainKey), checkpoint = Path.Combine(dir, "checkpoint"), export = Path.Combine(dir, "model");
+        if (retrain && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        int steps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
+        var run = PretrainCheckpoint.Exists(checkpoint) ? PretrainCheckpoint.Resume(checkpoint) : new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
+        if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return export;
+        var clock = Stopwatch.StartNew();
+        using (var trainLog = new TrainingLog(Path.Combine(dir, "pretrain_log.jsonl"), append: run.Step > 0))
+            while (run.Step < steps)
+            {
+                ct.ThrowIfCancellationRequested();
+                float loss = run.TrainStep();
+                if (run.Step % 100 == 0 || run.Step == steps)
+                {
+                    trainLog.Write(new TrainingRecord { Step = run.Step, Loss = loss, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+                    _log($"pretraining setup {setup.Number}: step {run.Step}/{steps}, loss {loss:F4}");
+                }
+                if (run.Step % 1_000 == 0 || run.Step == steps) PretrainCheckpoint.Save(checkpoint, run);   // resumable across sessions
+            }
+        Gpt2Export.Write(run.Model, export);
+        CurvePlot.FromLog(TrainingLog.Read(Path.Combine(dir, "pretrain_log.jsonl")), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));
+        return export;
+    }
+
+    (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, CancellationToken ct)
+    {
+        var rng = new Rng(7);
+        TuningMethod method = phase.Kind switch
+        {
+            AdaptationKind.Prefix => AttentionInputPrefixMethod.Create(phase.PrefixLength, model, rng),
+            AdaptationKind.Lora => LoraMethod.Create(new LoraConfig(phase.LoraRank, phase.LoraRank, TargetModules: ["c_proj", "c_fc"]), model, rng),
+            _ => FullFineTuningMethod.Create(new FullFineTuningConfig(), model),
+        };
+        int steps = Steps(phase.Steps, phase.FullSteps);
+        var sampler = new PetrovSampler([phase.Task], 99);
+        var examples = Enumerable.Range(0, Math.Min(steps * 64, 64_000)).Select(_ => Fields(sampler.NextExample())).ToArray();
+        var task = new TuningTask(Template.Parse(phase.PrefixLength > 0 ? $"{{soft:{phase.PrefixLength}}}{{input}}{{answer}}" : "{input}{answer}"),
+            new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
+        var options = new TrainerOptions
+        {
+            MaxSteps = steps, BatchSize = 64, LearningRate = phase.LearningRate, AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
+            WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
+        };
+        var clock = Stopwatch.StartNew();
+        string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name));
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
+        new Trainer(model, method, task, examples, null, options, dir).Train(cancellationToken: ct);
+        return (method, clock.Elapsed.TotalSeconds);
+    }
+
+    static Example Fields(PetrovExample e) => Example.Of(("input", DigitEncoder.Text(e.Input)), ("answer", DigitEncoder.Text(e.Output)));
+
+    static string Slug(string name) => new([.. name.Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
+
+    /// <summary>Exact match (%) of all 10 greedy output tokens over the task's test items, with the method's plan (or none).</summary>
+    double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task, int prefixLength)
+    {
+        var items = PetrovSampler.TestSet(task, testItems);
+        using var _ = Tensors.Autograd.Tape.NoGrad();
+        var output = method?.Compute();
+        int correct = 0;
+        foreach (var chunk in items.Chunk(64))
+        {
+            var prompts = chunk.Select(e => (IReadOnlyList<int>)[.. new int[prefixLength], .. e.Input.ToArray()]).ToArray();
+            PromptPlan? plan = output is null ? null : new PromptPlan([.. chunk.Select(_ => (RowPlan?)output.Row(prefixLength > 0 ? [(0, 0, prefixLength)] : []))]);
+            var generated = Generator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: PetrovExample.OutputLength), plan: plan);
+            for (int i = 0; i < chunk.Length; i++) if (generated[i].SequenceEqual(chunk[i].Output.ToArray())) correct++;
+        }
+        return 100.0 * correct / items.Count;
+    }
+
+    void WriteReport(IReadOnlyList<PetrovResult> results)
+    {
+        string scale = fullScale ? "full (the authors' iteration counts)" : "small (iterations scaled down so a setup fits about 30 minutes on 2 cores; the authors' counts in the last column)";
+        File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.json"),
+            JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = testItems, results },
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
+            $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}. Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
+            $"The paper: {setup.Expectation}.\n\n| phase | method | trained on | evaluated on | parameters | steps (authors') | accuracy | paper | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|\n");
+        foreach (var r in results)
+            md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {r.Seconds:F0} |\n");
+        File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
+    }
+}
