@@ -24,7 +24,10 @@ public sealed class PetrovExperimentTests : IDisposable
         var ascending = results.Single(r => r.Phase == "pretrained" && r.EvaluatedOn == "ascending");
         Assert.True(ascending.Accuracy > 30, $"300 pretraining steps on ascending give {ascending.Accuracy}%");
         Assert.All(results, r => Assert.InRange(r.Accuracy, 0, 100));
-        Assert.Equal(96, results.Single(r => r.Phase.StartsWith("prefix")).Parameters);   // P = 1 × d = 96 × 1 layer
+        var prefix = results.Single(r => r.Phase.StartsWith("prefix"));
+        Assert.Equal(96, prefix.Parameters);   // P = 1 × d = 96 × 1 layer
+        Assert.True(prefix.DirectChange < 1e-5, $"a prefix cannot change the attention over the content (direct change {prefix.DirectChange})");
+        Assert.True(results.First(r => r.Phase.StartsWith("fine-tune")).DirectChange > 1e-4, "fine-tuning does");
         Assert.True(File.Exists(Path.Combine(_dir, "setup1-results.md")));
         Assert.Contains("| prefix on descending |", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
 

@@ -16,8 +16,10 @@ using SoftPrompt.Tuning.Training;
 namespace SoftPrompt.Tuning.Experiments.Petrov;
 
 /// <summary>An accuracy measured by the experiment: exact match (%) of all 10 greedy output tokens over the test items.</summary>
+/// DirectChange and TotalChange are the attention-shift diagnostic's largest values for the phase's adapter
+/// (<see cref="Analysis.AttentionShift"/>): a prefix cannot change a layer's attention over the content.
 public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
-    double Accuracy, double? Reference, double Seconds);
+    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null);
 
 /// <summary>
 /// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
@@ -48,9 +50,12 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             cancellationToken.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             var (method, seconds) = Adapt(model, phase, cancellationToken);
+            var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e =>
+                new EncodedExample([.. new int[phase.PrefixLength], .. e.Input.ToArray()], phase.PrefixLength > 0 ? [new SoftSlot(0, 0, phase.PrefixLength)] : [], phase.PrefixLength + 10, []))]);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
-                    method.TrainableParameters, Accuracy(model, method, task, phase.PrefixLength), task == phase.Task ? phase.Reference : null, seconds));
+                    method.TrainableParameters, Accuracy(model, method, task, phase.PrefixLength), task == phase.Task ? phase.Reference : null, seconds,
+                    shift.MaxDirectChange, shift.MaxTotalChange));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
@@ -144,9 +149,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
             $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}. Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
-            $"The paper: {setup.Expectation}.\n\n| phase | method | trained on | evaluated on | parameters | steps (authors') | accuracy | paper | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|\n");
+            $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
+            "| phase | method | trained on | evaluated on | parameters | steps (authors') | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)
-            md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {r.Seconds:F0} |\n");
+            md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
     }
 }
