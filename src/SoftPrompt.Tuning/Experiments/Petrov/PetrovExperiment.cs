@@ -33,8 +33,11 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     int Steps(int small, int full) => fullScale ? full : small;
 
-    string PretrainKey => $"pretrain-L{setup.Model.Layers}-H{setup.Model.Heads}-d{setup.Model.Dim}{(setup.Model.FirstLayerNorm ? "" : "-noln1")}-" +
-        string.Join("+", setup.PretrainTasks.Select(PetrovTasks.Name)) + (fullScale ? "-full" : "-small");
+    /// <summary>The pretrained model's identity: architecture and tasks (setups 3 and 4 share theirs).</summary>
+    string ModelKey => $"L{setup.Model.Layers}-H{setup.Model.Heads}-d{setup.Model.Dim}{(setup.Model.FirstLayerNorm ? "" : "-noln1")}-" +
+        string.Join("+", setup.PretrainTasks.Select(PetrovTasks.Name));
+
+    string PretrainKey => $"pretrain-{ModelKey}-{(fullScale ? "full" : "small")}";
 
     public IReadOnlyList<PetrovResult> Run(bool retrain = false, CancellationToken cancellationToken = default)
     {
@@ -65,7 +68,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     /// <summary>The pretrained model as a GPT-2 checkpoint directory: shipped, trained before (resumed), or trained now.</summary>
     string Pretrained(bool retrain, CancellationToken ct)
     {
-        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, PretrainKey, "model");
+        // Shipped models (models/petrov/<key>/) were pretrained at full scale; either scale adapts them.
+        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
         if (!retrain && File.Exists(Path.Combine(shipped, "config.json")))
         {
             _log($"pretraining skipped: using the shipped {shipped}");
