@@ -94,12 +94,12 @@ class Gpt2:
         w, D, H = self.w, self.D, self.H
         B, S = ids.shape
         hd = D // H
-        x = w["wte"][ids]
+        x = w["wte.weight"][ids]
         if virt is not None:
             x = torch.cat([virt, x], dim=1)
         T = x.shape[1]
         P = 0 if past is None else past[0][0].shape[2]
-        x = x + w["wpe"][P:P + T]
+        x = x + w["wpe.weight"][P:P + T]
         # key j (prefix keys first) is hidden from query i when j - P > i
         mask = torch.ones(T, P + T, dtype=torch.bool).triu_(P + 1)
         for i in range(self.L):
@@ -122,7 +122,7 @@ class Gpt2:
             x = x + F.linear(y, w[h + "mlp.c_proj.weight"], w[h + "mlp.c_proj.bias"])
         x = x.reshape(B * T, D).index_select(0, out_pos)
         x = F.layer_norm(x, (D,), w["ln_f.weight"], w["ln_f.bias"], self.eps)
-        return F.cross_entropy(x @ w["wte"].t(), targets)
+        return F.cross_entropy(x @ w["wte.weight"].t(), targets)
 
 
 class Method:

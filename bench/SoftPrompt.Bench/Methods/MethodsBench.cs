@@ -109,6 +109,7 @@ public static class MethodsBench
             Console.Error.WriteLine($"running the PyTorch reference ({modes[i]}) …");
             var sw = Stopwatch.StartNew();
             string? note = Reference.Run(modes[i], $"--script step_methods.py --input {input} --json {output}", out string stderr);
+            foreach (var line in stderr.Split('\n').Where(l => l.Contains(" step ") || l.Contains("warmup"))) Console.Error.WriteLine($"  pytorch {modes[i]}: {line}");
             Console.Error.WriteLine($"  … {sw.Elapsed.TotalSeconds:F0} s");
             if (note is not null) { Console.Error.WriteLine($"note: PyTorch reference ({modes[i]}) not measured: {note}"); notes[i] = note; refs[modes[i]] = null; continue; }
             notes[i] = stderr.Split('\n').FirstOrDefault(l => l.StartsWith("run_reference.sh:"))?.Trim();
@@ -252,7 +253,8 @@ public static class MethodsBench
         {
             var r = doc.RootElement.GetProperty(spec.Kind);
             var (loss, grads) = ours[spec.Kind];
-            rows.Add(new BenchRow($"{spec.Kind}: loss", loss, r.GetProperty("loss").GetDouble(), ""));
+            double refLoss = r.GetProperty("loss").GetDouble();
+            rows.Add(new BenchRow($"{spec.Kind}: |loss − PyTorch's| (ours {loss:F6}, PyTorch {refLoss:F6})", Math.Abs(loss - refLoss), null, ""));
             string worstName = "";
             double worst = 0;
             foreach (var g in r.GetProperty("grads").EnumerateObject())
