@@ -10,6 +10,7 @@ var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<B
     ["tokenize"] = ("encode MB/s on English prose, GPT-2 and Llama 3 files, 1 thread, vs Hugging Face tokenizers", SoftPrompt.Bench.Tokenize.TokenizeBench.Run),
     ["generate"] = ("GPT-2-small generation tokens/s (prefill, KV-cache decoding) vs PyTorch; bf16 vs f32 weight memory", SoftPrompt.Bench.Generate.GenerateBench.Run),
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
+    ["methods"] = ("training step of every tuning method (prompt, P-tuning, prefix, deep, LoRA) on GPT-2-small vs PEFT-style PyTorch (--check: tiny shape)", SoftPrompt.Bench.Methods.MethodsBench.Run),
 };
 string[] every = [.. verbs.Keys];
 verbs["all"] = ("every verb above, one after another", _ => []);

@@ -2,6 +2,8 @@
 # Run the PyTorch reference step (step_gpt2_prompt.py) in a named configuration.
 #
 #   run_reference.sh MODE [step_gpt2_prompt.py args...]
+#   run_reference.sh MODE --script step_methods.py [its args...]
+#                 (the same modes for another reference script in this folder)
 #
 #   default       PyTorch exactly as Debian installs it: glibc malloc, torch's
 #                 own thread default (1 intra-op thread on this 2-vCPU box,
@@ -37,6 +39,11 @@ note() { echo "run_reference.sh: $*" >&2; }
 
 mode=${1:-}
 if [ $# -gt 0 ]; then shift; fi
+if [ "${1:-}" = --script ] && [ $# -ge 2 ]; then
+    case $2 in */*|'') echo "run_reference.sh: --script takes a file name in $here" >&2; exit 2 ;; esac
+    script=$here/$2
+    shift 2
+fi
 
 # Knobs the tuned modes set; cleared for every mode so an inherited shell
 # setting cannot silently turn "default" into something else.
