@@ -42,12 +42,13 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     public IReadOnlyList<PetrovResult> Run(bool retrain = false, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(outputDirectory);
-        string modelDir = Pretrained(retrain, cancellationToken);
+        var (modelDir, pretrainSteps) = Pretrained(retrain, cancellationToken);
         var model = ModelLoader.Load(modelDir);
         var results = new List<PetrovResult>();
         foreach (var task in setup.PretrainEval)
-            results.Add(new("pretrained", "none", string.Join(", ", setup.PretrainTasks.Select(PetrovTasks.Name)), PetrovTasks.Name(task),
-                Steps(setup.PretrainSteps, setup.FullPretrainSteps), setup.FullPretrainSteps, 0, Accuracy(model, null, task, 0), null, 0));
+            results.Add(new(modelDir.StartsWith(shippedModels ?? "\0", StringComparison.Ordinal) ? "pretrained (shipped)" : "pretrained", "none",
+                string.Join(", ", setup.PretrainTasks.Select(PetrovTasks.Name)), PetrovTasks.Name(task),
+                pretrainSteps, setup.FullPretrainSteps, 0, Accuracy(model, null, task, 0), null, 0));
         foreach (var phase in setup.Phases)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -65,21 +66,21 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return results;
     }
 
-    /// <summary>The pretrained model as a GPT-2 checkpoint directory: shipped, trained before (resumed), or trained now.</summary>
-    string Pretrained(bool retrain, CancellationToken ct)
+    /// <summary>The pretrained model as a GPT-2 checkpoint directory (shipped, trained before, resumed, or trained now) and its pretraining steps.</summary>
+    (string Directory, int Steps) Pretrained(bool retrain, CancellationToken ct)
     {
         // Shipped models (models/petrov/<key>/) were pretrained at full scale; either scale adapts them.
         string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
         if (!retrain && File.Exists(Path.Combine(shipped, "config.json")))
         {
             _log($"pretraining skipped: using the shipped {shipped}");
-            return shipped;
+            return (shipped, setup.FullPretrainSteps);   // shipped models were pretrained at the authors' scale (models/petrov/README.md)
         }
         string dir = Path.Combine(outputDirectory, PretrainKey), checkpoint = Path.Combine(dir, "checkpoint"), export = Path.Combine(dir, "model");
         if (retrain && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         int steps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
         var run = PretrainCheckpoint.Exists(checkpoint) ? PretrainCheckpoint.Resume(checkpoint) : new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
-        if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return export;
+        if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return (export, steps);
         var clock = Stopwatch.StartNew();
         using (var trainLog = new TrainingLog(Path.Combine(dir, "pretrain_log.jsonl"), append: run.Step > 0))
             while (run.Step < steps)
@@ -95,7 +96,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             }
         Gpt2Export.Write(run.Model, export);
         CurvePlot.FromLog(TrainingLog.Read(Path.Combine(dir, "pretrain_log.jsonl")), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));
-        return export;
+        return (export, steps);
     }
 
     (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, CancellationToken ct)
@@ -119,7 +120,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         };
         var clock = Stopwatch.StartNew();
         string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name));
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
+        if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
         new Trainer(model, method, task, examples, null, options, dir).Train(cancellationToken: ct);
         return (method, clock.Elapsed.TotalSeconds);
     }
