@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SoftPrompt.Models.Safetensors;
-using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Optim;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
@@ -35,11 +32,8 @@ public static class TrainingCheckpoint
     public static void Save(string dir, TuningMethod method, Optimizer optimizer, TrainerState state)
     {
         Directory.CreateDirectory(dir);
-        AtomicFile.Write(Path.Combine(dir, MethodFile), tmp => SafetensorsWriter.Write(tmp, method.NamedParameters()));
-        var opt = optimizer.StateDict();
-        var meta = opt.Scalars.ToDictionary(kv => kv.Key, kv => kv.Value.ToString("R", CultureInfo.InvariantCulture));
-        AtomicFile.Write(Path.Combine(dir, OptimizerFile), tmp => SafetensorsWriter.Write(tmp,
-            opt.Arrays.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Tensor.FromArray(kv.Value, kv.Value.Length))), meta));
+        StateFiles.SaveParameters(Path.Combine(dir, MethodFile), method);
+        StateFiles.SaveOptimizer(Path.Combine(dir, OptimizerFile), optimizer);
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -52,28 +46,8 @@ public static class TrainingCheckpoint
         catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a trainer state ({e.Message})."); }
         if (state.Method != method.Kind.ToString())
             throw new AdapterFormatException($"{statePath}: the checkpoint is of method {state.Method}, this run trains {method.Kind}.");
-        using (var f = SafetensorsFile.Open(Path.Combine(dir, MethodFile)))
-        {
-            foreach (var (name, p) in method.NamedParameters())
-            {
-                if (!f.Entries.TryGetValue(name, out var e) || !e.Shape.SequenceEqual(p.Shape.ToArray()))
-                    throw new AdapterFormatException($"{f.Path}: parameter '{name}' {Tensor.Format(p.Shape)} is missing or has another shape; the checkpoint is not of this configuration.");
-                f.ReadFloat32(name, p.Span);
-            }
-        }
-        using (var f = SafetensorsFile.Open(Path.Combine(dir, OptimizerFile)))
-        {
-            var opt = new OptimizerState();
-            foreach (var (k, v) in f.Metadata) if (k != "format") opt.Scalars[k] = double.Parse(v, CultureInfo.InvariantCulture);
-            foreach (var name in f.Entries.Keys)
-            {
-                var data = new float[f.Entries[name].ElementCount];
-                f.ReadFloat32(name, data);
-                opt.Arrays[name] = data;
-            }
-            try { optimizer.LoadStateDict(opt); }
-            catch (InvalidOperationException e) { throw new AdapterFormatException($"{f.Path}: {e.Message}"); }
-        }
+        StateFiles.LoadParameters(Path.Combine(dir, MethodFile), method);
+        StateFiles.LoadOptimizer(Path.Combine(dir, OptimizerFile), optimizer);
         return state;
     }
 }

@@ -1,10 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using SoftPrompt.Models.Safetensors;
-using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Optim;
 using SoftPrompt.Tuning.Adapters;
+
+using SoftPrompt.Tuning.Training;
 
 namespace SoftPrompt.Tuning.Experiments.Petrov;
 
@@ -32,11 +31,8 @@ public static class PretrainCheckpoint
     public static void Save(string dir, MinGptPretrainer run)
     {
         Directory.CreateDirectory(dir);
-        AtomicFile.Write(Path.Combine(dir, ModelFile), tmp => SafetensorsWriter.Write(tmp, run.Model.NamedParameters()));
-        var opt = run.Optimizer.StateDict();
-        var meta = opt.Scalars.ToDictionary(kv => kv.Key, kv => kv.Value.ToString("R", CultureInfo.InvariantCulture));
-        AtomicFile.Write(Path.Combine(dir, OptimizerFile), tmp => SafetensorsWriter.Write(tmp,
-            opt.Arrays.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Tensor.FromArray(kv.Value, kv.Value.Length))), meta));
+        StateFiles.SaveParameters(Path.Combine(dir, ModelFile), run.Model);
+        StateFiles.SaveOptimizer(Path.Combine(dir, OptimizerFile), run.Optimizer);
         var state = new PretrainState(run.Step, run.Model.Config, run.Options, [.. run.Sampler.Tasks.Select(PetrovTasks.Name)],
             run.Sampler.GetState(), run.Model.DropoutRng.GetState());
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
@@ -50,28 +46,8 @@ public static class PretrainCheckpoint
         try { state = JsonSerializer.Deserialize<PretrainState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a pretraining state ({e.Message})."); }
         var run = new MinGptPretrainer(state.Config, [.. state.Tasks.Select(PetrovTasks.Parse)], state.Options);
-        using (var f = SafetensorsFile.Open(Path.Combine(dir, ModelFile)))
-        {
-            foreach (var (name, p) in run.Model.NamedParameters())
-            {
-                if (!f.Entries.TryGetValue(name, out var e) || !e.Shape.SequenceEqual(p.Shape.ToArray()))
-                    throw new AdapterFormatException($"{f.Path}: parameter '{name}' {Tensor.Format(p.Shape)} is missing or has another shape.");
-                f.ReadFloat32(name, p.Span);
-            }
-        }
-        using (var f = SafetensorsFile.Open(Path.Combine(dir, OptimizerFile)))
-        {
-            var opt = new OptimizerState();
-            foreach (var (k, v) in f.Metadata) if (k != "format") opt.Scalars[k] = double.Parse(v, CultureInfo.InvariantCulture);
-            foreach (var name in f.Entries.Keys)
-            {
-                var data = new float[f.Entries[name].ElementCount];
-                f.ReadFloat32(name, data);
-                opt.Arrays[name] = data;
-            }
-            try { run.Optimizer.LoadStateDict(opt); }
-            catch (InvalidOperationException e) { throw new AdapterFormatException($"{f.Path}: {e.Message}"); }
-        }
+        StateFiles.LoadParameters(Path.Combine(dir, ModelFile), run.Model);
+        StateFiles.LoadOptimizer(Path.Combine(dir, OptimizerFile), run.Optimizer);
         run.Sampler.SetState(state.SamplerRng);
         run.Model.DropoutRng.SetState(state.DropoutRng);
         run.Step = state.Step;
