@@ -115,7 +115,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
         var options = new TrainerOptions
         {
-            MaxSteps = steps, BatchSize = 64, LearningRate = phase.LearningRate, AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
+            MaxSteps = steps, BatchSize = 64, LearningRate = LearningRate(phase), AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
             WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
         };
         var clock = Stopwatch.StartNew();
@@ -124,6 +124,13 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         new Trainer(model, method, task, examples, null, options, dir).Train(cancellationToken: ct);
         return (method, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>
+    /// The phase's learning rate; at small scale a prefix's is multiplied by the step reduction, since the
+    /// authors' 5e-5 moves an N(0, 1)-initialised prefix too little in a tenth of their steps (the report says so).
+    /// </summary>
+    public double LearningRate(PetrovPhase phase) =>
+        !fullScale && phase.Kind == AdaptationKind.Prefix ? phase.LearningRate * phase.FullSteps / phase.Steps : phase.LearningRate;
 
     static Example Fields(PetrovExample e) => Example.Of(("input", DigitEncoder.Text(e.Input)), ("answer", DigitEncoder.Text(e.Output)));
 
@@ -148,16 +155,21 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     void WriteReport(IReadOnlyList<PetrovResult> results)
     {
-        string scale = fullScale ? "full (the authors' iteration counts)" : "small (iterations scaled down so a setup fits about 30 minutes on 2 cores; the authors' counts in the last column)";
+        string scale = fullScale ? "full (the authors' iteration counts and learning rates)"
+            : "small (iterations scaled down so a setup fits about 30 minutes on 2 cores, the authors' counts in parentheses; a prefix's learning rate is the authors' × their steps / ours, given in the lr column)";
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.json"),
             JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = testItems, results },
                 new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
             $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}. Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
-            "| phase | method | trained on | evaluated on | parameters | steps (authors') | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)
-            md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
+        {
+            var phase = setup.Phases.FirstOrDefault(p => p.Name == r.Phase);
+            string lr = phase is null ? "" : LearningRate(phase).ToString("0.0e0");
+            md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {lr} | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
+        }
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
     }
 }
