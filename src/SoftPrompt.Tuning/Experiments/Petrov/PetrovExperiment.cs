@@ -19,7 +19,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// DirectChange and TotalChange are the attention-shift diagnostic's largest values for the phase's adapter
 /// (<see cref="Analysis.AttentionShift"/>): a prefix cannot change a layer's attention over the content.
 public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
-    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null);
+    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null);
 
 /// <summary>
 /// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
@@ -27,7 +27,7 @@ public sealed record PetrovResult(string Phase, string Method, string TrainedOn,
 /// tuning method, evaluation on 3,200 test items, and the report (results.json, results.md, curves).
 /// </summary>
 public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, bool fullScale, string? shippedModels = null, int testItems = 3_200,
-    Action<string>? log = null)
+    Action<string>? log = null, ulong seed = 7)
 {
     readonly Action<string> _log = log ?? (_ => { });
 
@@ -53,13 +53,28 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         {
             cancellationToken.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
-            var (method, seconds) = Adapt(model, phase, cancellationToken);
+            // Train each seed; keep the one with the best accuracy on a validation sample of the training split.
+            TuningMethod? method = null;
+            double seconds = 0, bestValidation = -1;
+            var seedNotes = new List<string>();
+            var validation = new PetrovSampler([phase.Task], 555);
+            var validationItems = Enumerable.Range(0, 320).Select(_ => validation.NextExample()).ToArray();
+            for (int k = 0; k < phase.Seeds; k++)
+            {
+                var (candidate, s) = Adapt(model, phase, seed + (ulong)k, k, cancellationToken);
+                double v = Accuracy(model, candidate, validationItems, phase.PrefixLength);
+                seconds += s;
+                seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
+                if (v > bestValidation) (bestValidation, method) = (v, candidate);
+            }
+            string? seeds = phase.Seeds > 1 ? "validation " + string.Join(", ", seedNotes) : null;
+            if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
             var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e =>
                 new EncodedExample([.. new int[phase.PrefixLength], .. e.Input.ToArray()], phase.PrefixLength > 0 ? [new SoftSlot(0, 0, phase.PrefixLength)] : [], phase.PrefixLength + 10, []))]);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task, phase.PrefixLength), task == phase.Task ? phase.Reference : null, seconds,
-                    shift.MaxDirectChange, shift.MaxTotalChange));
+                    shift.MaxDirectChange, shift.MaxTotalChange, seeds));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
@@ -99,9 +114,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return (export, steps);
     }
 
-    (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, CancellationToken ct)
+    (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed, int attempt, CancellationToken ct)
     {
-        var rng = new Rng(7);
+        var rng = new Rng(initSeed);   // the adaptation's initialisation (a prefix's N(0, 1) draw)
         TuningMethod method = phase.Kind switch
         {
             AdaptationKind.Prefix => AttentionInputPrefixMethod.Create(phase.PrefixLength, model, rng),
@@ -119,7 +134,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
         };
         var clock = Stopwatch.StartNew();
-        string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name));
+        string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
         if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
         new Trainer(model, method, task, examples, null, options, dir).Train(cancellationToken: ct);
         return (method, clock.Elapsed.TotalSeconds);
@@ -137,9 +152,11 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     static string Slug(string name) => new([.. name.Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
 
     /// <summary>Exact match (%) of all 10 greedy output tokens over the task's test items, with the method's plan (or none).</summary>
-    double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task, int prefixLength)
+    double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task, int prefixLength) =>
+        Accuracy(model, method, PetrovSampler.TestSet(task, testItems), prefixLength);
+
+    static double Accuracy(ICausalLanguageModel model, TuningMethod? method, IReadOnlyList<PetrovExample> items, int prefixLength)
     {
-        var items = PetrovSampler.TestSet(task, testItems);
         using var _ = Tensors.Autograd.Tape.NoGrad();
         var output = method?.Compute();
         int correct = 0;
@@ -170,6 +187,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             string lr = phase is null ? "" : LearningRate(phase).ToString("0.0e0");
             md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {lr} | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
         }
+        foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
+            md.Append($"\n{r.Phase}: {r.Seeds} — the best is reported.");
+        md.Append('\n');
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
     }
 }
