@@ -77,13 +77,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var c = Config;
         options ??= new ForwardOptions();
         var cache = options.Cache;
-        if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
-        int past = cache?.Length ?? 0;
-        var plan = PlanBinding.Bind(this, options.Plan, batch, seq, cache);
-        var positions = plan.Positions(seq, past, options.AttentionMask);
+        var (plan, positions, mask, past) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         if (positions.Length > 0 && positions.Max() >= c.MaxPositions)
             throw new ArgumentException($"Forward: {plan.PrefixLength} prefix + {past} cached + {seq} new tokens reach position {positions.Max()}, past n_positions {c.MaxPositions}.");
-        var mask = plan.AttentionMask(options.AttentionMask, past + seq);
         var x = F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
         int d = c.HiddenSize;

@@ -80,11 +80,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         var c = Config;
         options ??= new ForwardOptions();
         var cache = options.Cache;
-        if (ids.Length != batch * seq) throw new ArgumentException($"Forward: {ids.Length} ids for batch {batch} × sequence {seq}.");
-        int past = cache?.Length ?? 0;
-        var plan = PlanBinding.Bind(this, options.Plan, batch, seq, cache);
-        var positions = plan.Positions(seq, past, options.AttentionMask);
-        var mask = plan.AttentionMask(options.AttentionMask, past + seq);
+        var (plan, positions, mask, _) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         float eps = (float)c.NormEps;
         var x = plan.Embed(F.Embedding(_embed, ids, batch, seq));
         for (int li = 0; li < _layers.Length; li++)
