@@ -17,7 +17,8 @@ internal static class ExperimentCommand
         var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves).", Required = true };
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
-        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items };
+        var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
             string s = parse.GetValue(scale)!;
@@ -25,6 +26,12 @@ internal static class ExperimentCommand
             var definition = PetrovSetup.For(parse.GetValue(setup));
             var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
                 line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"));
+            if (parse.GetValue(pretrainOnly))
+            {
+                string model = experiment.Pretrain(parse.GetValue(retrain));
+                AnsiConsole.MarkupLine($"Pretrained model: [bold]{Markup.Escape(model)}[/]");
+                return 0;
+            }
             var results = experiment.Run(parse.GetValue(retrain));
             var table = new Table().AddColumn("phase").AddColumn("evaluated on").AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("paper").RightAligned());
             foreach (var r in results) table.AddRow(Markup.Escape(r.Phase), r.EvaluatedOn, $"{r.Accuracy:F1}%", r.Reference is { } x ? $"{x}%" : "");
@@ -36,7 +43,7 @@ internal static class ExperimentCommand
     }
 
     /// <summary>The shipped pretrained models (models/petrov in the repository), found from the working directory or the binaries.</summary>
-    static string? ShippedModels()
+    internal static string? ShippedModels()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)

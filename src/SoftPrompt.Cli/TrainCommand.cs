@@ -62,21 +62,7 @@ internal static class TrainCommand
             };
             var trainer = new Trainer(lm, m, tuningTask, trainData, evalData, options, outDir, new JsonObject { ["base_model"] = Path.GetFullPath(dir) });
             AnsiConsole.MarkupLine($"[bold]{m.Kind}[/] on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {m.TrainableParameters:N0} trainable parameters, {trainData.Count} training examples, template [italic]{Markup.Escape(tuningTask.Template.Source)}[/]");
-            TrainingResult result = null!;
-            AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(ctx =>
-                {
-                    var bar = ctx.AddTask("training", maxValue: options.MaxSteps);
-                    var progress = new InlineProgress(p =>
-                    {
-                        bar.Value = p.Step;
-                        bar.Description = p.Eval is null
-                            ? $"step {p.Step}/{p.MaxSteps} loss {p.Loss:F4} lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s"
-                            : $"step {p.Step} eval loss {p.Eval.Loss:F4} {string.Join(" ", p.Eval.Metrics.Select(kv => $"{kv.Key} {kv.Value:F3}"))}";
-                    });
-                    result = trainer.Train(progress);
-                });
+            var result = TrainingProgressBar.Run(trainer, options.MaxSteps);
             var table = new Table().AddColumn("result").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("updates", result.Steps.ToString());
             table.AddRow("last training loss", result.Losses.Count > 0 ? result.Losses[^1].ToString("F4") : "-");
@@ -93,11 +79,5 @@ internal static class TrainCommand
             return 0;
         }));
         return cmd;
-    }
-
-    /// <summary>Progress reported inline on the training thread (the progress bar redraws on its own).</summary>
-    sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -48,7 +48,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         foreach (var task in setup.PretrainEval)
             results.Add(new(modelDir.StartsWith(shippedModels ?? "\0", StringComparison.Ordinal) ? "pretrained (shipped)" : "pretrained", "none",
                 string.Join(", ", setup.PretrainTasks.Select(PetrovTasks.Name)), PetrovTasks.Name(task),
-                pretrainSteps, setup.FullPretrainSteps, 0, Accuracy(model, null, task, 0), null, 0));
+                pretrainSteps, setup.FullPretrainSteps, 0, Accuracy(model, null, task), null, 0));
         foreach (var phase in setup.Phases)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -61,8 +61,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             var validationItems = Enumerable.Range(0, 320).Select(_ => validation.NextExample()).ToArray();
             for (int k = 0; k < phase.Seeds; k++)
             {
-                var (candidate, s) = Adapt(model, phase, seed + (ulong)k, k, cancellationToken);
-                double v = Accuracy(model, candidate, validationItems, phase.PrefixLength);
+                var (candidate, s) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
+                double v = PetrovEvaluation.Accuracy(model, candidate, validationItems);
                 seconds += s;
                 seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
                 if (v > bestValidation) (bestValidation, method) = (v, candidate);
@@ -73,12 +73,22 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 new EncodedExample([.. new int[phase.PrefixLength], .. e.Input.ToArray()], phase.PrefixLength > 0 ? [new SoftSlot(0, 0, phase.PrefixLength)] : [], phase.PrefixLength + 10, []))]);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
-                    method.TrainableParameters, Accuracy(model, method, task, phase.PrefixLength), task == phase.Task ? phase.Reference : null, seconds,
+                    method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
                     shift.MaxDirectChange, shift.MaxTotalChange, seeds));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
         return results;
+    }
+
+    /// <summary>
+    /// Only the pretraining (resumed from its checkpoint when one is there): the exported GPT-2 checkpoint's directory.
+    /// Full-scale pretraining of setups 2–4 takes hours here; this is how the shipped models are made.
+    /// </summary>
+    public string Pretrain(bool retrain = false, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        return Pretrained(retrain, cancellationToken).Directory;
     }
 
     /// <summary>The pretrained model as a GPT-2 checkpoint directory (shipped, trained before, resumed, or trained now) and its pretraining steps.</summary>
@@ -114,7 +124,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return (export, steps);
     }
 
-    (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed, int attempt, CancellationToken ct)
+    /// <summary>Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it and the seconds it took.</summary>
+    public (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default)
     {
         var rng = new Rng(initSeed);   // the adaptation's initialisation (a prefix's N(0, 1) draw)
         TuningMethod method = phase.Kind switch
@@ -124,10 +135,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             _ => FullFineTuningMethod.Create(new FullFineTuningConfig(), model),
         };
         int steps = Steps(phase.Steps, phase.FullSteps);
-        var sampler = new PetrovSampler([phase.Task], 99);
-        var examples = Enumerable.Range(0, Math.Min(steps * 64, 64_000)).Select(_ => Fields(sampler.NextExample())).ToArray();
-        var task = new TuningTask(Template.Parse(phase.PrefixLength > 0 ? $"{{soft:{phase.PrefixLength}}}{{input}}{{answer}}" : "{input}{answer}"),
-            new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
+        var examples = PetrovTuningData.Examples(phase.Task, Math.Min(steps * 64, 64_000));
+        var task = PetrovTuningData.Task(method.VirtualTokens);
         var options = new TrainerOptions
         {
             MaxSteps = steps, BatchSize = 64, LearningRate = LearningRate(phase), AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
@@ -147,28 +156,11 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     public double LearningRate(PetrovPhase phase) =>
         !fullScale && phase.Kind == AdaptationKind.Prefix ? phase.LearningRate * phase.FullSteps / phase.Steps : phase.LearningRate;
 
-    static Example Fields(PetrovExample e) => Example.Of(("input", DigitEncoder.Text(e.Input)), ("answer", DigitEncoder.Text(e.Output)));
-
     static string Slug(string name) => new([.. name.Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
 
     /// <summary>Exact match (%) of all 10 greedy output tokens over the task's test items, with the method's plan (or none).</summary>
-    double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task, int prefixLength) =>
-        Accuracy(model, method, PetrovSampler.TestSet(task, testItems), prefixLength);
-
-    static double Accuracy(ICausalLanguageModel model, TuningMethod? method, IReadOnlyList<PetrovExample> items, int prefixLength)
-    {
-        using var _ = Tensors.Autograd.Tape.NoGrad();
-        var output = method?.Compute();
-        int correct = 0;
-        foreach (var chunk in items.Chunk(64))
-        {
-            var prompts = chunk.Select(e => (IReadOnlyList<int>)[.. new int[prefixLength], .. e.Input.ToArray()]).ToArray();
-            PromptPlan? plan = output is null ? null : new PromptPlan([.. chunk.Select(_ => (RowPlan?)output.Row(prefixLength > 0 ? [(0, 0, prefixLength)] : []))]);
-            var generated = Generator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: PetrovExample.OutputLength), plan: plan);
-            for (int i = 0; i < chunk.Length; i++) if (generated[i].SequenceEqual(chunk[i].Output.ToArray())) correct++;
-        }
-        return 100.0 * correct / items.Count;
-    }
+    double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task) =>
+        PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, testItems));
 
     void WriteReport(IReadOnlyList<PetrovResult> results)
     {

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SoftPrompt.Bench.Step;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Memory;
+using SoftPrompt.Tensors.Optim;
+using SoftPrompt.Tuning.Experiments.Petrov;
+
+namespace SoftPrompt.Bench.Petrov;
+
+/// <summary>
+/// <c>bench petrov</c>: seconds per training step of each phase of the Petrov et al. experiments, ours
+/// (<see cref="MinGptPretrainer"/> for pretraining, <see cref="PetrovExperiment"/>'s adaptation through the
+/// Trainer for the rest) next to a PyTorch re-implementation of the authors' minGPT code
+/// (bench/reference/petrov_minGPT.py: minGPT's model and trainer, the prefix written over the attention
+/// input, rank-1 LoRA), run in the same invocation through run_reference.sh's default mode — the authors'
+/// code runs plain PyTorch. Phases: setup 1 pretraining, fine-tuning and prefix (d = 96); setup 3/4
+/// pretraining, prefix (P = 12) and rank-1 LoRA (d = 256, 4 layers). <c>--profile</c> splits our
+/// pretraining step into data, forward, backward (per op), clip and optimizer.
+/// </summary>
+public static class PetrovBench
+{
+    sealed record Phase(string Name, int Setup, string Kind, int Prefix = 0, int Rank = 0);
+
+    static readonly Phase[] Phases =
+    [
+        new("setup 1 pretraining (1 layer, d = 96)", 1, "pretrain"),
+        new("setup 1 full fine-tuning", 1, "finetune"),
+        new("setup 1 prefix, P = 1", 1, "prefix", Prefix: 1),
+        new("setup 3/4 pretraining (4 layers, d = 256)", 3, "pretrain"),
+        new("setup 4 prefix, P = 12", 4, "prefix", Prefix: 12),
+        new("setup 4 rank-1 LoRA on c_proj, c_fc", 4, "lora", Rank: 1),
+    ];
+
+    public static List<BenchRow> Run(BenchArgs args)
+    {
+        int steps = args.GetInt("steps", 40), warmup = args.GetInt("warmup", 5);
+        if (args.Has("profile")) { Profile(args.GetInt("setup", 3), steps, warmup); return []; }
+        var only = args.Get("only")?.Split(',');
+        var phases = only is null ? Phases : [.. Phases.Where(p => only.Contains(p.Kind) || only.Contains($"{p.Kind}{p.Setup}"))];
+        var ours = phases.Select(p => Ours(p, steps, warmup)).ToArray();
+
+        Dictionary<string, double>? reference = null;
+        string? note = null;
+        if (!args.Has("noref"))
+        {
+            string output = Path.Combine(Path.GetTempPath(), $"softprompt-petrov-ref-{Environment.ProcessId}.json");
+            string input = JsonSerializer.Serialize(phases.Select(p => new { name = p.Name, setup = p.Setup, kind = p.Kind, prefix = p.Prefix, rank = p.Rank }));
+            string inputFile = Path.ChangeExtension(output, ".in.json");
+            File.WriteAllText(inputFile, input);
+            Console.Error.WriteLine("running the PyTorch reference (the authors' minGPT code, default mode) …");
+            note = Reference.Run("default", $"--script petrov_minGPT.py --input {inputFile} --steps {steps} --warmup {warmup} --json {output}", out string stderr);
+            if (note is null)
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(output));
+                reference = doc.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("step_seconds").GetDouble());
+                note = "reference: bench/reference/petrov_minGPT.py (the authors' minGPT model and trainer, plain PyTorch)";
+            }
+            else Console.Error.WriteLine($"note: PyTorch reference not measured: {note}\n{stderr}");
+        }
+        return [.. phases.Select((p, i) => new BenchRow($"{p.Name}, s/step", ours[i], reference?.GetValueOrDefault(p.Name), "s", LowerIsBetter: true, note))];
+    }
+
+    /// <summary>Median seconds per step of our phase after <paramref name="warmup"/> steps.</summary>
+    static double Ours(Phase phase, int steps, int warmup)
+    {
+        var setup = PetrovSetup.For(phase.Setup);
+        var pretrainer = new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
+        if (phase.Kind == "pretrain")
+        {
+            var times = new double[steps];
+            for (int i = 0; i < warmup; i++) pretrainer.TrainStep();
+            for (int i = 0; i < steps; i++) { var sw = Stopwatch.StartNew(); pretrainer.TrainStep(); times[i] = sw.Elapsed.TotalSeconds; }
+            Array.Sort(times);
+            Console.Error.WriteLine($"ours: {phase.Name}: median {times[steps / 2]:F4} s/step");
+            return times[steps / 2];
+        }
+        // Adaptations: the experiment's own Trainer path on the (untrained) model, whole phase timed, warm-up subtracted.
+        string dir = Path.Combine(Path.GetTempPath(), $"softprompt-petrov-bench-{Environment.ProcessId}");
+        Gpt2Export.Write(pretrainer.Model, dir);
+        var model = ModelLoader.Load(dir);
+        var kind = phase.Kind switch { "prefix" => AdaptationKind.Prefix, "lora" => AdaptationKind.Lora, _ => AdaptationKind.FullFineTuning };
+        double Time(int n)
+        {
+            var p = new PetrovPhase(phase.Name, kind, PetrovTask.SortDescending, n, n, kind == AdaptationKind.Lora ? 5e-3 : 5e-5, [], phase.Prefix, phase.Rank);
+            var experiment = new PetrovExperiment(setup with { Phases = [p] }, Path.Combine(dir, "runs"), fullScale: true);
+            var sw = Stopwatch.StartNew();
+            experiment.Adapt(model, p);
+            return sw.Elapsed.TotalSeconds;
+        }
+        Time(warmup);
+        double perStep = (Time(warmup + steps) - Time(warmup)) / steps;
+        Console.Error.WriteLine($"ours: {phase.Name}: {perStep:F4} s/step");
+        Directory.Delete(dir, recursive: true);
+        return perStep;
+    }
+
+    /// <summary>Our pretraining step split into its parts (seconds per step, means after warm-up).</summary>
+    static void Profile(int setupNumber, int steps, int warmup)
+    {
+        var setup = PetrovSetup.For(setupNumber);
+        var run = new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
+        for (int i = 0; i < warmup; i++) run.TrainStep();
+        var parameters = run.Model.Parameters().ToArray();
+        double data = 0, forward = 0, backward = 0, clip = 0, optimizer = 0;
+        using var profile = BackwardProfile.Start();
+        for (int i = 0; i < steps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            var batch = run.Sampler.NextBatch(run.Options.BatchSize);
+            data += sw.Elapsed.TotalSeconds; sw.Restart();
+            run.Optimizer.ZeroGrad();
+            using (TensorScope.Begin())
+            {
+                var l = run.Model.Loss(batch);
+                l.Item();
+                forward += sw.Elapsed.TotalSeconds; sw.Restart();
+                l.Backward();
+                backward += sw.Elapsed.TotalSeconds; sw.Restart();
+            }
+            GradClip.ClipGradNorm(parameters, run.Options.MaxGradNorm);
+            clip += sw.Elapsed.TotalSeconds; sw.Restart();
+            run.Optimizer.Step();
+            optimizer += sw.Elapsed.TotalSeconds;
+        }
+        Console.WriteLine($"setup {setupNumber} pretraining step, mean of {steps}: data {data / steps:F4} s, forward {forward / steps:F4} s, backward {backward / steps:F4} s, clip {clip / steps:F4} s, AdamW {optimizer / steps:F4} s");
+        Console.WriteLine("backward by node (seconds per step):");
+        foreach (var (node, seconds, calls) in profile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
+    }
+}
