@@ -36,4 +36,34 @@ public sealed class PetrovExperimentTests : IDisposable
         new PetrovExperiment(setup, _dir, fullScale: false, testItems: 16, log: lines.Add).Run();
         Assert.DoesNotContain(lines, l => l.StartsWith("pretraining setup"));
     }
+
+    /// <summary>Setups 2–4 shrunk to a few steps: every phase kind (several prefix seeds, the accuracy curve, rank-1 LoRA) runs and reports.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void AShrunkenSetupRunsEveryPhase(int number)
+    {
+        var full = PetrovSetup.For(number);
+        var setup = full with
+        {
+            PretrainSteps = 10,
+            Phases = [.. full.Phases.Select(p => p with { Steps = 4, Seeds = Math.Min(p.Seeds, 2), CurvePoints = p.CurvePoints > 0 ? 2 : 0 })],
+        };
+        var results = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8).Run();
+        Assert.Equal(setup.PretrainEval.Count + setup.Phases.Sum(p => p.EvalTasks.Count), results.Count);
+        foreach (var phase in setup.Phases)
+        {
+            var r = results.First(x => x.Phase == phase.Name);
+            long expected = phase.Kind == AdaptationKind.Lora
+                ? setup.Model.Layers * (2L * (setup.Model.Dim + setup.Model.MlpDim) + 2 * setup.Model.Dim)   // rank 1 on mlp.c_fc, mlp.c_proj, attn.c_proj
+                : (long)setup.Model.Layers * phase.PrefixLength * setup.Model.Dim;
+            Assert.Equal(expected, r.Parameters);
+            if (phase.Kind == AdaptationKind.Prefix) Assert.True(r.DirectChange < 1e-5, $"{phase.Name}: direct change {r.DirectChange}");
+            if (phase.CurvePoints > 0)
+                Assert.True(File.Exists(Path.Combine(_dir, $"setup{number}-{new string([.. phase.Name.Select(c => char.IsLetterOrDigit(c) ? c : '-')])}-curve.svg")), $"{phase.Name}: no curve");
+        }
+        if (number == 4) Assert.Equal(12_288, results.Single(r => r.Phase.StartsWith("rank-1 LoRA")).Parameters);   // as many as the prefix, as in the paper
+        Assert.Contains($"# Petrov et al. setup {number}", File.ReadAllText(Path.Combine(_dir, $"setup{number}-results.md")));
+    }
 }

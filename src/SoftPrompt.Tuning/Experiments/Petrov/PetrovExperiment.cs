@@ -145,8 +145,18 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         var clock = Stopwatch.StartNew();
         string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
         if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
-        new Trainer(model, method, task, examples, null, options, dir).Train(cancellationToken: ct);
-        return (method, clock.Elapsed.TotalSeconds);
+        // With curve points, the trainer measures exact match on 320 test items every steps / CurvePoints updates (train_log.jsonl, curves.svg).
+        Example[]? curve = phase.CurvePoints > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
+        if (curve is not null) options = options with { EvalEvery = Math.Max(1, steps / phase.CurvePoints) };
+        new Trainer(model, method, task, examples, curve, options, dir).Train(cancellationToken: ct);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (curve is not null)
+        {
+            var points = TrainingLog.Read(Path.Combine(dir, "train_log.jsonl")).Where(r => r.Get("exact_match") is not null).Select(r => ((double)r.Step, 100 * r.Get("exact_match")!.Value)).ToArray();
+            new CurvePlot { Title = $"setup {setup.Number}: {phase.Name} — exact match (320 test items) vs steps", RightLabel = "exact match, %" }
+                .Add("exact match", points, PlotAxis.Right).Save(Path.Combine(outputDirectory, $"setup{setup.Number}-{Slug(phase.Name)}{(phase.Seeds > 1 ? $"-seed{initSeed}" : "")}-curve.svg"));
+        }
+        return (method, seconds);
     }
 
     /// <summary>
@@ -181,6 +191,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         }
         foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
             md.Append($"\n{r.Phase}: {r.Seeds} — the best is reported.");
+        foreach (var p in setup.Phases.Where(p => p.CurvePoints > 0))
+            md.Append($"\n{p.Name}: exact match vs steps in setup{setup.Number}-{Slug(p.Name)}{(p.Seeds > 1 ? "-seed*" : "")}-curve.svg (320 test items, {p.CurvePoints} points).");
         md.Append('\n');
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
     }
