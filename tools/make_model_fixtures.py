@@ -58,7 +58,8 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
     (keys [P, D], values [P, D]) seen by every query as a past of length P, so the text's positions
     start at P; lora maps a module name ("h.0.attn.c_attn") to (A [r, in], B [out, r], scale)
     adding scale·(x Aᵀ) Bᵀ to that layer's output; attn_prefix is, per layer, [P, D] written over the
-    attention input (after ln_1) at positions 0..P-1 (Petrov et al.'s prefix).
+    hidden state entering the attention block (before ln_1) at positions 0..P-1 (Petrov et al.'s prefix:
+    their minGPT computes ln_1(cat(prefix, x[:, P:])); the residual stream keeps x).
     """
     w = {k: t.double() for k, t in w.items()}
     lora = lora or {}
@@ -82,9 +83,11 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
     mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for i in range(cfg["n_layer"]):
         h = f"h.{i}."
-        a = x if cfg.get("softprompt_skip_ln_1") else F.layer_norm(x, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
+        a = x
         if attn_prefix is not None:
             a = torch.cat([attn_prefix[i].unsqueeze(0).expand(B, -1, -1), a[:, attn_prefix[i].shape[0]:]], 1)
+        if not cfg.get("softprompt_skip_ln_1"):
+            a = F.layer_norm(a, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
         qkv = conv1d(a, h + "attn.c_attn")
         q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(d, dim=2))
         if P:
@@ -218,9 +221,10 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=
     mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}."
-        a = rms(x, w[p + "input_layernorm.weight"])
+        a = x
         if attn_prefix is not None:
             a = torch.cat([attn_prefix[l].unsqueeze(0).expand(B, -1, -1), a[:, attn_prefix[l].shape[0]:]], 1)
+        a = rms(a, w[p + "input_layernorm.weight"])
         q = lin(a, p + "self_attn.q_proj").view(B, T, H, hd).transpose(1, 2)
         k = lin(a, p + "self_attn.k_proj").view(B, T, Hkv, hd).transpose(1, 2)
         v = lin(a, p + "self_attn.v_proj").view(B, T, Hkv, hd).transpose(1, 2)

@@ -74,7 +74,9 @@ public class PromptPlanTests
         foreach (var (key, leaf) in fx.Leaves)
         {
             Assert.True(leaf.Grad is not null, $"{name}: {key} got no gradient");
-            ReferenceLogits.AssertClose(leaf.Grad!.ToArray(), fx.File.LoadTensor("grad_" + key).ToArray(), $"{name} ∂L/∂{key}");
+            // 5e-4: a gradient entry far below the tensor's largest loses relative precision to cancellation in float32
+            // (the AVX2 kernels' summation order gives 1.8e-4 on an entry of 0.54 whose tensor reaches 25: 7e-6 of its scale).
+            ReferenceLogits.AssertClose(leaf.Grad!.ToArray(), fx.File.LoadTensor("grad_" + key).ToArray(), $"{name} ∂L/∂{key}", tol: 5e-4);
         }
     }
 

@@ -86,7 +86,8 @@ public sealed class Gpt2Model : ICausalLanguageModel
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
-            var a = plan.AttentionInput(li, b.Ln1W is null ? x : F.LayerNorm(x, b.Ln1W, b.Ln1B, eps));
+            var h = plan.AttentionInput(li, x);   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
+            var a = b.Ln1W is null ? h : F.LayerNorm(h, b.Ln1W, b.Ln1B, eps);
             var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);

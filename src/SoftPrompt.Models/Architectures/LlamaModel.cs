@@ -87,7 +87,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         {
             var l = _layers[li];
             Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
-            var a = plan.AttentionInput(li, F.RmsNorm(x, l.InNorm, eps));
+            var a = F.RmsNorm(plan.AttentionInput(li, x), l.InNorm, eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);

@@ -3,9 +3,11 @@ using SoftPrompt.Tensors;
 namespace SoftPrompt.Models.Plans;
 
 /// <summary>
-/// Petrov et al.'s prefix: for every layer, P vectors [P, D] that replace the attention input (the
-/// layer's normalised hidden state) at P positions of the row (its first, by default), so the prefix's keys and values
-/// come from the frozen W_K and W_V. The ids at those positions are placeholders; the text follows.
+/// Petrov et al.'s prefix: for every layer, P vectors [P, D] that replace the hidden state entering the
+/// attention block (before its first norm, as the authors' minGPT does: ln_1(cat(prefix, x[P:]))) at P
+/// positions of the row (its first, by default), so the prefix's keys and values come from the frozen
+/// norm, W_K and W_V. The residual stream at those positions is left as it was; the ids there are
+/// placeholders; the text follows.
 /// </summary>
 public sealed class AttentionInputPrefix
 {

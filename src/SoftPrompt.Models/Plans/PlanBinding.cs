@@ -159,7 +159,7 @@ public sealed class PlanBinding
         return m;
     }
 
-    /// <summary>a: [B, T, D] layer l's attention input -> the same with each row's attention-input prefix at its positions.</summary>
+    /// <summary>a: [B, T, D] the hidden state entering layer l's attention block (before its norm) -> the same with each row's attention-input prefix at its positions.</summary>
     public Tensor AttentionInput(int layer, Tensor a)
     {
         if (_plan is null) return a;
