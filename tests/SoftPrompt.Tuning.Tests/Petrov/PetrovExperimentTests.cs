@@ -66,4 +66,30 @@ public sealed class PetrovExperimentTests : IDisposable
         if (number == 4) Assert.Equal(12_288, results.Single(r => r.Phase.StartsWith("rank-1 LoRA")).Parameters);   // as many as the prefix, as in the paper
         Assert.Contains($"# Petrov et al. setup {number}", File.ReadAllText(Path.Combine(_dir, $"setup{number}-results.md")));
     }
+
+    /// <summary>A shipped model is used only by a scale its recorded pretraining steps cover; otherwise the runner pretrains.</summary>
+    [Fact]
+    public void AShippedModelServesOnlyTheScalesItsPretrainingCovers()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "SoftPrompt.sln"))) root = root.Parent!;
+        string source = Path.Combine(root.FullName, "models", "petrov", "L1-H1-d96-ascending"), shipped = Path.Combine(_dir, "shipped");
+        Directory.CreateDirectory(Path.Combine(shipped, "L1-H1-d96-ascending"));
+        foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(source, f), Path.Combine(shipped, "L1-H1-d96-ascending", f));
+        string config = Path.Combine(shipped, "L1-H1-d96-ascending", "config.json");
+        var setup = PetrovSetup.For(1) with { PretrainSteps = 5, Phases = [] };
+
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"softprompt_pretrain_steps\": 20000", "\"softprompt_pretrain_steps\": 4"));
+        var lines = new List<string>();
+        var results = new PetrovExperiment(setup, Path.Combine(_dir, "a"), fullScale: false, shipped, testItems: 8, log: lines.Add).Run();
+        Assert.Contains(lines, l => l.Contains("had 4 pretraining steps, fewer than this scale's 5"));
+        Assert.Equal(5, results[0].Steps);
+
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"softprompt_pretrain_steps\": 4", "\"softprompt_pretrain_steps\": 20000"));
+        lines.Clear();
+        results = new PetrovExperiment(setup, Path.Combine(_dir, "b"), fullScale: false, shipped, testItems: 8, log: lines.Add).Run();
+        Assert.Contains(lines, l => l.StartsWith("pretraining skipped", StringComparison.Ordinal));
+        Assert.Equal("pretrained (shipped)", results[0].Phase);
+        Assert.Equal(20_000, results[0].Steps);
+    }
 }

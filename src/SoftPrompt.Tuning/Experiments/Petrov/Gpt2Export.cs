@@ -21,7 +21,10 @@ public static class Gpt2Export
     /// <summary>The config.json flag of a checkpoint whose blocks have no ln_1 (attention reads the residual stream).</summary>
     public const string SkipLn1Flag = "softprompt_skip_ln_1";
 
-    public static void Write(MinGpt model, string directory)
+    /// <summary>The config.json field that records how many pretraining steps the checkpoint had (absent: the authors' count).</summary>
+    public const string PretrainStepsField = "softprompt_pretrain_steps";
+
+    public static void Write(MinGpt model, string directory, long? pretrainSteps = null)
     {
         var c = model.Config;
         Directory.CreateDirectory(directory);
@@ -47,6 +50,7 @@ public static class Gpt2Export
             [SkipLn1Flag] = !c.FirstLayerNorm,
             ["torch_dtype"] = "float32",
         };
+        if (pretrainSteps is { } steps) config[PretrainStepsField] = steps;
         AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
     }
 

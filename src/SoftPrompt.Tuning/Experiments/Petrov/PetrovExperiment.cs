@@ -94,16 +94,22 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     /// <summary>The pretrained model as a GPT-2 checkpoint directory (shipped, trained before, resumed, or trained now) and its pretraining steps.</summary>
     (string Directory, int Steps) Pretrained(bool retrain, CancellationToken ct)
     {
-        // Shipped models (models/petrov/<key>/) were pretrained at full scale; either scale adapts them.
+        // A shipped model (models/petrov/<key>/) serves a scale when it had at least that scale's pretraining
+        // steps (config.json's softprompt_pretrain_steps; absent means the authors' count).
+        int steps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
         string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
         if (!retrain && File.Exists(Path.Combine(shipped, "config.json")))
         {
-            _log($"pretraining skipped: using the shipped {shipped}");
-            return (shipped, setup.FullPretrainSteps);   // shipped models were pretrained at the authors' scale (models/petrov/README.md)
+            int shippedSteps = ShippedSteps(Path.Combine(shipped, "config.json"));
+            if (shippedSteps >= steps)
+            {
+                _log($"pretraining skipped: using the shipped {shipped} ({shippedSteps:N0} steps)");
+                return (shipped, shippedSteps);
+            }
+            _log($"the shipped {shipped} had {shippedSteps:N0} pretraining steps, fewer than this scale's {steps:N0}: pretraining");
         }
         string dir = Path.Combine(outputDirectory, PretrainKey), checkpoint = Path.Combine(dir, "checkpoint"), export = Path.Combine(dir, "model");
         if (retrain && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        int steps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
         var run = PretrainCheckpoint.Exists(checkpoint) ? PretrainCheckpoint.Resume(checkpoint) : new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
         if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return (export, steps);
         var clock = Stopwatch.StartNew();
@@ -119,9 +125,16 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 }
                 if (run.Step % 1_000 == 0 || run.Step == steps) PretrainCheckpoint.Save(checkpoint, run);   // resumable across sessions
             }
-        Gpt2Export.Write(run.Model, export);
+        Gpt2Export.Write(run.Model, export, run.Step);
         CurvePlot.FromLog(TrainingLog.Read(Path.Combine(dir, "pretrain_log.jsonl")), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));
         return (export, steps);
+    }
+
+    /// <summary>The pretraining steps a shipped checkpoint records in its config.json (absent: the authors' count, which the first shipped model had).</summary>
+    int ShippedSteps(string configPath)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))?[Gpt2Export.PretrainStepsField];
+        return node is null ? setup.FullPretrainSteps : node.GetValue<int>();
     }
 
     /// <summary>Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it and the seconds it took.</summary>
