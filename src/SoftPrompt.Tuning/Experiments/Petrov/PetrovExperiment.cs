@@ -174,10 +174,14 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     /// <summary>
     /// The phase's learning rate; at small scale a prefix's is multiplied by the step reduction, since the
-    /// authors' 5e-5 moves an N(0, 1)-initialised prefix too little in a tenth of their steps (the report says so).
+    /// authors' 5e-5 moves an N(0, 1)-initialised prefix too little in a tenth of their steps (the report says so),
+    /// capped at <see cref="MaxSmallScalePrefixLr"/> (the composition's 500k → 600 steps would otherwise ask for 0.04).
     /// </summary>
     public double LearningRate(PetrovPhase phase) =>
-        !fullScale && phase.Kind == AdaptationKind.Prefix ? phase.LearningRate * phase.FullSteps / phase.Steps : phase.LearningRate;
+        !fullScale && phase.Kind == AdaptationKind.Prefix ? Math.Min(MaxSmallScalePrefixLr, phase.LearningRate * phase.FullSteps / phase.Steps) : phase.LearningRate;
+
+    /// <summary>The largest learning rate the small scale gives a prefix.</summary>
+    public const double MaxSmallScalePrefixLr = 1e-2;
 
     static string Slug(string name) => new([.. name.Select(c => char.IsLetterOrDigit(c) ? c : '-')]);
 

@@ -38,7 +38,7 @@ public sealed record PetrovSetup(int Number, MinGptConfig Model, IReadOnlyList<P
         3 => new(3, MinGptConfig.ForSetup(3), Four, 3_000, 40_000, Four,
             [
                 .. Four.Select(t => new PetrovPhase($"prefix on {PetrovTasks.Name(t)}", AdaptationKind.Prefix, t, 300, 20_000, 5e-5, [t], PrefixLength: 10, Reference: 99)),
-                new("prefix on ascending then +1", AdaptationKind.Prefix, PetrovTask.SortAscendingAddOne, 600, 500_000, 5e-5, [PetrovTask.SortAscendingAddOne], PrefixLength: 10, Reference: 72, CurvePoints: 12),
+                new("prefix on ascending then +1", AdaptationKind.Prefix, PetrovTask.SortAscendingAddOne, 1_000, 500_000, 5e-5, [PetrovTask.SortAscendingAddOne], PrefixLength: 10, Reference: 72, CurvePoints: 12),
                 new("prefix on histogram", AdaptationKind.Prefix, PetrovTask.Histogram, 600, 20_000, 5e-5, [PetrovTask.Histogram], PrefixLength: 10, Reference: 0.6),
             ],
             "prefixes elicit the pretrained tasks (≥ 99%), partly learn their composition ascending-then-+1 (≈ 72% after 500k), not histogram (≈ 0.6%)"),
