@@ -36,11 +36,12 @@ internal static class QuickstartCommand
         var steps = new Option<int>("--steps") { Description = "Optimizer updates (batch 64).", DefaultValueFactory = _ => 1_500 };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 1e-3 attn-prefix, 5e-3 prefix, 0.3 prompt, 5e-3 lora)." };
         var length = new Option<int>("--prefix-length") { Description = "Prefix or prompt length P.", DefaultValueFactory = _ => 1 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the adapter's initialisation.", DefaultValueFactory = _ => 8UL };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the (first) adapter initialisation.", DefaultValueFactory = _ => 7UL };
+        var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
         var output = new Option<string>("--out") { Description = "Output directory.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
         var cmd = new Command("quickstart", "Tune, save, evaluate, generate with and diagnose a prefix on a shipped model, in a few minutes.")
-            { model, task, method, steps, lr, length, seed, items, output };
+            { model, task, method, steps, lr, length, seed, seeds, items, output };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             var clock = Stopwatch.StartNew();
@@ -52,25 +53,51 @@ internal static class QuickstartCommand
             var lm = ModelLoader.Load(modelDir);
             if (lm.Config.VocabSize != DigitSequences.VocabSize)
                 throw new ArgumentException($"--model {modelDir}: vocabulary {lm.Config.VocabSize}, but the digit tasks need a {DigitSequences.VocabSize}-token model (models/petrov).");
-            var tuning = CreateMethod(kind, n, lm, new Rng(parse.GetValue(seed)));
+            int tries = parse.GetValue(seeds);
+            if (tries <= 0) throw new ArgumentException($"--seeds {tries}: must be at least 1.");
             double rate = parse.GetValue(lr) ?? kind switch { "attn-prefix" => 1e-3, "prompt" => 0.3, _ => 5e-3 };
             AnsiConsole.MarkupLine($"[bold]1. model[/] {Markup.Escape(modelDir)}: {lm.Config.Layers} layer(s), {lm.Config.Heads} head(s), d = {lm.Config.HiddenSize}");
 
-            // 2. Tune on the task with a progress bar; the trainer writes the adapter in PEFT's layout.
-            var options = new TrainerOptions
+            // 2. Tune on the task with a progress bar, one run per seed; the trainer writes each adapter in PEFT's
+            //    layout; the one with the best exact match on a validation sample of the training split is kept.
+            var validationSampler = new PetrovSampler([petrovTask], 555);
+            var validation = Enumerable.Range(0, 320).Select(_ => validationSampler.NextExample()).ToArray();
+            var examples = PetrovTuningData.Examples(petrovTask, Math.Min(parse.GetValue(steps) * 64, 64_000));
+            if (Directory.Exists(outDir)) foreach (var d in Directory.GetDirectories(outDir, "adapter*")) Directory.Delete(d, recursive: true);   // a quickstart starts afresh
+            TrainerOptions options = null!;
+            TrainingResult trained = null!;
+            double bestValidation = -1;
+            var seedNotes = new List<string>();
+            for (int k = 0; k < tries; k++)
             {
-                MaxSteps = parse.GetValue(steps), BatchSize = 64, LearningRate = rate, AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
-                MaxGradNorm = 1f, LogEvery = 50, Seed = parse.GetValue(seed),
-            };
-            AnsiConsole.MarkupLine($"[bold]2. tuning[/] an adapter ({Markup.Escape(kind)}, {tuning.TrainableParameters:N0} parameters) on [bold]{PetrovTasks.Name(petrovTask)}[/], {options.MaxSteps} steps of 64, lr {rate:G3}");
-            if (Directory.Exists(adapterDir)) Directory.Delete(adapterDir, recursive: true);   // a quickstart starts afresh
-            var trainer = new Trainer(lm, tuning, PetrovTuningData.Task(tuning.VirtualTokens),
-                PetrovTuningData.Examples(petrovTask, Math.Min(options.MaxSteps * 64, 64_000)), null, options, adapterDir);
-            var trained = TrainingProgressBar.Run(trainer, options.MaxSteps);
+                ulong s = parse.GetValue(seed) + (ulong)k;
+                var tuning = CreateMethod(kind, n, lm, new Rng(s));
+                options = new TrainerOptions
+                {
+                    MaxSteps = parse.GetValue(steps), BatchSize = 64, LearningRate = rate, AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
+                    MaxGradNorm = 1f, LogEvery = 50, Seed = s,
+                };
+                AnsiConsole.MarkupLine($"[bold]2. tuning[/] an adapter ({Markup.Escape(kind)}, {tuning.TrainableParameters:N0} parameters, seed {s}) on [bold]{PetrovTasks.Name(petrovTask)}[/], {options.MaxSteps} steps of 64, lr {rate:G3}");
+                string runDir = tries == 1 ? adapterDir : $"{adapterDir}-seed{s}";
+                var result = TrainingProgressBar.Run(new Trainer(lm, tuning, PetrovTuningData.Task(tuning.VirtualTokens), examples, null, options, runDir), options.MaxSteps);
+                double v = PetrovEvaluation.Accuracy(lm, tuning, validation);
+                seedNotes.Add($"seed {s}: {v:F1}%");
+                AnsiConsole.MarkupLine($"   validation exact match (320 training-split items): {v:F1}%");
+                if (v > bestValidation)
+                {
+                    (bestValidation, trained) = (v, result);
+                    if (runDir != adapterDir)
+                    {
+                        if (Directory.Exists(adapterDir)) Directory.Delete(adapterDir, recursive: true);
+                        Directory.CreateDirectory(adapterDir);
+                        foreach (var f in Directory.GetFiles(runDir)) File.Copy(f, Path.Combine(adapterDir, Path.GetFileName(f)));
+                    }
+                }
+            }
 
             // 3. Load the saved adapter back: everything below uses the file, not the object in memory.
             var loaded = AdapterDirectory.Load(adapterDir, lm).Method;
-            AnsiConsole.MarkupLine($"[bold]3. saved[/] {Markup.Escape(Path.GetFullPath(adapterDir))} (last loss {(trained.Losses.Count > 0 ? trained.Losses[^1] : float.NaN):F4}) and loaded it back");
+            AnsiConsole.MarkupLine($"[bold]3. saved[/] the best ({string.Join(", ", seedNotes)}) as {Markup.Escape(Path.GetFullPath(adapterDir))} (last loss {(trained.Losses.Count > 0 ? trained.Losses[^1] : float.NaN):F4}) and loaded it back");
 
             // 4. Evaluate: exact match of all 10 output digits, the model alone vs with the adapter.
             var test = PetrovSampler.TestSet(petrovTask, parse.GetValue(items));
@@ -103,7 +130,7 @@ internal static class QuickstartCommand
 
             File.WriteAllText(Path.Combine(outDir, "quickstart.md"), string.Create(CultureInfo.InvariantCulture,
                 $"# SoftPrompt quickstart\n\nModel: `{modelDir}`. Task: {PetrovTasks.Name(petrovTask)}. Adapter: {kind}, {loaded.TrainableParameters:N0} parameters, " +
-                $"{options.MaxSteps} steps of 64 at lr {rate:G3}, seed {options.Seed} (`{adapterDir}`).\n\n| evaluated on {PetrovTasks.Name(petrovTask)} ({test.Count} test items) | exact match |\n|---|---:|\n" +
+                $"{options.MaxSteps} steps of 64 at lr {rate:G3}; validation exact match per seed: {string.Join(", ", seedNotes)}; the best kept (`{adapterDir}`).\n\n| evaluated on {PetrovTasks.Name(petrovTask)} ({test.Count} test items) | exact match |\n|---|---:|\n" +
                 $"| the model alone | {baseline:F1}% |\n| with the adapter | {adapted:F1}% |\n\nGenerated:\n\n{samples}\nAttention shift (`attention/`): largest direct change {report.MaxDirectChange:0.0e0}, " +
                 $"largest total change {report.MaxTotalChange:F3}, mean prefix mass {report.MeanPrefixMass:F3}.\n\n{report.Verdict}\n\nTook {clock.Elapsed.TotalSeconds:F0} s.\n"));
             AnsiConsole.MarkupLine($"Done in {clock.Elapsed.TotalSeconds:F0} s; summary in {Markup.Escape(Path.Combine(outDir, "quickstart.md"))}.");

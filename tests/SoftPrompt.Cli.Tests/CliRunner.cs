@@ -16,8 +16,11 @@ internal static class CliRunner
             var (o, e) = (new StringWriter(), new StringWriter());
             Console.SetOut(o);
             Console.SetError(e);
+            // Spectre's console binds to the writer it first sees; give it this run's, so tables and progress lines are captured too.
+            var oldAnsi = Spectre.Console.AnsiConsole.Console;
+            Spectre.Console.AnsiConsole.Console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(o) });
             try { return (CliApp.Create().Parse(args).Invoke(), o.ToString(), e.ToString()); }
-            finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+            finally { Console.SetOut(oldOut); Console.SetError(oldErr); Spectre.Console.AnsiConsole.Console = oldAnsi; }
         }
     }
 

@@ -23,6 +23,8 @@ public sealed class QuickstartCommandTests : IDisposable
         foreach (var step in new[] { "1. model", "2. tuning", "3. saved", "4. evaluated", "5. generated", "6. attention-shift diagnostic" })
             Assert.Contains(step, stdout);
         Assert.Contains("only biases attention outputs", stdout);
+        Assert.Contains("seed 7:", stdout);   // three initialisations, the best on validation kept
+        Assert.Contains("seed 9:", stdout);
 
         // The adapter on disk is a loadable attn-prefix of the model's width, one [1, 96] tensor per layer.
         var loaded = AdapterDirectory.Load(Path.Combine(_dir, "adapter"), ModelLoader.Load(Model));
@@ -39,6 +41,7 @@ public sealed class QuickstartCommandTests : IDisposable
     [InlineData("--task", "sideways", "Unknown task 'sideways'")]
     [InlineData("--method", "magic", "--method 'magic'")]
     [InlineData("--prefix-length", "0", "--prefix-length 0")]
+    [InlineData("--seeds", "0", "--seeds 0")]
     public void BadOptionsAreOneLineErrorsNamingTheValue(string option, string value, string message)
     {
         var (code, stdout, stderr) = CliRunner.Run("quickstart", "--model", Model, option, value, "--out", _dir);
