@@ -17,13 +17,21 @@ internal static class ExperimentCommand
         var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves).", Required = true };
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
+        var phases = new Option<string?>("--phases") { Description = "Run only the phases whose name contains one of these comma-separated words (e.g. lora, histogram)." };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
-        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
             string s = parse.GetValue(scale)!;
             if (s is not ("small" or "full")) throw new ArgumentException($"--scale '{s}': small or full.");
             var definition = PetrovSetup.For(parse.GetValue(setup));
+            if (parse.GetValue(phases) is { } only)
+            {
+                var words = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var kept = definition.Phases.Where(p => words.Any(w => p.Name.Contains(w, StringComparison.OrdinalIgnoreCase))).ToArray();
+                if (kept.Length == 0) throw new ArgumentException($"--phases '{only}': no phase of setup {definition.Number} matches ({string.Join("; ", definition.Phases.Select(p => p.Name))}).");
+                definition = definition with { Phases = kept };
+            }
             var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
                 line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"));
             if (parse.GetValue(pretrainOnly))

@@ -45,7 +45,7 @@ public sealed record PetrovSetup(int Number, MinGptConfig Model, IReadOnlyList<P
         4 => new(4, MinGptConfig.ForSetup(4), Four, 3_000, 40_000, Four,
             [
                 new("prefix on histogram", AdaptationKind.Prefix, PetrovTask.Histogram, 2_000, 100_000, 5e-5, [PetrovTask.Histogram], PrefixLength: 12, Reference: 0.3, CurvePoints: 10),
-                new("rank-1 LoRA on histogram", AdaptationKind.Lora, PetrovTask.Histogram, 1_000, 10_000, 5e-3, [PetrovTask.Histogram], LoraRank: 1, Reference: 92, CurvePoints: 10),
+                new("rank-1 LoRA on histogram", AdaptationKind.Lora, PetrovTask.Histogram, 3_000, 10_000, 5e-3, [PetrovTask.Histogram], LoraRank: 1, Reference: 92, CurvePoints: 10),
             ],
             "with as many parameters (12,288), a prefix cannot learn histogram (≈ 0.3%) and rank-1 LoRA on c_proj and c_fc can (≈ 92%)"),
         _ => throw new ArgumentOutOfRangeException(nameof(setup), setup, "Petrov et al. have setups 1–4."),
