@@ -60,8 +60,7 @@ internal static class QuickstartCommand
 
             // 2. Tune on the task with a progress bar, one run per seed; the trainer writes each adapter in PEFT's
             //    layout; the one with the best exact match on a validation sample of the training split is kept.
-            var validationSampler = new PetrovSampler([petrovTask], 555);
-            var validation = Enumerable.Range(0, 320).Select(_ => validationSampler.NextExample()).ToArray();
+            var validation = PetrovTuningData.ValidationSample(petrovTask);
             var examples = PetrovTuningData.Examples(petrovTask, Math.Min(parse.GetValue(steps) * 64, 64_000));
             if (Directory.Exists(outDir)) foreach (var d in Directory.GetDirectories(outDir, "adapter*")) Directory.Delete(d, recursive: true);   // a quickstart starts afresh
             TrainerOptions options = null!;
@@ -122,8 +121,8 @@ internal static class QuickstartCommand
 
             // 6. The attention-shift diagnostic of the saved adapter.
             AnsiConsole.MarkupLine("[bold]6. attention-shift diagnostic[/] (64 test prompts)");
-            var task2 = PetrovTuningData.Task(loaded.VirtualTokens);
-            var prompts = test.Take(64).Select(e => task2.Template.RenderPrompt(PetrovTuningData.Fields(e), task2.Encoder, task2.Options)).ToArray();
+            var promptTask = PetrovTuningData.Task(loaded.VirtualTokens);
+            var prompts = test.Take(64).Select(e => promptTask.Template.RenderPrompt(PetrovTuningData.Fields(e), promptTask.Encoder, promptTask.Options)).ToArray();
             var report = AttentionShift.Analyze(lm, loaded, prompts);
             string attentionDir = Path.Combine(outDir, "attention");
             AttentionShiftFiles.Write(attentionDir, report, kind, prompts.Length, lm.Config.Layers, lm.Config.Heads);

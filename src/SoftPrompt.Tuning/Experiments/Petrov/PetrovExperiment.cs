@@ -57,8 +57,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             TuningMethod? method = null;
             double seconds = 0, bestValidation = -1;
             var seedNotes = new List<string>();
-            var validation = new PetrovSampler([phase.Task], 555);
-            var validationItems = Enumerable.Range(0, 320).Select(_ => validation.NextExample()).ToArray();
+            var validationItems = PetrovTuningData.ValidationSample(phase.Task);
             for (int k = 0; k < phase.Seeds; k++)
             {
                 var (candidate, s) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
