@@ -87,11 +87,4 @@ public sealed class Rng
         if (state.Length != 4) throw new ArgumentException($"Rng state has 4 words, got {state.Length}.");
         (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
     }
-
-    /// <summary>Counter-based uniform in [0, 1): a pure function of (key, counter).</summary>
-    public static float Hash(ulong key, long counter)
-    {
-        ulong x = key ^ ((ulong)counter * 0xD1B54A32D192ED03UL);
-        return (SplitMix(ref x) >> 40) * (1f / (1 << 24));
-    }
 }

@@ -86,6 +86,26 @@ public class OpsDropoutTests
     }
 
     [Fact]
+    public void MaskDependsOnlyOnTheIndexNotOnHowTheWorkIsSplit()
+    {
+        // The AVX2 path (8 lanes) and the scalar tail must agree: applying the mask in pieces of odd
+        // lengths, each starting at its own index, gives the whole tensor's mask.
+        const int n = 1003; const ulong key = 0x0123_4567_89AB_CDEFUL; const float p = 0.4f;
+        var src = Enumerable.Range(0, n).Select(i => 1f + i).ToArray();
+        var whole = new float[n];
+        Ops.DropoutMask.Apply(src, whole, 0, key, p, accumulate: false);
+        var pieces = new float[n];
+        for (int start = 0, len = 1; start < n; start += len, len = len % 13 + 2)
+        {
+            int l = Math.Min(len, n - start);
+            Ops.DropoutMask.Apply(src.AsSpan(start, l), pieces.AsSpan(start, l), (uint)start, key, p, accumulate: false);
+        }
+        Assert.Equal(whole, pieces);
+        for (int i = 0; i < n; i++)
+            Assert.Equal(Ops.DropoutMask.Bits24(key, (uint)i) >= Ops.DropoutMask.Threshold(p) ? src[i] * (1f / (1f - p)) : 0f, whole[i]);
+    }
+
+    [Fact]
     public void IdentityWhenNotTrainingOrPZero()
     {
         var x = Random(10, 4);

@@ -105,6 +105,8 @@ public static class PetrovBench
         var parameters = run.Model.Parameters().ToArray();
         double data = 0, forward = 0, backward = 0, clip = 0, optimizer = 0;
         using var profile = BackwardProfile.Start();
+        long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        int[] collections0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         for (int i = 0; i < steps; i++)
         {
             var sw = Stopwatch.StartNew();
@@ -125,6 +127,9 @@ public static class PetrovBench
             optimizer += sw.Elapsed.TotalSeconds;
         }
         Console.WriteLine($"setup {setupNumber} pretraining step, mean of {steps}: data {data / steps:F4} s, forward {forward / steps:F4} s, backward {backward / steps:F4} s, clip {clip / steps:F4} s, AdamW {optimizer / steps:F4} s");
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
+        Console.WriteLine($"managed allocation {allocated / steps / 1024.0:F1} KiB per step; collections gen0/1/2 over {steps} steps: " +
+            $"{GC.CollectionCount(0) - collections0[0]}/{GC.CollectionCount(1) - collections0[1]}/{GC.CollectionCount(2) - collections0[2]}");
         Console.WriteLine("backward by node (seconds per step):");
         foreach (var (node, seconds, calls) in profile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
     }
