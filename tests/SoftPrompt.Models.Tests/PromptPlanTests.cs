@@ -131,11 +131,16 @@ public class PromptPlanTests
         using var _ = Tape.NoGrad();
         int v = model.Config.VocabSize;
         var full = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan }).ToArray();
-        int[] positions = [3, 7, 8, 30, 31];
-        var some = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan, OutputPositions = positions });
-        Assert.Equal([positions.Length, v], some.Shape.ToArray());
-        var expected = positions.SelectMany(p => full.AsSpan(p * v, v).ToArray()).ToArray();
-        ReferenceLogits.AssertClose(some.ToArray(), expected, $"{name} selected positions", tol: 1e-6);
+        // The last block runs on the suffix from the first wanted position: scattered positions (suffix from 3)
+        // and the last three of every row (a training batch's answer tokens) give the full pass's rows.
+        int[][] sets = [[3, 7, 8, 30, 31], [.. Enumerable.Range(0, fx.Batch).SelectMany(b => new[] { b * fx.Seq + fx.Seq - 3, b * fx.Seq + fx.Seq - 1, b * fx.Seq + fx.Seq - 2 })]];
+        foreach (var positions in sets)
+        {
+            var some = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan, OutputPositions = positions });
+            Assert.Equal([positions.Length, v], some.Shape.ToArray());
+            var expected = positions.SelectMany(p => full.AsSpan(p * v, v).ToArray()).ToArray();
+            ReferenceLogits.AssertClose(some.ToArray(), expected, $"{name} selected positions {string.Join(",", positions)}", tol: 1e-6);
+        }
     }
 
     [Fact]

@@ -103,9 +103,15 @@ public class MethodGradientTests
         using var fx = SafetensorsFile.Open(Path.Combine(AppContext.BaseDirectory, "fixtures", "tuning", $"methods-{modelName}.safetensors"));
         var (m, slots) = Build(method, model, fx);
         Tape.Clear();
-        Loss(model, m, slots, fx).Backward();
+        var loss = Loss(model, m, slots, fx);
+        loss.Backward();
         var rng = new Rng(9);
         const float eps = 1e-2f;
+        // The float32 loss is rounded (and its summation order is the kernels'): a difference of two losses
+        // carries a few units in the last place of noise, ~5e-5 in the quotient for a loss near 3, which a
+        // parameter with tiny gradients (an LSTM's recurrent weights) would otherwise have to beat.
+        float l0 = Math.Abs(loss.Span[0]);
+        double noise = 4.0 * (MathF.BitIncrement(l0) - l0) / (2 * eps);
         using var _ = Tape.NoGrad();
         foreach (var (name, p) in m.NamedParameters())
         {
@@ -119,7 +125,7 @@ public class MethodGradientTests
                 p.Span[j] = v - eps; double lm = Loss(model, m, slots, fx).Span[0];
                 p.Span[j] = v;
                 double numeric = (lp - lm) / (2 * eps);
-                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-3 * scale + 2e-2 * Math.Abs(analytic[j]),
+                Assert.True(Math.Abs(numeric - analytic[j]) <= 2e-3 * scale + 2e-2 * Math.Abs(analytic[j]) + noise,
                     $"{modelName}/{method} {name}[{j}]: numeric {numeric:G5}, autograd {analytic[j]:G5}");
             }
         }

@@ -83,6 +83,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var x = F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
         int d = c.HiddenSize;
+        int suffix = OutputRows.SuffixStart(options, seq);
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
@@ -95,6 +96,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
+            if (li == _blocks.Length - 1) (q, x) = (OutputRows.Suffix(q, suffix), OutputRows.Suffix(x, suffix));   // the last block runs on the wanted rows' suffix
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
                 () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)));
             x = F.Add(x, plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)));
@@ -104,7 +106,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             x = F.Add(x, plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)));
         }
         cache?.Advance(seq);
-        return F.LayerNorm(OutputRows.Select(x, options.OutputPositions), _lnfW, _lnfB, eps);
+        return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, suffix)), _lnfW, _lnfB, eps);
     }
 
     // ids: n -> [n, D]

@@ -83,6 +83,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         var (plan, positions, mask, _) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         float eps = (float)c.NormEps;
         var x = plan.Embed(F.Embedding(_embed, ids, batch, seq));
+        int suffix = OutputRows.SuffixStart(options, seq);
         for (int li = 0; li < _layers.Length; li++)
         {
             var l = _layers[li];
@@ -93,6 +94,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
             int? keys = null;
             if (cache is not null) (kh, vh, keys) = cache.Append(li, kh, vh);
+            if (li == _layers.Length - 1) (qh, x) = (OutputRows.Suffix(qh, suffix), OutputRows.Suffix(x, suffix));   // the last layer runs on the wanted rows' suffix
             var att = ObservedAttention.Compute(options, plan, li, qh, kh, vh, c.Heads, c.KvHeads, mask, keys,
                 () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)));
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
@@ -101,7 +103,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             x = F.Add(x, Proj("mlp.down_proj", gated, l.WDown));
         }
         cache?.Advance(seq);
-        return F.RmsNorm(OutputRows.Select(x, options.OutputPositions), _norm, eps);
+        return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, suffix)), _norm, eps);
     }
 
     // ids: n -> [n, D]
