@@ -47,7 +47,10 @@ public static class BenchReport
         Console.WriteLine($"wrote {path}");
     }
 
-    static string Format(double v) => v != 0 && Math.Abs(v) < 0.01 ? v.ToString("0.0e+0", CultureInfo.InvariantCulture) : v.ToString(Math.Abs(v) >= 100 ? "F1" : "F2", CultureInfo.InvariantCulture);
+    // Three significant figures (0.0118, 0.347, 13.2, 131.8): a ratio of two rounded values must not hide a 30% change.
+    static string Format(double v) => v == 0 || Math.Abs(v) >= 100 ? v.ToString("F1", CultureInfo.InvariantCulture)
+        : Math.Abs(v) < 1e-3 ? v.ToString("0.00e+0", CultureInfo.InvariantCulture)
+        : v.ToString("G3", CultureInfo.InvariantCulture);
 }
 
 /// <summary>Verb options: <c>--name value</c> pairs and bare <c>--flag</c>s.</summary>

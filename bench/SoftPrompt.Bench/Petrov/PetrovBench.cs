@@ -35,7 +35,7 @@ public static class PetrovBench
 
     public static List<BenchRow> Run(BenchArgs args)
     {
-        int steps = args.GetInt("steps", 40), warmup = args.GetInt("warmup", 5);
+        int steps = args.GetInt("steps", 40), warmup = args.GetInt("warmup", 20);   // 20: the first steps fault in pooled buffers and compile
         if (args.Has("profile")) { Profile(args.GetInt("setup", 3), steps, warmup); return []; }
         var only = args.Get("only")?.Split(',');
         var phases = only is null ? Phases : [.. Phases.Where(p => only.Contains(p.Kind) || only.Contains($"{p.Kind}{p.Setup}"))];

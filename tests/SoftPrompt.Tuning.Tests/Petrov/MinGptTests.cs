@@ -28,6 +28,27 @@ public class MinGptTests
 
     public static TheoryData<bool, bool> Variants() => new() { { true, false }, { false, false }, { true, true } };
 
+    [Fact]
+    public void LossOnTheOutputSuffixIsTheFullPassLossAtTheOutputs()
+    {
+        // The loss runs the last block only from position 9 on; the full pass's logits at 9–18 give the same loss.
+        var model = new MinGpt(new MinGptConfig(2, 2, 16, Dropout: 0f), 5);
+        var batch = Batch(4, 2, PetrovTask.SortAscending, PetrovTask.AddTwo);
+        using var _ = Tape.NoGrad();
+        var logits = model.Forward(batch.Inputs, batch.Rows, PetrovBatch.SequenceLength).ToArray();   // [B, 19, V]
+        int v = model.Config.VocabSize;
+        double expected = 0;
+        for (int r = 0; r < batch.Rows; r++)
+            for (int i = 0; i < PetrovBatch.Outputs; i++)
+            {
+                var row = logits.AsSpan((r * PetrovBatch.SequenceLength + PetrovBatch.FirstOutput + i) * v, v);
+                double max = row.ToArray().Max(), sum = row.ToArray().Sum(z => Math.Exp(z - max));
+                expected += max + Math.Log(sum) - row[batch.Targets[r * PetrovBatch.Outputs + i]];
+            }
+        expected /= batch.Targets.Length;
+        Assert.Equal(expected, model.Loss(batch).Item(), 5);
+    }
+
     [Theory, MemberData(nameof(Variants))]
     public void GradientsMatchFiniteDifferences(bool firstLayerNorm, bool tiedHead)
     {

@@ -118,8 +118,8 @@ public class PetrovTaskTests
         var batch = PetrovBatch.From([e, e]);
         Assert.Equal(2 * 19, batch.Inputs.Length);
         Assert.Equal(e.Tokens[..19], batch.Inputs[19..]);
-        var row = batch.Targets[..19];
-        Assert.All(row[..9], t => Assert.Equal(F.IgnoreIndex, t));
-        Assert.Equal(e.Output.ToArray(), row[9..]);
+        Assert.Equal(2 * 10, batch.Targets.Length);          // positions 9–18 predict the 10 output tokens
+        Assert.Equal(e.Output.ToArray(), batch.Targets[10..]);
+        Assert.Equal(e.Tokens[10..20], batch.Targets[..10]);
     }
 }

@@ -53,16 +53,18 @@ public sealed class MinGpt : Module
         }
     }
 
-    // ids: B·T token ids (T ≤ n_positions) -> final hidden states [B, T, d]
-    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq)
+    // ids: B·T token ids (T ≤ n_positions) -> final hidden states [B, T - firstOutput, d] at positions firstOutput…T-1
+    // (the last block runs its queries, projection and MLP only there; keys and values cover every position)
+    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, int firstOutput = 0)
     {
+        if (firstOutput < 0 || firstOutput >= seq) throw new ArgumentOutOfRangeException(nameof(firstOutput), $"MinGpt: first output {firstOutput} outside a sequence of {seq}.");
         if (ids.Length != batch * seq) throw new ArgumentException($"MinGpt: {ids.Length} ids for batch {batch} × sequence {seq}.");
         if (seq > Config.MaxPositions) throw new ArgumentException($"MinGpt: sequence {seq} exceeds n_positions {Config.MaxPositions}.");
         var positions = new int[seq];
         for (int i = 0; i < seq; i++) positions[i] = i;
         var x = F.Add(Wte.Forward(ids, batch, seq), Wpe.Forward(positions, seq));   // [B, T, d] + [T, d]
         x = F.Dropout(x, Config.Dropout, DropoutRng, IsTraining);
-        for (int i = 0; i < H.Count; i++) x = H[i].Forward(x);
+        for (int i = 0; i < H.Count; i++) x = H[i].Forward(x, i == H.Count - 1 ? firstOutput : 0);
         return LnF.Forward(x);
     }
 
@@ -75,8 +77,8 @@ public sealed class MinGpt : Module
     /// <summary>Mean cross-entropy over the batch's output predictions (10 a row) -> [].</summary>
     public Tensor Loss(PetrovBatch batch)
     {
-        var logits = Forward(batch.Inputs, batch.Rows, PetrovBatch.SequenceLength);   // [B, 19, V]
-        return F.CrossEntropy(F.Reshape(logits, batch.Rows * PetrovBatch.SequenceLength, Config.VocabSize), batch.Targets, reuseLogitsForGrad: true);
+        var logits = Head(ForwardHidden(batch.Inputs, batch.Rows, PetrovBatch.SequenceLength, PetrovBatch.FirstOutput));   // [B, 10, V]
+        return F.CrossEntropy(F.Reshape(logits, batch.Rows * PetrovBatch.Outputs, Config.VocabSize), batch.Targets, reuseLogitsForGrad: true);
     }
 
     /// <summary>

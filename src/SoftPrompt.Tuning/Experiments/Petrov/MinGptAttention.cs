@@ -23,11 +23,12 @@ public sealed class MinGptAttention : Module
         CProj = RegisterModule("c_proj", new Linear(dim, dim, rng));
     }
 
-    // x: [B, T, d] -> [B, T, d]
-    public Tensor Forward(Tensor x)
+    // x: [B, T, d] -> [B, T - queryStart, d]: queries at positions queryStart…T-1, keys and values at all
+    public Tensor Forward(Tensor x, int queryStart = 0)
     {
         var qkv = CAttn.Forward(x);                      // [B, T, 3d]
         var q = F.Slice(qkv, -1, 0, _dim);
+        if (queryStart > 0) q = F.Slice(q, 1, queryStart, q.Shape[1] - queryStart);
         var k = F.Slice(qkv, -1, _dim, _dim);
         var v = F.Slice(qkv, -1, 2 * _dim, _dim);
         return CProj.Forward(F.Attention(q, k, v, _heads, _heads));

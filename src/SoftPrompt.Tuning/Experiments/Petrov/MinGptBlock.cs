@@ -32,10 +32,11 @@ public sealed class MinGptBlock : Module
         Mlp = RegisterModule("mlp", new MinGptMlp(c.Dim, c.MlpDim, initRng));
     }
 
-    // x: [B, T, d] -> [B, T, d]
-    public Tensor Forward(Tensor x)
+    // x: [B, T, d] -> [B, T - queryStart, d]: the outputs at positions queryStart…T-1 (all when 0)
+    public Tensor Forward(Tensor x, int queryStart = 0)
     {
-        var a = Attn.Forward(Ln1 is null ? x : Ln1.Forward(x));
+        var a = Attn.Forward(Ln1 is null ? x : Ln1.Forward(x), queryStart);
+        if (queryStart > 0) x = F.Slice(x, 1, queryStart, x.Shape[1] - queryStart);
         x = F.Add(x, F.Dropout(a, _dropout, _dropoutRng, IsTraining));
         var m = Mlp.Forward(Ln2.Forward(x));
         return F.Add(x, F.Dropout(m, _dropout, _dropoutRng, IsTraining));

@@ -58,7 +58,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             double seconds = 0, bestValidation = -1;
             var seedNotes = new List<string>();
             var validationItems = PetrovTuningData.ValidationSample(phase.Task);
-            for (int k = 0; k < phase.Seeds; k++)
+            int seedCount = fullScale ? 1 : phase.Seeds;   // full scale is the authors' protocol: one initialisation, all its steps
+            for (int k = 0; k < seedCount; k++)
             {
                 var (candidate, s) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
                 double v = PetrovEvaluation.Accuracy(model, candidate, validationItems);
@@ -66,7 +67,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
                 if (v > bestValidation) (bestValidation, method) = (v, candidate);
             }
-            string? seeds = phase.Seeds > 1 ? "validation " + string.Join(", ", seedNotes) : null;
+            string? seeds = seedCount > 1 ? "validation " + string.Join(", ", seedNotes) : null;
             if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
             var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e =>
                 new EncodedExample([.. new int[phase.PrefixLength], .. e.Input.ToArray()], phase.PrefixLength > 0 ? [new SoftSlot(0, 0, phase.PrefixLength)] : [], phase.PrefixLength + 10, []))]);
