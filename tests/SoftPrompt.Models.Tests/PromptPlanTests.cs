@@ -143,6 +143,41 @@ public class PromptPlanTests
         }
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny-petrov")]
+    [InlineData("llama-tiny-gqa")]
+    public void AnAttentionInputPrefixWithWantedOutputsGivesTheFullPassRowsAndGradients(string name)
+    {
+        // Every row's first 3 positions are replaced at each block's input: with wanted outputs the blocks skip
+        // them (and the last block everything before the first wanted output). Logits and the prefix's gradients
+        // must be the full pass's.
+        var model = Load(name);
+        int layers = model.Config.Layers, d = model.Config.HiddenSize, batch = 2, seq = 9, p = 3, v = model.Config.VocabSize;
+        var rng = new Rng(4);
+        var prefix = Enumerable.Range(0, layers).Select(_ => { var t = Tensor.Zeros(p, d); rng.FillNormal(t.Span, 0f, 1f); t.RequiresGrad = true; return t; }).ToArray();
+        var plan = PromptPlan.Uniform(batch, new RowPlan { AttentionInputPrefix = new AttentionInputPrefix(prefix) });
+        int[] ids = [.. Enumerable.Range(0, batch * seq).Select(i => 1 + i * 7 % (v - 1))];
+        int[] wanted = [.. Enumerable.Range(0, batch).SelectMany(b => Enumerable.Range(seq - 4, 4).Select(t => b * seq + t))];
+        var weights = Tensor.Zeros(wanted.Length, v);
+        rng.FillNormal(weights.Span, 0f, 1f);
+
+        float[][] Gradients(Tensor loss)
+        {
+            foreach (var t in prefix) t.Grad = null;
+            loss.Backward();
+            return [.. prefix.Select(t => t.Grad!.ToArray())];
+        }
+        var full = model.Forward(ids, batch, seq, new ForwardOptions { Plan = plan });                      // [B, T, V]
+        var fullRows = F.IndexSelect(F.Reshape(full, batch * seq, v), wanted);
+        var fullLogits = fullRows.ToArray();
+        var fullGrads = Gradients(F.Sum(F.Mul(fullRows, weights)));
+        var some = model.Forward(ids, batch, seq, new ForwardOptions { Plan = plan, OutputPositions = wanted });   // [N, V]
+        ReferenceLogits.AssertClose(some.ToArray(), fullLogits, $"{name} wanted rows", tol: 1e-5);
+        var someGrads = Gradients(F.Sum(F.Mul(some, weights)));
+        for (int l = 0; l < layers; l++) ReferenceLogits.AssertClose(someGrads[l], fullGrads[l], $"{name} prefix gradient, layer {l}", tol: 1e-5);
+        Assert.Contains(fullGrads[0], g => g != 0f);
+    }
+
     [Fact]
     public void PlansThatDoNotFitTheModelAreNamedErrors()
     {

@@ -83,11 +83,12 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var x = F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq));
         float eps = (float)c.NormEps;
         int d = c.HiddenSize;
-        int suffix = OutputRows.SuffixStart(options, seq);
+        var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
+        int start = 0;   // x holds the residual stream at positions start…T-1
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
-            var h = plan.AttentionInput(li, x);   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
+            var h = plan.AttentionInput(li, OutputRows.Padded(x, start));   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
             var a = b.Ln1W is null ? h : F.LayerNorm(h, b.Ln1W, b.Ln1B, eps);
             var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
             var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
@@ -96,7 +97,8 @@ public sealed class Gpt2Model : ICausalLanguageModel
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
-            if (li == _blocks.Length - 1) (q, x) = (OutputRows.Suffix(q, suffix), OutputRows.Suffix(x, suffix));   // the last block runs on the wanted rows' suffix
+            int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
+            (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
                 () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)));
             x = F.Add(x, plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)));
@@ -106,7 +108,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             x = F.Add(x, plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)));
         }
         cache?.Advance(seq);
-        return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, suffix)), _lnfW, _lnfB, eps);
+        return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), _lnfW, _lnfB, eps);
     }
 
     // ids: n -> [n, D]

@@ -83,18 +83,20 @@ public sealed class LlamaModel : ICausalLanguageModel
         var (plan, positions, mask, _) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         float eps = (float)c.NormEps;
         var x = plan.Embed(F.Embedding(_embed, ids, batch, seq));
-        int suffix = OutputRows.SuffixStart(options, seq);
+        var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
+        int start = 0;   // x holds the residual stream at positions start…T-1
         for (int li = 0; li < _layers.Length; li++)
         {
             var l = _layers[li];
             Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
-            var a = F.RmsNorm(plan.AttentionInput(li, x), l.InNorm, eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
+            var a = F.RmsNorm(plan.AttentionInput(li, OutputRows.Padded(x, start)), l.InNorm, eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
             int? keys = null;
             if (cache is not null) (kh, vh, keys) = cache.Append(li, kh, vh);
-            if (li == _layers.Length - 1) (qh, x) = (OutputRows.Suffix(qh, suffix), OutputRows.Suffix(x, suffix));   // the last layer runs on the wanted rows' suffix
+            int next = li == _layers.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
+            (qh, x, start) = (OutputRows.Suffix(qh, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, qh, kh, vh, c.Heads, c.KvHeads, mask, keys,
                 () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)));
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
@@ -103,7 +105,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             x = F.Add(x, Proj("mlp.down_proj", gated, l.WDown));
         }
         cache?.Advance(seq);
-        return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, suffix)), _norm, eps);
+        return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), _norm, eps);
     }
 
     // ids: n -> [n, D]

@@ -5,10 +5,13 @@ namespace SoftPrompt.Models.Architectures;
 
 /// <summary>
 /// Keeps only the positions whose outputs are wanted. Before the final norm and the head, those rows are
-/// selected; and the last block already works on a suffix of the sequence: from the first wanted position
-/// on (the same in every row), it computes queries, the attention output, its projection and the MLP, while
-/// its keys and values still cover every position. A training batch whose loss sits on the answer tokens
-/// at the end of each row (Petrov et al.'s tasks: 10 of 19) skips most of the last block at the others.
+/// selected; and the blocks already work on a suffix of the sequence, keeping the residual stream from a
+/// start position on while their keys and values still cover every position. The last block starts at the
+/// first wanted output (the same in every row): a training batch whose loss sits on the answer tokens at the
+/// end of each row (Petrov et al.'s tasks: 10 of 19) skips most of it at the others. Every block starts after
+/// the positions an attention-input prefix replaces at the next block's input (Petrov et al.'s prefix: P of
+/// P + 19): what a block computes there besides keys and values is never read. Each block's input is padded
+/// back to the whole sequence before the prefix is spliced in.
 /// </summary>
 static class OutputRows
 {
@@ -31,6 +34,20 @@ static class OutputRows
         foreach (int p in positions) start = Math.Min(start, p % seq);
         return start;
     }
+
+    /// <summary>
+    /// Where each block's kept rows start: (the blocks before the last, the last); both 0 when every position
+    /// is wanted. A cache still receives every position's keys and values.
+    /// </summary>
+    public static (int Blocks, int Last) Starts(ForwardOptions options, int seq, int replacedLeading)
+    {
+        int last = SuffixStart(options, seq);
+        return (Math.Min(replacedLeading, last), last);
+    }
+
+    // x: [B, T - start, W] the rows start…T-1 -> [B, T, W] with zeros before them (x itself when start is 0)
+    public static Tensor Padded(Tensor x, int start) =>
+        start == 0 ? x : F.Concat([Tensor.Zeros(x.Shape[0], start, x.Shape[2]), x], 1);
 
     // x: [B, T, W] -> [B, T - start, W] (x itself when start is 0)
     public static Tensor Suffix(Tensor x, int start) => start == 0 ? x : F.Slice(x, 1, start, x.Shape[1] - start);

@@ -159,6 +159,23 @@ public sealed class PlanBinding
         return m;
     }
 
+    /// <summary>
+    /// Leading positions whose hidden state every row's attention-input prefix replaces at every layer's input
+    /// (its prefix starts at 0; the shortest counts): what a layer computes there after its keys and values
+    /// is never read, so the architectures skip it. 0 when some row has no such prefix.
+    /// </summary>
+    public int ReplacedLeadingPositions
+    {
+        get
+        {
+            if (_plan is null) return 0;
+            int n = int.MaxValue;
+            for (int b = 0; b < _batch; b++)
+                n = Math.Min(n, _plan[b]?.AttentionInputPrefix is { Position: 0 } p ? p.Length : 0);
+            return _batch == 0 ? 0 : n;
+        }
+    }
+
     /// <summary>a: [B, T, D] the hidden state entering layer l's attention block (before its norm) -> the same with each row's attention-input prefix at its positions.</summary>
     public Tensor AttentionInput(int layer, Tensor a)
     {
