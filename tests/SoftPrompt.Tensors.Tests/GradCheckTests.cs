@@ -80,6 +80,8 @@ public class GradCheckTests
         ["attention_prefix_mask"] = new(r => [R(r, 2, 3, 4), R(r, 2, 4, 2), R(r, 2, 4, 2), R(r, 2, 2, 2), R(r, 2, 2, 2)],
             x => Attention(x[0], x[1], x[2], 2, 1, x[3], x[4], AttnMask)),
         ["attention_non_causal"] = new(r => [R(r, 1, 3, 4), R(r, 1, 3, 4), R(r, 1, 3, 4)], x => Attention(x[0], x[1], x[2], 2, 2, causal: false)),
+        ["attention_dropout_prefix"] = new(r => [R(r, 2, 3, 4), R(r, 2, 4, 2), R(r, 2, 4, 2), R(r, 2, 2, 2), R(r, 2, 2, 2)],   // fixed key: a fixed mask
+            x => Attention(x[0], x[1], x[2], 2, 1, x[3], x[4], AttnMask, dropout: new Ops.AttentionDropout(0.3f, 0xABCDEFUL))),
         ["rope"] = new(r => [R(r, 2, 3, 8)], x => Rope(x[0], 2, [1f, 0.1f], [1, 3, 5, 0, 7, 2])),
         ["lstm_layer"] = new(r => [R(r, 2, 3, 2), T(r, 0.5f, 12, 2), T(r, 0.5f, 12, 3), T(r, 0.5f, 12), T(r, 0.5f, 12)],
             x => LstmLayer(x[0], x[1], x[2], x[3], x[4], false)),

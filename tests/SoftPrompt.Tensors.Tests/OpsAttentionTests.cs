@@ -64,4 +64,36 @@ public class OpsAttentionTests
         foreach (float value in b1) Assert.Equal(0f, value);
         Assert.All(y.ToArray(), value => Assert.True(float.IsFinite(value)));
     }
+
+    [Fact]
+    public void DropoutDropsTheProbabilitiesThatWeightTheValues()
+    {
+        // O[b, i, h] = Σ_j drop(P)[b, h, i, j] · [Vp; V][b, j, hkv], the mask a function of P's flat index; P itself
+        // (the softmax, the returned probabilities) is not dropped. Prefix of 2, GQA 4 over 2.
+        var rng = new Rng(12);
+        Tensor R(params int[] shape) { var t = Tensor.Zeros(shape); rng.FillNormal(t.Span, 0f, 1f); return t; }
+        int b = 2, tq = 5, tk = 5, p = 2, h = 4, hkv = 2, hd = 3, l = p + tk;
+        var (q, k, v, pk, pv) = (R(b, tq, h * hd), R(b, tk, hkv * hd), R(b, tk, hkv * hd), R(b, p, hkv * hd), R(b, p, hkv * hd));
+        var drop = new Ops.AttentionDropout(0.25f, 0x5EEDUL);
+        var (plain, probs) = AttentionWithProbs(q, k, v, h, hkv, pk, pv);
+        var dropped = Attention(q, k, v, h, hkv, pk, pv, dropout: drop);
+        var pd = new float[probs.Length];
+        Ops.DropoutMask.Apply(probs.Span, pd, 0, drop.Key, drop.P, accumulate: false);
+        Assert.Contains(pd, x => x == 0f);
+        for (int bi = 0; bi < b; bi++)
+            for (int hi = 0; hi < h; hi++)
+                for (int i = 0; i < tq; i++)
+                    for (int c = 0; c < hd; c++)
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < l; j++)
+                        {
+                            float value = j < p ? pv.Span[(bi * p + j) * hkv * hd + hi / 2 * hd + c] : v.Span[(bi * tk + j - p) * hkv * hd + hi / 2 * hd + c];
+                            sum += pd[((bi * h + hi) * tq + i) * l + j] * value;
+                        }
+                        Assert.Equal(sum, dropped.Span[(bi * tq + i) * h * hd + hi * hd + c], 4);
+                    }
+        Assert.NotEqual(plain.ToArray(), dropped.ToArray());
+        Assert.Equal(plain.ToArray(), Attention(q, k, v, h, hkv, pk, pv, dropout: new Ops.AttentionDropout(0f, 1)).ToArray());
+    }
 }

@@ -12,6 +12,9 @@ namespace SoftPrompt.Tensors.Ops;
 /// so no transpose copies are made; each (batch row, kv head) is one parallel task that runs
 /// small single-threaded GEMMs.
 /// </summary>
+/// <summary>Dropout on attention probabilities: probability <paramref name="P"/>, mask drawn from <paramref name="Key"/> (one key a call).</summary>
+public readonly record struct AttentionDropout(float P, ulong Key);
+
 public static partial class Functional
 {
     // q: [B, Tq, H·hd], k, v: [B, Tk, Hkv·hd], prefixKey/prefixValue: [B, P, Hkv·hd],
@@ -21,19 +24,23 @@ public static partial class Functional
     // causal, sees content keys j ≤ that position. A query that can see no key outputs zeros.
     // keyLength: only the first keyLength of the k/v rows are keys (Tk = keyLength); the rest is
     // unused capacity, so a cache can grow in place without copying its past every step.
+    // dropout: minGPT's attn_pdrop — the probabilities that weight the values are dropped (inverted, a counter-based
+    // mask as Dropout's, recomputed in backward); the softmax and the returned probabilities are not.
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null)
-        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength).Output;
+        Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null,
+        AttentionDropout? dropout = null)
+        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, dropout).Output;
 
     /// <summary>As <see cref="Attention"/>, also returning the probabilities [B, H, Tq, P+Tk] (not part of the graph).</summary>
     public static (Tensor Output, Tensor Probs) AttentionWithProbs(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
         Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null)
     {
-        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength);
+        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, null);
         return (o, p.Detach());
     }
 
-    sealed record AttentionShape(int B, int Tq, int Tk, int P, int H, int Hkv, int Hd, float Scale, bool Causal, int[]? Mask, int KvCapacity)
+    sealed record AttentionShape(int B, int Tq, int Tk, int P, int H, int Hkv, int Hd, float Scale, bool Causal, int[]? Mask, int KvCapacity,
+        AttentionDropout? Dropout = null)
     {
         public int L => P + Tk;                 // keys a query row scores
         public int Group => H / Hkv;            // query heads per kv head
@@ -43,7 +50,7 @@ public static partial class Functional
     }
 
     static (Tensor Output, Tensor Probs) AttentionCore(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale, int? keyLength)
+        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale, int? keyLength, AttentionDropout? dropout)
     {
         const string op = "Attention";
         ShapeCheck.Rank(op, q, 3, "query"); ShapeCheck.Rank(op, k, 3, "key"); ShapeCheck.Rank(op, v, 3, "value");
@@ -68,7 +75,8 @@ public static partial class Functional
         }
         if (mask is not null && mask.Length != b * tk && mask.Length != b * (p + tk))
             throw new ShapeMismatchException($"{op}: mask has {mask.Length} entries; expected B·T = {b * tk} or B·(P+T) = {b * (p + tk)} for query {Tensor.Format(q.Shape)}, key {Tensor.Format(k.Shape)}, prefix length {p}.");
-        var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask, k.Shape[1]);
+        if (dropout is { P: < 0f or >= 1f } bad) throw new ArgumentOutOfRangeException(nameof(dropout), $"{op}: dropout probability must be in [0, 1), got {bad.P}.");
+        var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask, k.Shape[1], dropout is { P: > 0f } ? dropout : null);
 
         var output = Tensor.Uninitialized(b, tq, heads * hd);
         var probs = Tensor.Uninitialized(b, heads, tq, s.L);
@@ -106,10 +114,11 @@ public static partial class Functional
                 MaskRow(s, b, i, row);
                 SoftmaxRow(row, row);
             }
-            // O[Tq, hd] = P[:, :P] · Vp + P[:, P:] · V
+            // O[Tq, hd] = P[:, :P] · Vp + P[:, P:] · V, P dropped when training with attention dropout
+            var pw = Dropped(s, off.Probs, sc, AttentionDropScratch(s.Tq * s.L));
             var o = output.Span[off.Q..];
-            if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, sc, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
-            Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, sc[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
+            if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, pw, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
+            Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, pw[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
         }
     }
 
@@ -131,12 +140,29 @@ public static partial class Functional
         }
     }
 
+    /// <summary>probs (one head's [Tq, L], at offset first of the probabilities tensor) as they weight the values: themselves, or dropped into scratch.</summary>
+    static ReadOnlySpan<float> Dropped(AttentionShape s, int first, ReadOnlySpan<float> probs, Span<float> scratch)
+    {
+        if (s.Dropout is not { } d) return probs;
+        DropoutMask.Apply(probs, scratch, (uint)first, d.Key, d.P, accumulate: false);
+        return scratch;
+    }
+
+    [ThreadStatic] static float[]? _attentionDropScratch;
+
+    static Span<float> AttentionDropScratch(int n)
+    {
+        var a = _attentionDropScratch;
+        if (a is null || a.Length < n) _attentionDropScratch = a = new float[n];
+        return a.AsSpan(0, n);
+    }
+
     [ThreadStatic] static float[]? _attentionScratch;
 
     sealed class AttentionNode(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor probs) : Node
     {
-        // With S = scale·Q·Kᵀ, P = softmax(S), O = P·V:
-        // dP = dO·Vᵀ;  dS = P ⊙ (dP - rowsum(dP ⊙ P));  dQ = scale·dS·K;  dK = scale·dSᵀ·Q;  dV = Pᵀ·dO
+        // With S = scale·Q·Kᵀ, P = softmax(S), O = P̃·V (P̃ = P, or P dropped: P ⊙ M/(1-p)):
+        // dP̃ = dO·Vᵀ;  dP = dP̃ (⊙ M/(1-p));  dS = P ⊙ (dP - rowsum(dP ⊙ P));  dQ = scale·dS·K;  dK = scale·dSᵀ·Q;  dV = P̃ᵀ·dO
         // (each split into its prefix columns and its content columns). One task per (b, kv head) owns
         // that head's dK/dV rows, so grouped query heads accumulate without races.
         protected internal override void Backward()
@@ -169,6 +195,7 @@ public static partial class Functional
                 // dP[Tq, L] = dO[Tq, hd] · [Vp; V]ᵀ
                 if (P > 0) Sgemm.Multiply(false, true, s.Tq, P, s.Hd, dOh, s.QRow, pv!.Span[off.Prefix..], s.KvRow, dS, L);
                 Sgemm.Multiply(false, true, s.Tq, s.Tk, s.Hd, dOh, s.QRow, v.Span[off.Kv..], s.KvRow, dS[P..], L);
+                if (s.Dropout is { } d) DropoutMask.Apply(dS, dS, (uint)off.Probs, d.Key, d.P, accumulate: false);
                 for (int i = 0; i < s.Tq; i++)
                 {
                     var pRow = pr.Slice(i * L, L); var dRow = dS.Slice(i * L, L);
@@ -184,9 +211,10 @@ public static partial class Functional
                 }
                 var qh = q.Span[off.Q..];
                 if (dk is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, dS[P..], L, qh, s.QRow, dk.Span[off.Kv..], s.KvRow, alpha: s.Scale, beta: 1f);
-                if (dv is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, pr[P..], L, dOh, s.QRow, dv.Span[off.Kv..], s.KvRow, beta: 1f);
+                var pw = dv is not null || (P > 0 && dpv is not null) ? Dropped(s, off.Probs, pr, AttentionDropScratch(s.Tq * L)) : pr;
+                if (dv is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, pw[P..], L, dOh, s.QRow, dv.Span[off.Kv..], s.KvRow, beta: 1f);
                 if (P > 0 && dpk is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, dS, L, qh, s.QRow, dpk.Span[off.Prefix..], s.KvRow, alpha: s.Scale, beta: 1f);
-                if (P > 0 && dpv is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, pr, L, dOh, s.QRow, dpv.Span[off.Prefix..], s.KvRow, beta: 1f);
+                if (P > 0 && dpv is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, pw, L, dOh, s.QRow, dpv.Span[off.Prefix..], s.KvRow, beta: 1f);
             }
         }
     }

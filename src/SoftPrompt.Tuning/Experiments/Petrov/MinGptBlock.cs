@@ -8,8 +8,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// A pre-LayerNorm block, minGPT's:
 /// x ← x + drop(attn(ln_1(x)));  x ← x + drop(mlp(ln_2(x))).
 /// Without the first LayerNorm (setup 2) attention reads x itself. Dropout acts on each branch's
-/// output (minGPT's resid_pdrop); minGPT's dropout on the attention probabilities (attn_pdrop) is not
-/// applied: the fused attention op has none.
+/// output (minGPT's resid_pdrop) and on the attention probabilities (attn_pdrop), at the same rate.
 /// </summary>
 public sealed class MinGptBlock : Module
 {
@@ -27,7 +26,7 @@ public sealed class MinGptBlock : Module
         _dropout = c.Dropout;
         _dropoutRng = dropoutRng;
         if (c.FirstLayerNorm) Ln1 = RegisterModule("ln_1", new LayerNorm(c.Dim));
-        Attn = RegisterModule("attn", new MinGptAttention(c.Dim, c.Heads, initRng));
+        Attn = RegisterModule("attn", new MinGptAttention(c.Dim, c.Heads, initRng, c.Dropout, dropoutRng));
         Ln2 = RegisterModule("ln_2", new LayerNorm(c.Dim));
         Mlp = RegisterModule("mlp", new MinGptMlp(c.Dim, c.MlpDim, initRng));
     }
