@@ -115,7 +115,7 @@ public static partial class Functional
                 SoftmaxRow(row, row);
             }
             // O[Tq, hd] = P[:, :P] · Vp + P[:, P:] · V, P dropped when training with attention dropout
-            var pw = Dropped(s, off.Probs, sc, AttentionDropScratch(s.Tq * s.L));
+            var pw = Dropped(s, off.Probs, sc);
             var o = output.Span[off.Q..];
             if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, pw, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
             Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, pw[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
@@ -141,9 +141,10 @@ public static partial class Functional
     }
 
     /// <summary>probs (one head's [Tq, L], at offset first of the probabilities tensor) as they weight the values: themselves, or dropped into scratch.</summary>
-    static ReadOnlySpan<float> Dropped(AttentionShape s, int first, ReadOnlySpan<float> probs, Span<float> scratch)
+    static ReadOnlySpan<float> Dropped(AttentionShape s, int first, ReadOnlySpan<float> probs)
     {
         if (s.Dropout is not { } d) return probs;
+        var scratch = AttentionDropScratch(probs.Length);
         DropoutMask.Apply(probs, scratch, (uint)first, d.Key, d.P, accumulate: false);
         return scratch;
     }
@@ -211,7 +212,7 @@ public static partial class Functional
                 }
                 var qh = q.Span[off.Q..];
                 if (dk is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, dS[P..], L, qh, s.QRow, dk.Span[off.Kv..], s.KvRow, alpha: s.Scale, beta: 1f);
-                var pw = dv is not null || (P > 0 && dpv is not null) ? Dropped(s, off.Probs, pr, AttentionDropScratch(s.Tq * L)) : pr;
+                var pw = dv is not null || (P > 0 && dpv is not null) ? Dropped(s, off.Probs, pr) : pr;
                 if (dv is not null) Sgemm.Multiply(true, false, s.Tk, s.Hd, s.Tq, pw[P..], L, dOh, s.QRow, dv.Span[off.Kv..], s.KvRow, beta: 1f);
                 if (P > 0 && dpk is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, dS, L, qh, s.QRow, dpk.Span[off.Prefix..], s.KvRow, alpha: s.Scale, beta: 1f);
                 if (P > 0 && dpv is not null) Sgemm.Multiply(true, false, P, s.Hd, s.Tq, pw, L, dOh, s.QRow, dpv.Span[off.Prefix..], s.KvRow, beta: 1f);
