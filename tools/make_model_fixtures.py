@@ -75,10 +75,9 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
             y = y + scale * (x @ a.t()) @ b.t()
         return y
 
-    # positions: after a key/value prefix of P the text starts at P; an attention-input prefix of length
-    # A takes no positions (its slots 0..A-1 and the text after it both count from 0)
-    A = 0 if attn_prefix is None else attn_prefix[0].shape[0]
-    pos = torch.cat([torch.arange(A), torch.arange(T - A)]) if A else torch.arange(P, P + T)
+    # positions: after a key/value prefix of P the text starts at P; an attention-input prefix's slots are
+    # ordinary positions (the authors' minGPT writes it over the hidden state at positions 0..A-1)
+    pos = torch.arange(P, P + T)
     x = (w["wte.weight"][ids] if embeds is None else embeds) + w["wpe.weight"][pos]
     mask = torch.ones(T, P + T, dtype=torch.bool).triu(P + 1)
     for i in range(cfg["n_layer"]):
@@ -197,8 +196,7 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=
     d, H, Hkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd, eps = d // H, cfg["rms_norm_eps"]
     P = 0 if prefix is None else prefix[0][0].shape[0]
-    A = 0 if attn_prefix is None else attn_prefix[0].shape[0]   # an attention-input prefix takes no positions
-    pos = torch.cat([torch.arange(A), torch.arange(T - A)]) if A else torch.arange(P, P + T)
+    pos = torch.arange(P, P + T)   # an attention-input prefix's slots keep their positions
     angles = (pos.float()[:, None] * llama_inv_freq(cfg)[None, :]).double()   # float32 products, as HF
     cos, sin = torch.cat([angles.cos()] * 2, -1), torch.cat([angles.sin()] * 2, -1)
 
@@ -250,7 +248,7 @@ def write_plan(d, kind, cfg, w, gen):
     row 0: 3 soft tokens at positions 0..2 and two LoRA deltas (lora0 on the first layer's query
            projection, lora1 on the last layer's MLP output); row 1: a prefix of length 2;
     row 2: a prefix of length 3, 2 soft tokens at positions 4..5 and lora0 (shared with row 0);
-    row 3: no plan.
+    row 3: no plan. Then every row with an attention-input prefix of 3 (attnin{l}, attn_logits, grad_attnin{l}).
     """
     T = 8
     if kind == "gpt2":
@@ -305,6 +303,16 @@ def write_plan(d, kind, cfg, w, gen):
     (plain * R).sum().backward()
     out["plain_logits"] = plain.detach().float().numpy()
     out["grad_embeds"] = embeds.grad.float().numpy()
+
+    # Petrov et al.'s attention-input prefix: per layer [3, D] over every row's first 3 positions; logits and
+    # the gradients of the same L (drawn last, so the fixture's other tensors do not change)
+    attn = [leaf(3, D, std=1.0) for _ in range(L)]
+    attn_logits = forward(cfg, w, ids, attn_prefix=attn)
+    (attn_logits * R).sum().backward()
+    out["attn_logits"] = attn_logits.detach().float().numpy()
+    for l, a in enumerate(attn):
+        out[f"attnin{l}"] = a.detach().float().numpy()
+        out[f"grad_attnin{l}"] = a.grad.float().numpy()
     meta = {"note": f"{kind}: per-row prompt plans, each row computed alone, float64", "lora0": m0, "lora1": m1,
             "lora0_scale": "2.0", "lora1_scale": "0.5"}
     write_safetensors(os.path.join(d, "plan.safetensors"), out, meta)

@@ -19,12 +19,11 @@ engine's seconds per step can be set next to theirs on the same machine:
   lora      rank-1 LoRA (W + B A, A [1, in], B [out, 1]) on attn.c_proj, mlp.c_fc and mlp.c_proj, model
             frozen and in eval mode, AdamW(lr 5e-3) on the LoRA factors.
 
-Sequences: 19 tokens (10 in, 9 of the output fed back) plus P placeholder positions for a prefix — the
-same work our side does (the authors' pretraining also carries P zero pads; left out here so both sides
-do the same arithmetic).
+Sequences: P zero pads (the setup's prefix padding, in every phase, as the authors' CustomDataset has them),
+then 19 tokens (10 in, 9 of the output fed back) — the same work our side does.
 
   petrov_minGPT.py --input PHASES.json --steps N --warmup W --json OUT.json
-PHASES.json: [{"name", "setup": 1|3|4, "kind": "pretrain"|"finetune"|"prefix"|"lora", "prefix": P, "rank": r}]
+PHASES.json: [{"name", "setup": 1|3|4, "kind": "pretrain"|"finetune"|"prefix"|"lora", "pad": P, "prefix": P, "rank": r}]
 OUT.json: [{"name", "step_seconds"}] (median over N steps after W warm-up steps).
 Run with Debian's /usr/bin/python3 through run_reference.sh.
 """
@@ -147,7 +146,7 @@ class Items(torch.utils.data.Dataset):
 def run_phase(phase, steps, warmup):
     spec = MODELS[phase["setup"]]
     model = Gpt(**spec)
-    kind, pad = phase["kind"], phase.get("prefix", 0) if phase["kind"] == "prefix" else 0
+    kind, pad = phase["kind"], phase.get("pad", 0)
     loader = iter(torch.utils.data.DataLoader(Items(pad), sampler=torch.utils.data.RandomSampler(Items(pad), replacement=True, num_samples=10**9),
                                               batch_size=64, num_workers=0))
     prefixes = None

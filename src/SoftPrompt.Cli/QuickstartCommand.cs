@@ -26,7 +26,7 @@ namespace SoftPrompt.Cli;
 internal static class QuickstartCommand
 {
     /// <summary>The shipped models the quickstart prefers, in order: setup 2's knows four tasks a prefix can select; setup 1's only sorts ascending.</summary>
-    static readonly string[] DefaultModels = ["L1-H4-d256-noln1-ascending+descending+add1+add2", "L1-H1-d96-ascending"];
+    static readonly string[] DefaultModels = ["L1-H4-d256-noln1-pad1-ascending+descending+add1+add2", "L1-H1-d96-pad1-ascending"];
 
     public static Command Create()
     {
@@ -35,7 +35,7 @@ internal static class QuickstartCommand
         var method = new Option<string>("--method") { Description = "attn-prefix (Petrov et al.'s prefix), prefix (Li & Liang), prompt or lora.", DefaultValueFactory = _ => "attn-prefix" };
         var steps = new Option<int>("--steps") { Description = "Optimizer updates (batch 64).", DefaultValueFactory = _ => 1_500 };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 1e-3 attn-prefix, 5e-3 prefix, 0.3 prompt, 5e-3 lora)." };
-        var length = new Option<int>("--prefix-length") { Description = "Prefix or prompt length P.", DefaultValueFactory = _ => 1 };
+        var length = new Option<int?>("--prefix-length") { Description = "Prefix or prompt length P (default: the model's pad positions, softprompt_prefix_padding in its config.json, or 1)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the (first) adapter initialisation.", DefaultValueFactory = _ => 7UL };
         var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
@@ -48,15 +48,16 @@ internal static class QuickstartCommand
             string modelDir = parse.GetValue(model) ?? DefaultModel();
             var petrovTask = PetrovTasks.Parse(parse.GetValue(task)!);
             string kind = parse.GetValue(method)!, outDir = parse.GetValue(output)!, adapterDir = Path.Combine(outDir, "adapter");
-            int n = parse.GetValue(length);
-            if (n <= 0) throw new ArgumentException($"--prefix-length {n}: must be at least 1.");
             var lm = ModelLoader.Load(modelDir);
+            int padding = Gpt2Export.PrefixPadding(modelDir);   // the zero pads the model was pretrained with; slots take the last of them
+            int n = parse.GetValue(length) ?? Math.Max(1, padding);
+            if (n <= 0) throw new ArgumentException($"--prefix-length {n}: must be at least 1.");
             if (lm.Config.VocabSize != DigitSequences.VocabSize)
                 throw new ArgumentException($"--model {modelDir}: vocabulary {lm.Config.VocabSize}, but the digit tasks need a {DigitSequences.VocabSize}-token model (models/petrov).");
             int tries = parse.GetValue(seeds);
             if (tries <= 0) throw new ArgumentException($"--seeds {tries}: must be at least 1.");
             double rate = parse.GetValue(lr) ?? kind switch { "attn-prefix" => 1e-3, "prompt" => 0.3, _ => 5e-3 };
-            AnsiConsole.MarkupLine($"[bold]1. model[/] {Markup.Escape(modelDir)}: {lm.Config.Layers} layer(s), {lm.Config.Heads} head(s), d = {lm.Config.HiddenSize}");
+            AnsiConsole.MarkupLine($"[bold]1. model[/] {Markup.Escape(modelDir)}: {lm.Config.Layers} layer(s), {lm.Config.Heads} head(s), d = {lm.Config.HiddenSize}, {padding} pad position(s)");
 
             // 2. Tune on the task with a progress bar, one run per seed; the trainer writes each adapter in PEFT's
             //    layout; the one with the best exact match on a validation sample of the training split is kept.
@@ -78,8 +79,8 @@ internal static class QuickstartCommand
                 };
                 AnsiConsole.MarkupLine($"[bold]2. tuning[/] an adapter ({Markup.Escape(kind)}, {tuning.TrainableParameters:N0} parameters, seed {s}) on [bold]{PetrovTasks.Name(petrovTask)}[/], {options.MaxSteps} steps of 64, lr {rate:G3}");
                 string runDir = tries == 1 ? adapterDir : $"{adapterDir}-seed{s}";
-                var result = TrainingProgressBar.Run(new Trainer(lm, tuning, PetrovTuningData.Task(tuning.VirtualTokens), examples, null, options, runDir), options.MaxSteps);
-                double v = PetrovEvaluation.Accuracy(lm, tuning, validation);
+                var result = TrainingProgressBar.Run(new Trainer(lm, tuning, PetrovTuningData.Task(tuning.VirtualTokens, padding), examples, null, options, runDir), options.MaxSteps);
+                double v = PetrovEvaluation.Accuracy(lm, tuning, validation, padding);
                 seedNotes.Add($"seed {s}: {v:F1}%");
                 AnsiConsole.MarkupLine($"   validation exact match (320 training-split items): {v:F1}%");
                 if (v > bestValidation)
@@ -100,7 +101,7 @@ internal static class QuickstartCommand
 
             // 4. Evaluate: exact match of all 10 output digits, the model alone vs with the adapter.
             var test = PetrovSampler.TestSet(petrovTask, parse.GetValue(items));
-            double baseline = PetrovEvaluation.Accuracy(lm, null, test), adapted = PetrovEvaluation.Accuracy(lm, loaded, test);
+            double baseline = PetrovEvaluation.Accuracy(lm, null, test, padding), adapted = PetrovEvaluation.Accuracy(lm, loaded, test, padding);
             var table = new Table().AddColumn("evaluated on " + PetrovTasks.Name(petrovTask)).AddColumn(new TableColumn("exact match").RightAligned());
             table.AddRow("the model alone", $"{baseline:F1}%");
             table.AddRow($"with the {Markup.Escape(kind)} adapter", $"{adapted:F1}%");
@@ -109,7 +110,7 @@ internal static class QuickstartCommand
 
             // 5. Generate with the adapter.
             var shown = test.Take(3).ToArray();
-            var completions = PetrovEvaluation.Complete(lm, loaded, shown);
+            var completions = PetrovEvaluation.Complete(lm, loaded, shown, padding);
             AnsiConsole.MarkupLine("[bold]5. generated[/] (greedy)");
             var samples = new StringBuilder();
             for (int i = 0; i < shown.Length; i++)
@@ -121,7 +122,7 @@ internal static class QuickstartCommand
 
             // 6. The attention-shift diagnostic of the saved adapter.
             AnsiConsole.MarkupLine("[bold]6. attention-shift diagnostic[/] (64 test prompts)");
-            var promptTask = PetrovTuningData.Task(loaded.VirtualTokens);
+            var promptTask = PetrovTuningData.Task(loaded.VirtualTokens, padding);
             var prompts = test.Take(64).Select(e => promptTask.Template.RenderPrompt(PetrovTuningData.Fields(e), promptTask.Encoder, promptTask.Options)).ToArray();
             var report = AttentionShift.Analyze(lm, loaded, prompts);
             string attentionDir = Path.Combine(outDir, "attention");

@@ -11,7 +11,7 @@ namespace SoftPrompt.Cli.Tests;
 public sealed class QuickstartCommandTests : IDisposable
 {
     readonly string _dir = Path.Combine(Path.GetTempPath(), $"softprompt-quickstart-{Guid.NewGuid():N}");
-    static readonly string Model = Path.Combine(CliRunner.RepoRoot, "models", "petrov", "L1-H1-d96-ascending");
+    static readonly string Model = Path.Combine(CliRunner.RepoRoot, "models", "petrov", "L1-H1-d96-pad1-ascending");
 
     public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
 

@@ -143,6 +143,22 @@ public class PromptPlanTests
         }
     }
 
+    [Theory, MemberData(nameof(Models))]
+    public void AnAttentionInputPrefixMatchesTheReference(string name)
+    {
+        // Petrov et al.'s prefix over every row's first 3 positions at each block's attention input; the slots keep
+        // their positions (the text after them starts at 3), as in the authors' minGPT. Logits and ∂L/∂prefix.
+        var model = Load(name);
+        using var fx = new PlanFixture(model, name);
+        var prefix = Enumerable.Range(0, model.Config.Layers).Select(l => { var t = fx.File.LoadTensor($"attnin{l}"); t.RequiresGrad = true; return t; }).ToArray();
+        Tape.Clear();
+        var logits = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = PromptPlan.Uniform(fx.Batch, new RowPlan { AttentionInputPrefix = new AttentionInputPrefix(prefix) }) });
+        ReferenceLogits.AssertClose(logits.ToArray(), fx.File.LoadTensor("attn_logits").ToArray(), $"{name} attention-input prefix logits");
+        F.Sum(F.Mul(logits, fx.R)).Backward();
+        for (int l = 0; l < prefix.Length; l++)
+            ReferenceLogits.AssertClose(prefix[l].Grad!.ToArray(), fx.File.LoadTensor($"grad_attnin{l}").ToArray(), $"{name} ∂L/∂prefix, layer {l}", tol: 5e-4);
+    }
+
     [Theory]
     [InlineData("gpt2-tiny-petrov")]
     [InlineData("llama-tiny-gqa")]

@@ -16,7 +16,8 @@ namespace SoftPrompt.Bench.Petrov;
 /// (bench/reference/petrov_minGPT.py: minGPT's model and trainer, the prefix written over the attention
 /// input, rank-1 LoRA), run in the same invocation through run_reference.sh's default mode — the authors'
 /// code runs plain PyTorch. Phases: setup 1 pretraining, fine-tuning and prefix (d = 96); setup 3/4
-/// pretraining, prefix (P = 12) and rank-1 LoRA (d = 256, 4 layers). <c>--profile</c> splits our
+/// pretraining (P = 10 pads), setup 4 prefix (P = 12) and rank-1 LoRA (d = 256, 4 layers); every phase's rows start
+/// with the setup's pad positions, as the authors' do. <c>--profile</c> splits our
 /// pretraining step into data, forward, backward (per op), clip and optimizer.
 /// </summary>
 public static class PetrovBench
@@ -46,7 +47,7 @@ public static class PetrovBench
         if (!args.Has("noref"))
         {
             string output = Path.Combine(Path.GetTempPath(), $"softprompt-petrov-ref-{Environment.ProcessId}.json");
-            string input = JsonSerializer.Serialize(phases.Select(p => new { name = p.Name, setup = p.Setup, kind = p.Kind, prefix = p.Prefix, rank = p.Rank }));
+            string input = JsonSerializer.Serialize(phases.Select(p => new { name = p.Name, setup = p.Setup, kind = p.Kind, pad = MinGptConfig.ForSetup(p.Setup).PrefixPadding, prefix = p.Prefix, rank = p.Rank }));
             string inputFile = Path.ChangeExtension(output, ".in.json");
             File.WriteAllText(inputFile, input);
             Console.Error.WriteLine("running the PyTorch reference (the authors' minGPT code, default mode) …");
@@ -110,7 +111,7 @@ public static class PetrovBench
         for (int i = 0; i < steps; i++)
         {
             var sw = Stopwatch.StartNew();
-            var batch = run.Sampler.NextBatch(run.Options.BatchSize);
+            var batch = run.Sampler.NextBatch(run.Options.BatchSize, run.Model.Config.PrefixPadding);
             data += sw.Elapsed.TotalSeconds; sw.Restart();
             run.Optimizer.ZeroGrad();
             using (TensorScope.Begin())

@@ -21,12 +21,6 @@ public sealed class KvCache(int layers)
 
     public bool HasPrefix => _prefixKeys is not null;
 
-    /// <summary>
-    /// Per row, the amount later tokens' position ids move by, fixed by the first pass: an attention-input
-    /// prefix takes no positions of its own (the text after it keeps 0, 1, …), so continuation tokens move back by its length.
-    /// </summary>
-    public int[]? RowPositionShift { get; internal set; }
-
     /// <summary>Prefix length of each row (0 for a row without one); null without a prefix.</summary>
     public int[]? RowPrefixLengths { get; private set; }
 

@@ -7,7 +7,7 @@ namespace SoftPrompt.Models.Plans;
 /// attention block (before its first norm, as the authors' minGPT does: ln_1(cat(prefix, x[P:]))) at P
 /// positions of the row (its first, by default), so the prefix's keys and values come from the frozen
 /// norm, W_K and W_V. The residual stream at those positions is left as it was; the ids there are
-/// placeholders; the text follows.
+/// placeholders (the slots keep their position ids, so the text after them starts at position P).
 /// </summary>
 public sealed class AttentionInputPrefix
 {

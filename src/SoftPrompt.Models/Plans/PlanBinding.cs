@@ -24,8 +24,6 @@ public sealed class PlanBinding
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
 
-    KvCache? _cache;
-
     PlanBinding(PromptPlan? plan, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
     {
         _plan = plan; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
@@ -71,7 +69,7 @@ public sealed class PlanBinding
                 (keys, values) = CachedPrefix(cache, c.Layers);
             }
         }
-        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values) { _cache = cache };
+        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
         if (plan is not null) binding.GroupDeltas(model, plan);
         return binding;
     }
@@ -192,28 +190,14 @@ public sealed class PlanBinding
 
     /// <summary>
     /// Position ids of the new tokens: HF's (from the cache length and the padding mask), after each row's
-    /// key/value prefix; an attention-input prefix takes no positions, so the text after it starts at 0
-    /// (its own slots take 0..P-1, which never matter: their attention input is replaced at every layer).
+    /// key/value prefix. An attention-input prefix's slots are ordinary positions, as in the authors' code
+    /// (their prefix replaces the hidden state at the sequence's first P positions), so the text after it starts at P.
     /// </summary>
     public int[] Positions(int seq, int past, int[]? mask)
     {
         var positions = PositionIds.For(_batch, seq, past, mask);
         if (PrefixLength > 0)
             for (int i = 0; i < positions.Length; i++) positions[i] += _rowPrefix[i / seq];
-        int[]? shift = null;
-        for (int b = 0; b < _batch; b++)
-        {
-            if (_plan?[b]?.AttentionInputPrefix is not { } p) continue;
-            int first = b * seq;
-            for (int t = p.Position + p.Length; t < seq; t++) positions[first + t] = Math.Max(0, positions[first + t] - p.Length);   // padding keeps a valid id
-            (shift ??= new int[_batch])[b] = -p.Length;
-        }
-        if (_cache is not null)
-        {
-            if (shift is not null && _cache.Length == 0) _cache.RowPositionShift = shift;
-            else if (shift is null && _cache.RowPositionShift is { } cached)
-                for (int i = 0; i < positions.Length; i++) positions[i] += cached[i / seq];
-        }
         return positions;
     }
 

@@ -9,13 +9,19 @@ namespace SoftPrompt.Tuning.Tests.Petrov;
 
 public class MinGptTests
 {
-    static PetrovBatch Batch(int rows, ulong seed, params PetrovTask[] tasks) => new PetrovSampler(tasks.Length == 0 ? [PetrovTask.SortAscending] : tasks, seed).NextBatch(rows);
+    static PetrovBatch Batch(int rows, ulong seed, params PetrovTask[] tasks) => Padded(rows, seed, 0, tasks);
+
+    static PetrovBatch Padded(int rows, ulong seed, int padding, params PetrovTask[] tasks) =>
+        new PetrovSampler(tasks.Length == 0 ? [PetrovTask.SortAscending] : tasks, seed).NextBatch(rows, padding);
 
     [Fact]
     public void SetupsHaveThePapersSizes()
     {
-        // Setup 1: 1 layer, d = 96: wte 10·96 + wpe 20·96 + block 12·96² + 13·96 + ln_f 2·96 + head 96·10.
-        Assert.Equal(10 * 96 + 20 * 96 + 12 * 96 * 96 + 13 * 96 + 2 * 96 + 96 * 10, new MinGpt(MinGptConfig.ForSetup(1), 1).ParameterCount);
+        // Setup 1: 1 layer, d = 96, P = 1: wte 10·96 + wpe (1 + 20)·96 + block 12·96² + 13·96 + ln_f 2·96 + head 96·10.
+        Assert.Equal(10 * 96 + 21 * 96 + 12 * 96 * 96 + 13 * 96 + 2 * 96 + 96 * 10, new MinGpt(MinGptConfig.ForSetup(1), 1).ParameterCount);
+        // The authors pretrain with their prefix's padding: P = 1, 1, 10, 12 pad positions, room for them.
+        Assert.Equal([1, 1, 10, 12], [.. Enumerable.Range(1, 4).Select(s => MinGptConfig.ForSetup(s).PrefixPadding)]);
+        Assert.Equal(12 + 20, MinGptConfig.ForSetup(4).MaxPositions);
         var two = new MinGpt(MinGptConfig.ForSetup(2), 1);
         Assert.DoesNotContain(two.NamedParameters(), p => p.Key.Contains("ln_1"));
         Assert.Equal(4, new MinGpt(MinGptConfig.ForSetup(3), 1).H.Count);
@@ -28,25 +34,29 @@ public class MinGptTests
 
     public static TheoryData<bool, bool> Variants() => new() { { true, false }, { false, false }, { true, true } };
 
-    [Fact]
-    public void LossOnTheOutputSuffixIsTheFullPassLossAtTheOutputs()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void LossOnTheOutputSuffixIsTheFullPassLossAtTheOutputs(int padding)
     {
-        // The loss runs the last block only from position 9 on; the full pass's logits at 9–18 give the same loss.
-        var model = new MinGpt(new MinGptConfig(2, 2, 16, Dropout: 0f), 5);
-        var batch = Batch(4, 2, PetrovTask.SortAscending, PetrovTask.AddTwo);
+        // The loss runs the last block only from position P + 9 on; the full pass's logits at P+9 … P+18 give the same loss.
+        var model = new MinGpt(MinGptConfig.Padded(new MinGptConfig(2, 2, 16, Dropout: 0f), padding), 5);
+        var batch = Padded(4, 2, padding, PetrovTask.SortAscending, PetrovTask.AddTwo);
+        Assert.Equal(padding + 19, batch.SequenceLength);
         using var _ = Tape.NoGrad();
-        var logits = model.Forward(batch.Inputs, batch.Rows, PetrovBatch.SequenceLength).ToArray();   // [B, 19, V]
+        var logits = model.Forward(batch.Inputs, batch.Rows, batch.SequenceLength).ToArray();   // [B, P + 19, V]
         int v = model.Config.VocabSize;
         double expected = 0;
         for (int r = 0; r < batch.Rows; r++)
             for (int i = 0; i < PetrovBatch.Outputs; i++)
             {
-                var row = logits.AsSpan((r * PetrovBatch.SequenceLength + PetrovBatch.FirstOutput + i) * v, v);
+                var row = logits.AsSpan((r * batch.SequenceLength + batch.FirstOutput + i) * v, v);
                 double max = row.ToArray().Max(), sum = row.ToArray().Sum(z => Math.Exp(z - max));
                 expected += max + Math.Log(sum) - row[batch.Targets[r * PetrovBatch.Outputs + i]];
             }
         expected /= batch.Targets.Length;
         Assert.Equal(expected, model.Loss(batch).Item(), 5);
+        if (padding > 0) Assert.Throws<ArgumentException>(() => model.Loss(Batch(2, 2)));   // a batch without the model's pads
     }
 
     [Theory, MemberData(nameof(Variants))]
@@ -93,12 +103,12 @@ public class MinGptTests
         double before = GreedyDecoder.ExactMatch(run.Model, test);
         float first = run.TrainStep();
         float last = 0;
-        run.Train(399, (_, l) => last = l);
+        run.Train(799, (_, l) => last = l);
         double after = GreedyDecoder.ExactMatch(run.Model, test);
         Assert.True(before < 0.02, $"untrained exact match {before:P1}");
         Assert.True(last < first / 4, $"loss {first} -> {last}");
-        // Measured here: about 80% after 300–400 steps of batch 64 (the paper reports 91% after 20k).
-        Assert.True(after >= 0.6, $"exact match after 400 steps {after:P1}");
+        // Measured here: 57% after 400 steps of batch 64 with dropout on attention too, 75% after 800 (the paper reports 91% after 20k).
+        Assert.True(after >= 0.6, $"exact match after 800 steps {after:P1}");
         Assert.True(run.Model.IsTraining, "evaluation restores training mode");
     }
 
@@ -136,15 +146,15 @@ public class MinGptTests
     [InlineData(false, false)]    // setup 2: no first LayerNorm
     public void ExportedCheckpointRunsInGpt2ModelWithTheSameLogits(bool firstLayerNorm, bool tiedHead)
     {
-        var config = new MinGptConfig(2, 2, 16, FirstLayerNorm: firstLayerNorm, TiedHead: tiedHead);
+        var config = MinGptConfig.Padded(new MinGptConfig(2, 2, 16, FirstLayerNorm: firstLayerNorm, TiedHead: tiedHead), 2);
         var model = new MinGpt(config, 4);
         // Every weight random and large (LayerNorm scales and shifts too), so a wrong layout, activation or
         // norm in the export shows in the logits; minGPT's 0.02 initialisation would hide GELU's tanh-vs-erf form.
         var rng = new Rng(12);
         foreach (var (_, p) in model.NamedParameters()) Init.Normal(p, rng, 0f, 0.5f);
         model.Eval();
-        var batch = Batch(4, 8, PetrovTask.SortDescending);
-        int t = PetrovBatch.SequenceLength;
+        var batch = Padded(4, 8, 2, PetrovTask.SortDescending);
+        int t = batch.SequenceLength;
         string dir = Path.Combine(Path.GetTempPath(), "petrov-export-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -152,7 +162,8 @@ public class MinGptTests
             var loaded = ModelLoader.Load(dir);
             Assert.IsType<Gpt2Model>(loaded);
             Assert.Equal(16, loaded.Config.HiddenSize);
-            Assert.Equal(20, loaded.Config.MaxPositions);
+            Assert.Equal(2 + 20, loaded.Config.MaxPositions);
+            Assert.Equal(2, Gpt2Export.PrefixPadding(dir));
             float[] ours, theirs;
             using (Tape.NoGrad())
             {

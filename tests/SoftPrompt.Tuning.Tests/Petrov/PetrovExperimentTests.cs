@@ -73,10 +73,10 @@ public sealed class PetrovExperimentTests : IDisposable
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "SoftPrompt.sln"))) root = root.Parent!;
-        string source = Path.Combine(root.FullName, "models", "petrov", "L1-H1-d96-ascending"), shipped = Path.Combine(_dir, "shipped");
-        Directory.CreateDirectory(Path.Combine(shipped, "L1-H1-d96-ascending"));
-        foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(source, f), Path.Combine(shipped, "L1-H1-d96-ascending", f));
-        string config = Path.Combine(shipped, "L1-H1-d96-ascending", "config.json");
+        string source = Path.Combine(root.FullName, "models", "petrov", "L1-H1-d96-pad1-ascending"), shipped = Path.Combine(_dir, "shipped");
+        Directory.CreateDirectory(Path.Combine(shipped, "L1-H1-d96-pad1-ascending"));
+        foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(source, f), Path.Combine(shipped, "L1-H1-d96-pad1-ascending", f));
+        string config = Path.Combine(shipped, "L1-H1-d96-pad1-ascending", "config.json");
         var setup = PetrovSetup.For(1) with { PretrainSteps = 5, Phases = [] };
 
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"softprompt_pretrain_steps\": 20000", "\"softprompt_pretrain_steps\": 4"));

@@ -121,5 +121,12 @@ public class PetrovTaskTests
         Assert.Equal(2 * 10, batch.Targets.Length);          // positions 9–18 predict the 10 output tokens
         Assert.Equal(e.Output.ToArray(), batch.Targets[10..]);
         Assert.Equal(e.Tokens[10..20], batch.Targets[..10]);
+
+        // With the authors' prefix padding P, each row starts with P zero tokens and the targets do not move.
+        var padded = PetrovBatch.From([e, e], padding: 3);
+        Assert.Equal(2 * 22, padded.Inputs.Length);
+        Assert.Equal([0, 0, 0, .. e.Tokens[..19]], padded.Inputs[22..]);
+        Assert.Equal(3 + 9, padded.FirstOutput);
+        Assert.Equal(batch.Targets, padded.Targets);
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.Data;
 
 namespace SoftPrompt.Tuning.Experiments.Petrov;
 
@@ -10,8 +11,9 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// model.safetensors, float32) with HF's key names: "transformer." + wte, wpe, h.{i}.*, ln_f; Linear
 /// weights transposed into Conv1D's [in, out] layout (c_attn's columns are q|k|v because our c_attn
 /// rows are); an untied head as "lm_head.weight" [V, d] (HF's Linear layout) with
-/// "tie_word_embeddings": false. activation_function is "gelu_new" (GELU, tanh form); attn_pdrop is
-/// 0 because training applies no dropout to attention probabilities.
+/// "tie_word_embeddings": false. activation_function is "gelu_new" (GELU, tanh form); the dropouts are
+/// pretraining's (embeddings, residuals and attention probabilities alike). The prefix padding P the model was
+/// pretrained with is <c>"softprompt_prefix_padding"</c>: every prompt for it starts with P zero tokens.
 /// <para>Setup 2's blocks have no first LayerNorm: written with <c>"softprompt_skip_ln_1": true</c> and no
 /// ln_1 tensors, which <c>Gpt2Model</c> reads (an identity ln_1 would not be equivalent: LayerNorm
 /// normalises). The untied head is written as HF writes it and <c>Gpt2Model</c> uses it.</para>
@@ -23,6 +25,22 @@ public static class Gpt2Export
 
     /// <summary>The config.json field that records how many pretraining steps the checkpoint had (absent: the authors' count).</summary>
     public const string PretrainStepsField = "softprompt_pretrain_steps";
+
+    /// <summary>The config.json field with the number of zero pad tokens every sequence started with in pretraining (absent: 0).</summary>
+    public const string PrefixPaddingField = "softprompt_prefix_padding";
+
+    /// <summary>The prefix padding recorded in <paramref name="directory"/>'s config.json (0 when absent or when there is no config.json).</summary>
+    public static int PrefixPadding(string directory)
+    {
+        string path = Path.Combine(directory, "config.json");
+        if (!File.Exists(path)) return 0;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?[PrefixPaddingField];
+        try { return node is null ? 0 : node.GetValue<int>(); }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            throw new DataFormatException($"{path}: {PrefixPaddingField} must be a whole number, got {node!.ToJsonString()}.");
+        }
+    }
 
     public static void Write(MinGpt model, string directory, long? pretrainSteps = null)
     {
@@ -45,9 +63,10 @@ public static class Gpt2Export
             ["layer_norm_epsilon"] = 1e-5,
             ["embd_pdrop"] = c.Dropout,
             ["resid_pdrop"] = c.Dropout,
-            ["attn_pdrop"] = 0.0,
+            ["attn_pdrop"] = c.Dropout,
             ["tie_word_embeddings"] = c.TiedHead,
             [SkipLn1Flag] = !c.FirstLayerNorm,
+            [PrefixPaddingField] = c.PrefixPadding,
             ["torch_dtype"] = "float32",
         };
         if (pretrainSteps is { } steps) config[PretrainStepsField] = steps;

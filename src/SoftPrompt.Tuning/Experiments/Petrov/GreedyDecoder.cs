@@ -5,7 +5,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 
 /// <summary>
 /// Greedy decoding of the 10 output tokens from the 10 input digits, in eval mode without gradients:
-/// step j feeds input + the j tokens decoded so far and takes the argmax at the last position
+/// step j feeds the model's P zero pads + input + the j tokens decoded so far and takes the argmax at the last position
 /// (no cache: sequences are at most 19 tokens). The model's training mode is restored afterwards.
 /// </summary>
 public static class GreedyDecoder
@@ -17,7 +17,7 @@ public static class GreedyDecoder
     {
         const int inLen = PetrovExample.InputLength, outLen = PetrovExample.OutputLength;
         if (inputs.Length % inLen != 0) throw new ArgumentException($"Decode: {inputs.Length} input tokens are not rows of {inLen}.");
-        int n = inputs.Length / inLen, v = model.Config.VocabSize;
+        int n = inputs.Length / inLen, v = model.Config.VocabSize, pad = model.Config.PrefixPadding;
         var decoded = new int[n * outLen];
         bool wasTraining = model.IsTraining;
         model.Eval();
@@ -27,14 +27,15 @@ public static class GreedyDecoder
             for (int start = 0; start < n; start += Chunk)
             {
                 int rows = Math.Min(Chunk, n - start);
-                var seq = new int[rows * (inLen + outLen - 1)];
+                var seq = new int[rows * (pad + inLen + outLen - 1)];
                 for (int j = 0; j < outLen; j++)
                 {
-                    int t = inLen + j;   // tokens fed this step
+                    int t = pad + inLen + j;   // tokens fed this step
                     for (int r = 0; r < rows; r++)
                     {
-                        inputs.Slice((start + r) * inLen, inLen).CopyTo(seq.AsSpan(r * t));
-                        decoded.AsSpan((start + r) * outLen, j).CopyTo(seq.AsSpan(r * t + inLen));
+                        seq.AsSpan(r * t, pad).Clear();
+                        inputs.Slice((start + r) * inLen, inLen).CopyTo(seq.AsSpan(r * t + pad));
+                        decoded.AsSpan((start + r) * outLen, j).CopyTo(seq.AsSpan(r * t + pad + inLen));
                     }
                     using var scope = TensorScope.Begin();
                     var logits = model.Forward(seq.AsSpan(0, rows * t), rows, t).Span;   // [rows, t, V]

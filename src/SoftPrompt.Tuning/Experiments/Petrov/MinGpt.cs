@@ -8,7 +8,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// The trainable minGPT-style language model of the Petrov et al. experiments, in GPT-2's architecture
 /// and with GPT-2's parameter names (wte, wpe, h.{i}.ln_1/attn.c_attn/attn.c_proj/ln_2/mlp.c_fc/mlp.c_proj, ln_f,
 /// lm_head), so <see cref="Gpt2Export"/> only transposes Linear weights into HF's Conv1D layout.
-/// x = drop(wte[ids] + wpe[0..T)) → blocks → ln_f → head. Initialisation is minGPT's: Linear and Embedding
+/// x = drop(wte[ids] + wpe[0..T)) (ids start with the config's P zero pads) → blocks → ln_f → head. Initialisation is minGPT's: Linear and Embedding
 /// weights N(0, 0.02²), biases 0, LayerNorms 1/0, and each residual projection (attn.c_proj, mlp.c_proj)
 /// N(0, (0.02/√(2·n_layer))²).
 /// </summary>
@@ -77,7 +77,8 @@ public sealed class MinGpt : Module
     /// <summary>Mean cross-entropy over the batch's output predictions (10 a row) -> [].</summary>
     public Tensor Loss(PetrovBatch batch)
     {
-        var logits = Head(ForwardHidden(batch.Inputs, batch.Rows, PetrovBatch.SequenceLength, PetrovBatch.FirstOutput));   // [B, 10, V]
+        if (batch.Padding != Config.PrefixPadding) throw new ArgumentException($"MinGpt: a batch with {batch.Padding} pad positions for a model pretrained with {Config.PrefixPadding}.");
+        var logits = Head(ForwardHidden(batch.Inputs, batch.Rows, batch.SequenceLength, batch.FirstOutput));   // [B, 10, V]
         return F.CrossEntropy(F.Reshape(logits, batch.Rows * PetrovBatch.Outputs, Config.VocabSize), batch.Targets, reuseLogitsForGrad: true);
     }
 

@@ -38,7 +38,7 @@ public sealed class MinGptPretrainer
     /// <summary>One optimizer step on a fresh batch; returns the batch's loss (before the update).</summary>
     public float TrainStep()
     {
-        var batch = Sampler.NextBatch(Options.BatchSize);
+        var batch = Sampler.NextBatch(Options.BatchSize, Model.Config.PrefixPadding);
         Optimizer.ZeroGrad();
         float loss;
         using (TensorScope.Begin())

@@ -33,9 +33,12 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     int Steps(int small, int full) => fullScale ? full : small;
 
-    /// <summary>The pretrained model's identity: architecture and tasks (setups 3 and 4 share theirs).</summary>
-    string ModelKey => $"L{setup.Model.Layers}-H{setup.Model.Heads}-d{setup.Model.Dim}{(setup.Model.FirstLayerNorm ? "" : "-noln1")}-" +
-        string.Join("+", setup.PretrainTasks.Select(PetrovTasks.Name));
+    /// <summary>The pretrained model's identity: architecture, prefix padding and tasks.</summary>
+    string ModelKey => $"L{setup.Model.Layers}-H{setup.Model.Heads}-d{setup.Model.Dim}{(setup.Model.FirstLayerNorm ? "" : "-noln1")}" +
+        $"{(Padding > 0 ? $"-pad{Padding}" : "")}-" + string.Join("+", setup.PretrainTasks.Select(PetrovTasks.Name));
+
+    /// <summary>The pad positions every sequence starts with (the model's pretraining; a prefix's slots are the last of them).</summary>
+    int Padding => setup.Model.PrefixPadding;
 
     string PretrainKey => $"pretrain-{ModelKey}-{(fullScale ? "full" : "small")}";
 
@@ -43,6 +46,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     {
         Directory.CreateDirectory(outputDirectory);
         var (modelDir, pretrainSteps) = Pretrained(retrain, cancellationToken);
+        if (Gpt2Export.PrefixPadding(modelDir) != Padding)
+            throw new InvalidOperationException($"{modelDir}: pretrained with {Gpt2Export.PrefixPadding(modelDir)} pad positions ({Gpt2Export.PrefixPaddingField}); setup {setup.Number} needs {Padding}.");
         var model = ModelLoader.Load(modelDir);
         var results = new List<PetrovResult>();
         foreach (var task in setup.PretrainEval)
@@ -62,7 +67,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             for (int k = 0; k < seedCount; k++)
             {
                 var (candidate, s) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
-                double v = PetrovEvaluation.Accuracy(model, candidate, validationItems);
+                double v = PetrovEvaluation.Accuracy(model, candidate, validationItems, Padding);
                 seconds += s;
                 seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
                 if (v > bestValidation) (bestValidation, method) = (v, candidate);
@@ -70,7 +75,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             string? seeds = seedCount > 1 ? "validation " + string.Join(", ", seedNotes) : null;
             if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
             var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e =>
-                new EncodedExample([.. new int[phase.PrefixLength], .. e.Input.ToArray()], phase.PrefixLength > 0 ? [new SoftSlot(0, 0, phase.PrefixLength)] : [], phase.PrefixLength + 10, []))]);
+            {
+                var (ids, at) = PetrovTuningData.Prompt(e.Input, phase.PrefixLength, Padding);
+                return new EncodedExample(ids, phase.PrefixLength > 0 ? [new SoftSlot(at, 0, phase.PrefixLength)] : [], ids.Length, []);
+            })]);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
@@ -149,7 +157,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         };
         int steps = Steps(phase.Steps, phase.FullSteps);
         var examples = PetrovTuningData.Examples(phase.Task, Math.Min(steps * 64, 64_000));
-        var task = PetrovTuningData.Task(method.VirtualTokens);
+        var task = PetrovTuningData.Task(method.VirtualTokens, Padding);
         var options = new TrainerOptions
         {
             MaxSteps = steps, BatchSize = 64, LearningRate = LearningRate(phase), AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
@@ -187,7 +195,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     /// <summary>Exact match (%) of all 10 greedy output tokens over the task's test items, with the method's plan (or none).</summary>
     double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task) =>
-        PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, testItems));
+        PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, testItems), Padding);
 
     void WriteReport(IReadOnlyList<PetrovResult> results)
     {
@@ -197,7 +205,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = testItems, results },
                 new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
-            $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}. Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
+            $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
             "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)

@@ -29,12 +29,13 @@ public sealed class PetrovSampler
         return PetrovExample.Create(task, digits);
     }
 
-    public PetrovBatch NextBatch(int rows)
+    /// <summary>A batch of <paramref name="rows"/> fresh examples, each after <paramref name="padding"/> zero pad tokens.</summary>
+    public PetrovBatch NextBatch(int rows, int padding = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         var examples = new PetrovExample[rows];
         for (int i = 0; i < rows; i++) examples[i] = NextExample();
-        return PetrovBatch.From(examples);
+        return PetrovBatch.From(examples, padding);
     }
 
     public ulong[] GetState() => _rng.GetState();

@@ -29,7 +29,26 @@ public static class PetrovTuningData
 
     public static Example Fields(PetrovExample e) => Example.Of(("input", DigitEncoder.Text(e.Input)), ("answer", DigitEncoder.Text(e.Output)));
 
-    /// <summary>The template {soft:N}{input}{answer} (no slot when N = 0) with the digit tokenizer.</summary>
-    public static TuningTask Task(int virtualTokens) =>
-        new(Template.Parse(virtualTokens > 0 ? $"{{soft:{virtualTokens}}}{{input}}{{answer}}" : "{input}{answer}"), new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
+    /// <summary>
+    /// Zero pad tokens before a method's N virtual-token slots for a model pretrained with P pad positions: the
+    /// slots take the last N of the P positions (the authors' prefix replaces exactly those), so the text stays at P….
+    /// </summary>
+    public static int LeadingPads(int padding, int virtualTokens) => Math.Max(0, padding - virtualTokens);
+
+    /// <summary>
+    /// The template {pads}{soft:N}{input}{answer} with the digit tokenizer: max(0, P − N) literal zeros, the N slots
+    /// (none when N = 0), the digits; P is the model's prefix padding (<see cref="Gpt2Export.PrefixPadding"/>).
+    /// </summary>
+    public static TuningTask Task(int virtualTokens, int padding = 0) =>
+        new(Template.Parse(new string('0', LeadingPads(padding, virtualTokens)) + (virtualTokens > 0 ? $"{{soft:{virtualTokens}}}" : "") + "{input}{answer}"),
+            new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
+
+    /// <summary>The prompt ids for an input and the method's slots: pads, N placeholder slots, the 10 digits; the slots' first position.</summary>
+    public static (int[] Ids, int SlotPosition) Prompt(ReadOnlySpan<int> input, int virtualTokens, int padding)
+    {
+        int pads = LeadingPads(padding, virtualTokens);
+        var ids = new int[pads + virtualTokens + input.Length];
+        input.CopyTo(ids.AsSpan(pads + virtualTokens));
+        return (ids, pads);
+    }
 }
