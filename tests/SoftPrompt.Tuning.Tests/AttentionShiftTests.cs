@@ -53,6 +53,8 @@ public class AttentionShiftTests
         Assert.True(report.MeanPrefixMass > 0.01, $"{kind}: the prefix takes attention ({report.MeanPrefixMass:F3})");
         // With rotary positions a prefix leaves layer 0's input as it was (GPT-2's learned positions shift by P).
         if (modelName.StartsWith("llama") && kind is "prefix" or "deep") Assert.All(report.Heads.Where(h => h.Layer == 0), h => Assert.Equal(0.0, h.TotalChange, 5));
+        // An attention-input prefix's slots keep their positions: compared with the plain run on the same ids, layer 0 reads the same content.
+        if (kind == "attention-input") Assert.All(report.Heads.Where(h => h.Layer == 0), h => Assert.Equal(0.0, h.TotalChange, 5));
         Assert.True(report.MaxTotalChange > 1e-3, "later layers see earlier layers' biased outputs");
         Assert.All(report.Heads, h => Assert.InRange(h.BiasRank, 1, 3));   // at most the prefix length
         Assert.Contains("only biases attention outputs", report.Verdict);

@@ -12,7 +12,8 @@ namespace SoftPrompt.Tuning.Analysis;
 /// PrefixMass α — the attention the prefix (or the virtual tokens) takes; DirectChange — total-variation
 /// distance between the head's attention over the content, renormalised, and the same layer input's
 /// attention without the adapter (zero for prompt and prefix methods by Petrov et al.'s theorem);
-/// TotalChange — the same distance to the plain model's run, which earlier layers' outputs can move;
+/// TotalChange — the same distance to the plain model's run (on the text alone; for an attention-input prefix on the
+/// same ids, its slots being pad positions the model was pretrained with), which earlier layers' outputs can move;
 /// BiasRank — the numerical rank of the output bias the prefix adds (its span is at most the prefix length).
 /// </summary>
 public sealed record HeadShift(int Layer, int Head, double PrefixMass, double DirectChange, double TotalChange, int BiasRank);
@@ -43,21 +44,30 @@ public static class AttentionShift
         try
         {
             var output = method.Compute();
+            bool keepsSlots = output.AttentionInputPrefix is not null;
             foreach (var chunk in prompts.Chunk(batchSize))
             {
                 var batch = new Collator().Collate(chunk);
                 var plan = new PromptPlan([.. chunk.Select(p => (RowPlan?)output.Row(p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))))]);
                 var adapted = new Recorder(wantsBaseline: true);
                 model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, AttentionMask = batch.AttentionMask, AttentionObserver = adapted, OutputPositions = [0] });
+                var plain = new Recorder(wantsBaseline: false);
+                if (keepsSlots)
+                {
+                    // The plain model on the same ids: an attention-input prefix overwrites slots the model was
+                    // pretrained with (Petrov et al.'s pad positions), which keep their positions; compared over the content.
+                    model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { AttentionMask = batch.AttentionMask, AttentionObserver = plain, OutputPositions = [0] });
+                    for (int l = 0; l < c.Layers; l++) acc.Add(adapted.Layers[l], plain.Layers[l], batch, batch.Seq, plainKeepsSlots: true);
+                    continue;
+                }
                 // The plain model on the text alone: the virtual-token positions removed.
                 var textRows = chunk.Select(p => p.Ids.Where((_, t) => !p.SoftSlots.Any(s => t >= s.Position && t < s.Position + s.Count)).ToArray()).ToArray();
                 int seq = textRows.Max(r => r.Length);
                 var ids = new int[chunk.Length * seq];
                 var mask = new int[chunk.Length * seq];
                 for (int b = 0; b < chunk.Length; b++) { textRows[b].CopyTo(ids, b * seq); mask.AsSpan(b * seq, textRows[b].Length).Fill(1); }
-                var plain = new Recorder(wantsBaseline: false);
                 model.Forward(ids, chunk.Length, seq, new ForwardOptions { AttentionMask = mask, AttentionObserver = plain, OutputPositions = [0] });
-                for (int l = 0; l < c.Layers; l++) acc.Add(adapted.Layers[l], plain.Layers[l], batch, textRows.Select(r => r.Length).ToArray(), seq);
+                for (int l = 0; l < c.Layers; l++) acc.Add(adapted.Layers[l], plain.Layers[l], batch, seq, plainKeepsSlots: false);
             }
         }
         finally { method.Train(); }
@@ -101,7 +111,9 @@ public static class AttentionShift
         readonly long[] _count = new long[layers * heads];
         readonly List<float[]>[] _bias = [.. Enumerable.Range(0, layers * heads).Select(_ => new List<float[]>())];
 
-        public void Add(AttentionObservation a, AttentionObservation plain, TokenBatch batch, int[] textLengths, int plainSeq)
+        // plainKeepsSlots: the plain run had the adapted run's ids and positions (its query q, keys renormalised over the
+        // content); otherwise it had the content alone (query and keys by their index among the content).
+        public void Add(AttentionObservation a, AttentionObservation plain, TokenBatch batch, int plainSeq, bool plainKeepsSlots)
         {
             int B = batch.Batch, T = batch.Seq, H = a.Heads, P = a.PrefixLength, L = P + T, group = a.Heads / a.KvHeads;
             int width = a.Values.Shape[2], hd = width / a.KvHeads, vRows = a.Values.Shape[1];
@@ -123,13 +135,16 @@ public static class AttentionShift
                         for (int ki = 0; ki <= qi; ki++) contentMass += row[P + content[ki]];
                         double prefixMass = 1 - contentMass;
                         var baseRow = baseline.Slice(((b * H + h) * T + q) * T, T);
-                        var plainRow = plainProbs.Slice(((b * H + h) * plainSeq + qi) * plainSeq, plainSeq);
+                        var plainRow = plainProbs.Slice(((b * H + h) * plainSeq + (plainKeepsSlots ? q : qi)) * plainSeq, plainSeq);
+                        double plainMass = 1;
+                        if (plainKeepsSlots) { plainMass = 0; for (int ki = 0; ki <= qi; ki++) plainMass += plainRow[content[ki]]; }
                         double direct = 0, total = 0;
                         for (int ki = 0; ki <= qi; ki++)
                         {
                             double renorm = contentMass > 0 ? row[P + content[ki]] / contentMass : 0;
                             direct += Math.Abs(renorm - baseRow[content[ki]]);
-                            total += Math.Abs(renorm - plainRow[ki]);
+                            double plainP = plainKeepsSlots ? (plainMass > 0 ? plainRow[content[ki]] / plainMass : 0) : plainRow[ki];
+                            total += Math.Abs(renorm - plainP);
                         }
                         _mass[slot] += prefixMass; _direct[slot] += direct / 2; _total[slot] += total / 2; _count[slot]++;
                         // the output bias: Σ over prefix-like keys of p·v (this head's slice of the values)
