@@ -9,7 +9,7 @@ public static partial class Sgemm
 {
     // B as 16-bit floats (bf16 or f16 bits: a frozen weight stored at half size). The product runs
     // the float32 machinery unchanged; only the places that read B widen it:
-    //   packing  B panel [kc][NR] <- widen(B)   (PackCopyHalf / PackTransposeHalf, both layouts)
+    //   packing  B panel [kc][NR] <- widen(B)   (PackCopyHalf / PackTranspose<ushort, Widened<TW>>, both layouts)
     //   gemv     m == 1: y = x·op(B) straight from the 16-bit rows (HalfGemvJob, dot and axpy forms)
     //            n == 1: op(B) is one column: widened into scratch, then the float32 gemv
     // Widening is exact, and the packed panel / the gemv accumulation order are the float32 ones,
@@ -54,7 +54,7 @@ public static partial class Sgemm
     static unsafe void PackHalfBPanel<TW>(in GemmArgs g, float* dst, int j, int valid, int pc, int kc, int nr) where TW : struct, IWiden
     {
         if (g.TransB) // B stored [n,k]: step p is column pc+p of rows j..j+nr
-            PackTransposeHalf<TW>(dst, g.BHalf + (nint)j * g.Ldb + pc, g.Ldb, nr, valid, kc);
+            PackTranspose<ushort, Widened<TW>>(dst, g.BHalf + (nint)j * g.Ldb + pc, g.Ldb, nr, valid, kc);
         else          // B stored [k,n]: step p is row pc+p, columns j..j+nr (contiguous)
             PackCopyHalf<TW>(dst, g.BHalf + (nint)pc * g.Ldb + j, g.Ldb, nr, valid, kc);
     }
@@ -78,46 +78,6 @@ public static partial class Sgemm
             for (; r + 8 <= valid; r += 8) TW.Widen8(src + r).Store(dst + r);
             for (; r < valid; r++) dst[r] = TW.Widen1(src[r]);
             for (; r < w; r++) dst[r] = 0f;
-        }
-    }
-
-    /// <summary>As <see cref="PackTranspose"/>, widening: panel value (p, r) = widen(src[r*ld + p]). May write 8 floats past the panel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void PackTransposeHalf<TW>(float* dst, ushort* src, nint ld, int w, int valid, int kc) where TW : struct, IWiden
-    {
-        int p = 0;
-        if (Avx2.IsSupported)
-        {
-            // 8 rows × 8 steps at a time, widened on load, transposed in registers (see PackTranspose
-            // for why the groups go last to first).
-            int groups = (w + 7) / 8;
-            for (; p + 8 <= kc; p += 8)
-            {
-                for (int g = groups - 1; g >= 0; g--)
-                {
-                    int r0 = g * 8;
-                    ushort* s = src + r0 * ld + p;
-                    Vector256<float> x0 = r0 + 0 < valid ? TW.Widen8(s) : default;
-                    Vector256<float> x1 = r0 + 1 < valid ? TW.Widen8(s + ld) : default;
-                    Vector256<float> x2 = r0 + 2 < valid ? TW.Widen8(s + 2 * ld) : default;
-                    Vector256<float> x3 = r0 + 3 < valid ? TW.Widen8(s + 3 * ld) : default;
-                    Vector256<float> x4 = r0 + 4 < valid ? TW.Widen8(s + 4 * ld) : default;
-                    Vector256<float> x5 = r0 + 5 < valid ? TW.Widen8(s + 5 * ld) : default;
-                    Vector256<float> x6 = r0 + 6 < valid ? TW.Widen8(s + 6 * ld) : default;
-                    Vector256<float> x7 = r0 + 7 < valid ? TW.Widen8(s + 7 * ld) : default;
-                    Transpose8x8(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
-                    float* d = dst + p * w + r0;
-                    x0.Store(d); x1.Store(d + w); x2.Store(d + 2 * w); x3.Store(d + 3 * w);
-                    x4.Store(d + 4 * w); x5.Store(d + 5 * w); x6.Store(d + 6 * w); x7.Store(d + 7 * w);
-                }
-            }
-        }
-        for (; p < kc; p++)
-        {
-            float* d = dst + p * w;
-            int r = 0;
-            for (; r < valid; r++) d[r] = TW.Widen1(src[r * ld + p]);
-            for (; r < w; r++) d[r] = 0f;
         }
     }
 

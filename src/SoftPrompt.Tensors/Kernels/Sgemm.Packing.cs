@@ -64,11 +64,19 @@ public static partial class Sgemm
     /// panel is <c>src[r*ld + p]</c> (contiguous along p: a transpose). Only r &lt; <paramref name="valid"/>
     /// is read; the rest of each step is zero. May write up to 8 floats past the panel's end.
     /// </summary>
+    static unsafe void PackTranspose(float* dst, float* src, nint ld, int w, int valid, int kc) =>
+        PackTranspose<float, Float32Source>(dst, src, ld, w, valid, kc);
+
+    /// <summary>
+    /// <see cref="PackTranspose(float*, float*, nint, int, int, int)"/> over any element type <typeparamref name="T"/>
+    /// that <typeparamref name="TS"/> reads as float32 (float itself, or a 16-bit format widened on load):
+    /// compiled once per source, with no per-element branch.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void PackTranspose(float* dst, float* src, nint ld, int w, int valid, int kc)
+    static unsafe void PackTranspose<T, TS>(float* dst, T* src, nint ld, int w, int valid, int kc) where T : unmanaged where TS : struct, IPanelSource<T>
     {
         int p = 0;
-        if (Avx.IsSupported)
+        if (TS.Vectorized)
         {
             // Blocks of 8 steps: for each group of 8 rows, load [8 rows][8 steps], transpose to
             // [8 steps][8 rows] and store each step's 8 values at dst[step*w + group*8]. When w is
@@ -81,15 +89,15 @@ public static partial class Sgemm
                 for (int g = groups - 1; g >= 0; g--)
                 {
                     int r0 = g * 8;
-                    float* s = src + r0 * ld + p;
-                    Vector256<float> x0 = r0 + 0 < valid ? Vector256.Load(s) : default;
-                    Vector256<float> x1 = r0 + 1 < valid ? Vector256.Load(s + ld) : default;
-                    Vector256<float> x2 = r0 + 2 < valid ? Vector256.Load(s + 2 * ld) : default;
-                    Vector256<float> x3 = r0 + 3 < valid ? Vector256.Load(s + 3 * ld) : default;
-                    Vector256<float> x4 = r0 + 4 < valid ? Vector256.Load(s + 4 * ld) : default;
-                    Vector256<float> x5 = r0 + 5 < valid ? Vector256.Load(s + 5 * ld) : default;
-                    Vector256<float> x6 = r0 + 6 < valid ? Vector256.Load(s + 6 * ld) : default;
-                    Vector256<float> x7 = r0 + 7 < valid ? Vector256.Load(s + 7 * ld) : default;
+                    T* s = src + r0 * ld + p;
+                    Vector256<float> x0 = r0 + 0 < valid ? TS.Load8(s) : default;
+                    Vector256<float> x1 = r0 + 1 < valid ? TS.Load8(s + ld) : default;
+                    Vector256<float> x2 = r0 + 2 < valid ? TS.Load8(s + 2 * ld) : default;
+                    Vector256<float> x3 = r0 + 3 < valid ? TS.Load8(s + 3 * ld) : default;
+                    Vector256<float> x4 = r0 + 4 < valid ? TS.Load8(s + 4 * ld) : default;
+                    Vector256<float> x5 = r0 + 5 < valid ? TS.Load8(s + 5 * ld) : default;
+                    Vector256<float> x6 = r0 + 6 < valid ? TS.Load8(s + 6 * ld) : default;
+                    Vector256<float> x7 = r0 + 7 < valid ? TS.Load8(s + 7 * ld) : default;
                     Transpose8x8(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
                     float* d = dst + p * w + r0;
                     x0.Store(d); x1.Store(d + w); x2.Store(d + 2 * w); x3.Store(d + 3 * w);
@@ -101,7 +109,7 @@ public static partial class Sgemm
         {
             float* d = dst + p * w;
             int r = 0;
-            for (; r < valid; r++) d[r] = src[r * ld + p];
+            for (; r < valid; r++) d[r] = TS.Load1(src[r * ld + p]);
             for (; r < w; r++) d[r] = 0f;
         }
     }
