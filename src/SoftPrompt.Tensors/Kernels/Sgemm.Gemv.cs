@@ -24,105 +24,115 @@ public static partial class Sgemm
             ExecuteGemvHalf(in g, parallel);
             return;
         }
-        var job = t_gemvJob ??= new GemvJob();
         int k = g.K;
-        float* x;
-        nint incX;
+        float* x, matrix;
+        nint incX, ld, incY;
+        bool dot;
+        int length;
         if (g.M == 1)
         {
-            job.Dot = g.TransB;
-            job.Matrix = g.B; job.Ld = g.Ldb; job.Length = g.N;
-            job.Y = g.C; job.IncY = 1;
+            dot = g.TransB; matrix = g.B; ld = g.Ldb; length = g.N; incY = 1;
             x = g.A; incX = g.TransA ? g.Lda : 1;
         }
         else
         {
-            job.Dot = !g.TransA;
-            job.Matrix = g.A; job.Ld = g.Lda; job.Length = g.M;
-            job.Y = g.C; job.IncY = g.Ldc;
+            dot = !g.TransA; matrix = g.A; ld = g.Lda; length = g.M; incY = g.Ldc;
             x = g.B; incX = g.TransB ? 1 : g.Ldb;
         }
-        if (incX != 1)
-        {
-            // Gather a strided x into the calling thread's B buffer (unused on this path).
-            float* xs = ThreadScratch.B.Get(k);
-            for (int p = 0; p < k; p++) xs[p] = x[p * incX];
-            x = xs;
-        }
-        job.X = x; job.K = k;
-        job.Alpha = g.Alpha; job.Beta = g.Beta;
-
-        int units = job.Dot ? job.Length : (job.Length + AxpyWidth - 1) / AxpyWidth;
-        long flops = 2L * job.Length * k;
-        job.Units = units;
-        job.Tasks = parallel && flops >= ParallelMinFlops ? Math.Min(units, WorkerPool.ThreadCount * 4) : 1;
-        try
-        {
-            if (job.Tasks > 1) WorkerPool.Run(job, job.Tasks);
-            else job.Execute(0);
-        }
-        finally { job.Matrix = null; job.X = null; job.Y = null; }
+        GemvJob<float, Float32Source>.Run(dot, matrix, ld, length, Contiguous(x, incX, k), k, g.C, incY, g.Alpha, g.Beta, parallel);
     }
 
-    [ThreadStatic] static GemvJob? t_gemvJob;
-
-    /// <summary>A chunk of output rows (dot form) or of 64-wide output column blocks (axpy form) per task.</summary>
-    sealed unsafe class GemvJob : IParallelJob
+    /// <summary>x itself when contiguous, else gathered into the calling thread's B buffer (unused on the gemv path).</summary>
+    static unsafe float* Contiguous(float* x, nint incX, int k)
     {
-        public bool Dot;
-        public float* Matrix, X, Y;
-        public nint Ld, IncY;
-        public int Length, K, Units, Tasks;
-        public float Alpha, Beta;
+        if (incX == 1) return x;
+        float* xs = ThreadScratch.B.Get(k);
+        for (int p = 0; p < k; p++) xs[p] = x[p * incX];
+        return xs;
+    }
+
+    /// <summary>
+    /// y[length] = alpha * M·x + beta * y with M's elements of type <typeparamref name="T"/> read as float32 by
+    /// <typeparamref name="TS"/> (float32 itself, or a 16-bit format widened on load: one code, compiled per source).
+    /// A chunk of output rows (dot form) or of 64-wide output column blocks (axpy form) per task.
+    /// </summary>
+    sealed unsafe class GemvJob<T, TS> : IParallelJob where T : unmanaged where TS : struct, IPanelSource<T>
+    {
+        [ThreadStatic] static GemvJob<T, TS>? t_job;
+
+        bool _dot;
+        T* _matrix;
+        float* _x, _y;
+        nint _ld, _incY;
+        int _length, _k, _units, _tasks;
+        float _alpha, _beta;
+
+        // dot: matrix [length, k] (row i contiguous along k); else [k, length] (row p contiguous along the output). x: k contiguous.
+        public static void Run(bool dot, T* matrix, nint ld, int length, float* x, int k, float* y, nint incY, float alpha, float beta, bool parallel)
+        {
+            var job = t_job ??= new GemvJob<T, TS>();
+            job._dot = dot; job._matrix = matrix; job._ld = ld; job._length = length;
+            job._x = x; job._k = k; job._y = y; job._incY = incY; job._alpha = alpha; job._beta = beta;
+            job._units = dot ? length : (length + AxpyWidth - 1) / AxpyWidth;
+            long flops = 2L * length * k;
+            job._tasks = parallel && flops >= ParallelMinFlops ? Math.Min(job._units, WorkerPool.ThreadCount * 4) : 1;
+            try
+            {
+                if (job._tasks > 1) WorkerPool.Run(job, job._tasks);
+                else job.Execute(0);
+            }
+            finally { job._matrix = null; job._x = null; job._y = null; }
+        }
 
         public void Execute(int index)
         {
-            var (u0, u1) = WorkerPool.Chunk(index, Tasks, Units);
-            if (Dot) DotRows(u0, u1);
-            else for (int u = u0; u < u1; u++) AxpyBlock(u * AxpyWidth, Math.Min(AxpyWidth, Length - u * AxpyWidth));
+            var (u0, u1) = WorkerPool.Chunk(index, _tasks, _units);
+            if (_dot) DotRows(u0, u1);
+            else for (int u = u0; u < u1; u++) AxpyBlock(u * AxpyWidth, Math.Min(AxpyWidth, _length - u * AxpyWidth));
         }
 
         void Store(int i, float sum)
         {
-            float* y = Y + i * IncY;
-            *y = Beta == 0f ? Alpha * sum : Alpha * sum + Beta * *y;
+            float* y = _y + i * _incY;
+            *y = _beta == 0f ? _alpha * sum : _alpha * sum + _beta * *y;
         }
 
-        /// <summary>y[i] for i in [i0, i1): four rows at a time share each load of x.</summary>
+        /// <summary>y[i] = dot(M[i,:], x) for i in [i0, i1): four rows at a time share each load of x.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void DotRows(int i0, int i1)
         {
-            int k = K;
-            float* x = X;
+            int k = _k;
+            float* x = _x;
             int i = i0;
             for (; i + 4 <= i1; i += 4)
             {
-                float* r0 = Matrix + i * Ld, r1 = r0 + Ld, r2 = r1 + Ld, r3 = r2 + Ld;
+                T* r0 = _matrix + i * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
                 Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
                 int p = 0;
                 for (; p + 8 <= k; p += 8)
                 {
                     Vector256<float> xv = Vector256.Load(x + p);
-                    s0 = Vector256.FusedMultiplyAdd(Vector256.Load(r0 + p), xv, s0);
-                    s1 = Vector256.FusedMultiplyAdd(Vector256.Load(r1 + p), xv, s1);
-                    s2 = Vector256.FusedMultiplyAdd(Vector256.Load(r2 + p), xv, s2);
-                    s3 = Vector256.FusedMultiplyAdd(Vector256.Load(r3 + p), xv, s3);
+                    s0 = Vector256.FusedMultiplyAdd(TS.Load8(r0 + p), xv, s0);
+                    s1 = Vector256.FusedMultiplyAdd(TS.Load8(r1 + p), xv, s1);
+                    s2 = Vector256.FusedMultiplyAdd(TS.Load8(r2 + p), xv, s2);
+                    s3 = Vector256.FusedMultiplyAdd(TS.Load8(r3 + p), xv, s3);
                 }
                 float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
                 for (; p < k; p++)
                 {
-                    t0 += r0[p] * x[p]; t1 += r1[p] * x[p]; t2 += r2[p] * x[p]; t3 += r3[p] * x[p];
+                    t0 += TS.Load1(r0[p]) * x[p]; t1 += TS.Load1(r1[p]) * x[p];
+                    t2 += TS.Load1(r2[p]) * x[p]; t3 += TS.Load1(r3[p]) * x[p];
                 }
                 Store(i, t0); Store(i + 1, t1); Store(i + 2, t2); Store(i + 3, t3);
             }
             for (; i < i1; i++)
             {
-                float* r = Matrix + i * Ld;
+                T* r = _matrix + i * _ld;
                 Vector256<float> s = default;
                 int p = 0;
-                for (; p + 8 <= k; p += 8) s = Vector256.FusedMultiplyAdd(Vector256.Load(r + p), Vector256.Load(x + p), s);
+                for (; p + 8 <= k; p += 8) s = Vector256.FusedMultiplyAdd(TS.Load8(r + p), Vector256.Load(x + p), s);
                 float t = Vector256.Sum(s);
-                for (; p < k; p++) t += r[p] * x[p];
+                for (; p < k; p++) t += TS.Load1(r[p]) * x[p];
                 Store(i, t);
             }
         }
@@ -131,23 +141,24 @@ public static partial class Sgemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void AxpyBlock(int j0, int w)
         {
-            float* x = X;
-            float* col = Matrix + j0;
+            float* x = _x;
+            T* col = _matrix + j0;
+            int k = _k;
             if (w == AxpyWidth)
             {
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
                 Vector256<float> a4 = default, a5 = default, a6 = default, a7 = default;
-                for (int p = 0; p < K; p++, col += Ld)
+                for (int p = 0; p < k; p++, col += _ld)
                 {
                     Vector256<float> xp = Vector256.Create(x[p]);
-                    a0 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col), a0);
-                    a1 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 8), a1);
-                    a2 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 16), a2);
-                    a3 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 24), a3);
-                    a4 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 32), a4);
-                    a5 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 40), a5);
-                    a6 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 48), a6);
-                    a7 = Vector256.FusedMultiplyAdd(xp, Vector256.Load(col + 56), a7);
+                    a0 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col), a0);
+                    a1 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 24), a3);
+                    a4 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 32), a4);
+                    a5 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 40), a5);
+                    a6 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 48), a6);
+                    a7 = Vector256.FusedMultiplyAdd(xp, TS.Load8(col + 56), a7);
                 }
                 float* acc = stackalloc float[AxpyWidth];
                 a0.Store(acc); a1.Store(acc + 8); a2.Store(acc + 16); a3.Store(acc + 24);
@@ -159,13 +170,13 @@ public static partial class Sgemm
             float* tail = stackalloc float[AxpyWidth];
             new Span<float>(tail, w).Clear();
             int wv = w & ~7;
-            for (int p = 0; p < K; p++, col += Ld)
+            for (int p = 0; p < k; p++, col += _ld)
             {
                 float xp = x[p];
                 int j = 0;
                 for (; j < wv; j += 8)
-                    Vector256.FusedMultiplyAdd(Vector256.Create(xp), Vector256.Load(col + j), Vector256.Load(tail + j)).Store(tail + j);
-                for (; j < w; j++) tail[j] += xp * col[j];
+                    Vector256.FusedMultiplyAdd(Vector256.Create(xp), TS.Load8(col + j), Vector256.Load(tail + j)).Store(tail + j);
+                for (; j < w; j++) tail[j] += xp * TS.Load1(col[j]);
             }
             for (int j = 0; j < w; j++) Store(j0 + j, tail[j]);
         }
