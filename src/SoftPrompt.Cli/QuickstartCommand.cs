@@ -123,7 +123,7 @@ internal static class QuickstartCommand
             // 6. The attention-shift diagnostic of the saved adapter.
             AnsiConsole.MarkupLine("[bold]6. attention-shift diagnostic[/] (64 test prompts)");
             var promptTask = PetrovTuningData.Task(loaded.VirtualTokens, padding);
-            var prompts = test.Take(64).Select(e => promptTask.Template.RenderPrompt(PetrovTuningData.Fields(e), promptTask.Encoder, promptTask.Options)).ToArray();
+            var prompts = test.Take(64).Select(e => PetrovTuningData.Prompt(promptTask, e)).ToArray();
             var report = AttentionShift.Analyze(lm, loaded, prompts);
             string attentionDir = Path.Combine(outDir, "attention");
             AttentionShiftFiles.Write(attentionDir, report, kind, prompts.Length, lm.Config.Layers, lm.Config.Heads);

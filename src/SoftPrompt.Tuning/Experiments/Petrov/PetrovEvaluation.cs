@@ -8,7 +8,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// <summary>
 /// Greedy completion and exact-match accuracy of a Petrov model, with an adapter or without. Prompts start
 /// with the model's P pad positions (<see cref="Gpt2Export.PrefixPadding"/>); a method with virtual tokens
-/// (the authors' prefix, prompt tuning) fills the last of them with its slots (<see cref="PetrovTuningData.Prompt"/>);
+/// (the authors' prefix, prompt tuning) fills the last of them with its slots (<see cref="PetrovTuningData.Task"/>);
 /// key/value prefixes and weight deltas leave them zero tokens.
 /// </summary>
 public static class PetrovEvaluation
@@ -27,13 +27,13 @@ public static class PetrovEvaluation
     {
         using var _ = Tensors.Autograd.Tape.NoGrad();
         var output = method?.Compute();
-        int slots = method?.VirtualTokens ?? 0;
+        var task = PetrovTuningData.Task(method?.VirtualTokens ?? 0, padding);
         var result = new List<int[]>(items.Count);
         foreach (var chunk in items.Chunk(64))
         {
-            int at = PetrovTuningData.LeadingPads(padding, slots);
-            var prompts = chunk.Select(e => (IReadOnlyList<int>)PetrovTuningData.Prompt(e.Input, slots, padding).Ids).ToArray();
-            PromptPlan? plan = output is null ? null : new PromptPlan([.. chunk.Select(_ => (RowPlan?)output.Row(slots > 0 ? [(at, 0, slots)] : []))]);
+            var rendered = chunk.Select(e => PetrovTuningData.Prompt(task, e)).ToArray();
+            var prompts = rendered.Select(p => (IReadOnlyList<int>)p.Ids).ToArray();
+            PromptPlan? plan = output is null ? null : new PromptPlan([.. rendered.Select(p => (RowPlan?)output.Row(p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))))]);
             result.AddRange(Generator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: PetrovExample.OutputLength), plan: plan).Select(g => g.ToArray()));
         }
         return [.. result];

@@ -46,8 +46,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     {
         Directory.CreateDirectory(outputDirectory);
         var (modelDir, pretrainSteps) = Pretrained(retrain, cancellationToken);
-        if (Gpt2Export.PrefixPadding(modelDir) != Padding)
-            throw new InvalidOperationException($"{modelDir}: pretrained with {Gpt2Export.PrefixPadding(modelDir)} pad positions ({Gpt2Export.PrefixPaddingField}); setup {setup.Number} needs {Padding}.");
+        if (Gpt2Export.PrefixPadding(modelDir) is var recorded && recorded != Padding)
+            throw new InvalidOperationException($"{modelDir}: pretrained with {recorded} pad positions ({Gpt2Export.PrefixPaddingField}); setup {setup.Number} needs {Padding}.");
         var model = ModelLoader.Load(modelDir);
         var results = new List<PetrovResult>();
         foreach (var task in setup.PretrainEval)
@@ -74,11 +74,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             }
             string? seeds = seedCount > 1 ? "validation " + string.Join(", ", seedNotes) : null;
             if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
-            var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e =>
-            {
-                var (ids, at) = PetrovTuningData.Prompt(e.Input, phase.PrefixLength, Padding);
-                return new EncodedExample(ids, phase.PrefixLength > 0 ? [new SoftSlot(at, 0, phase.PrefixLength)] : [], ids.Length, []);
-            })]);
+            var promptTask = PetrovTuningData.Task(method.VirtualTokens, Padding);
+            var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e => PetrovTuningData.Prompt(promptTask, e))]);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,

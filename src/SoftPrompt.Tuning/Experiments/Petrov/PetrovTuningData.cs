@@ -35,6 +35,9 @@ public static class PetrovTuningData
     /// </summary>
     public static int LeadingPads(int padding, int virtualTokens) => Math.Max(0, padding - virtualTokens);
 
+    /// <summary>The prompt of one example (pads, slots, the 10 digits; no answer) as <paramref name="task"/> renders it.</summary>
+    public static EncodedExample Prompt(TuningTask task, PetrovExample e) => task.Template.RenderPrompt(Fields(e), task.Encoder, task.Options);
+
     /// <summary>
     /// The template {pads}{soft:N}{input}{answer} with the digit tokenizer: max(0, P − N) literal zeros, the N slots
     /// (none when N = 0), the digits; P is the model's prefix padding (<see cref="Gpt2Export.PrefixPadding"/>).
@@ -42,13 +45,4 @@ public static class PetrovTuningData
     public static TuningTask Task(int virtualTokens, int padding = 0) =>
         new(Template.Parse(new string('0', LeadingPads(padding, virtualTokens)) + (virtualTokens > 0 ? $"{{soft:{virtualTokens}}}" : "") + "{input}{answer}"),
             new DigitEncoder(), new RenderOptions { AnswerPrefix = "" });
-
-    /// <summary>The prompt ids for an input and the method's slots: pads, N placeholder slots, the 10 digits; the slots' first position.</summary>
-    public static (int[] Ids, int SlotPosition) Prompt(ReadOnlySpan<int> input, int virtualTokens, int padding)
-    {
-        int pads = LeadingPads(padding, virtualTokens);
-        var ids = new int[pads + virtualTokens + input.Length];
-        input.CopyTo(ids.AsSpan(pads + virtualTokens));
-        return (ids, pads);
-    }
 }
