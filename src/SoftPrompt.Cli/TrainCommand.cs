@@ -34,10 +34,11 @@ internal static class TrainCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate every N updates (0: at the end).", DefaultValueFactory = _ => 0 };
         var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement (0: never).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, shuffling and dropout.", DefaultValueFactory = _ => 42UL };
+        var modelDropout = new Option<bool>("--model-dropout") { Description = "Train with the model's own dropouts (config.json's embd/attn/resid_pdrop), as Hugging Face's Trainer does; off: the model runs as in evaluation." };
         var method = new MethodOptions();
         var task = new TaskOptions();
         var cmd = new Command("train", "Train a prompt-learning adapter (or LoRA) on a frozen model.")
-            { model, train, eval, output, steps, batch, accumulation, lr, optimizer, schedule, warmup, decay, clip, evalEvery, patience, seed };
+            { model, train, eval, output, steps, batch, accumulation, lr, optimizer, schedule, warmup, decay, clip, evalEvery, patience, seed, modelDropout };
         foreach (var o in method.All.Concat(task.All)) cmd.Options.Add(o);
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
@@ -59,6 +60,7 @@ internal static class TrainCommand
                 Schedule = parse.GetValue(schedule) switch { "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine, "constant" => ScheduleKind.Constant, var s => throw new ArgumentException($"--schedule '{s}': linear, cosine or constant.") },
                 WarmupSteps = parse.GetValue(warmup), WeightDecay = parse.GetValue(decay), MaxGradNorm = parse.GetValue(clip),
                 EvalEvery = parse.GetValue(evalEvery), EarlyStoppingPatience = parse.GetValue(patience), Seed = parse.GetValue(seed),
+                ModelDropout = parse.GetValue(modelDropout),
             };
             var trainer = new Trainer(lm, m, tuningTask, trainData, evalData, options, outDir, new JsonObject { ["base_model"] = Path.GetFullPath(dir) });
             AnsiConsole.MarkupLine($"[bold]{m.Kind}[/] on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {m.TrainableParameters:N0} trainable parameters, {trainData.Count} training examples, template [italic]{Markup.Escape(tuningTask.Template.Source)}[/]");

@@ -147,6 +147,27 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void ModelDropoutActsWhileTrainingAndResumesExactly()
+    {
+        // gpt2-tiny's config.json names no dropouts: GPT-2's defaults, 0.1 each, act in training mode.
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
+        var data = Memorise.ToArray();
+        var options = new TrainerOptions { MaxSteps = 8, BatchSize = 2, LearningRate = 0.01, CheckpointEvery = 2, ModelDropout = true };
+        var full = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options, Path.Combine(_dir, "whole")).Train().Losses;
+        var plain = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options with { ModelDropout = false }, Path.Combine(_dir, "plain")).Train().Losses;
+        Assert.NotEqual(plain[0], full[0]);   // the first step's parameters are the same: only the model's dropout differs
+
+        var split = Path.Combine(_dir, "split");
+        using var cts = new CancellationTokenSource();
+        var first = new List<double>();
+        Assert.ThrowsAny<OperationCanceledException>(() => new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options, split)
+            .Train(new SyncProgress(p => { first.Add(p.Loss); if (p.Step == 4) cts.Cancel(); }), cts.Token));
+        var rest = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options, split).Train().Losses;
+        Assert.Equal(full.Take(4), first);
+        Assert.Equal(full.Skip(4), rest);   // the dropout stream's state is in the checkpoint
+    }
+
+    [Fact]
     public void DeepPromptsWithAHeadLearnToClassify()
     {
         var model = ModelLoader.Load(TinyModels.Memorising);

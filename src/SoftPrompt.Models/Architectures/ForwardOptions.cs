@@ -1,5 +1,6 @@
 using SoftPrompt.Models.Generation;
 using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
 
 namespace SoftPrompt.Models.Architectures;
 
@@ -20,6 +21,12 @@ public sealed record ForwardOptions
     /// null for all. The final norm and the LM head then run only there.
     /// </summary>
     public int[]? OutputPositions { get; init; }
+
+    /// <summary>
+    /// Training mode (Hugging Face's model.train()): the checkpoint's dropouts (<see cref="Config.ModelConfig.Dropout"/>)
+    /// act, their masks drawn from this stream. Null, the default, is evaluation mode: no dropout.
+    /// </summary>
+    public Rng? DropoutRng { get; init; }
 
     /// <summary>Receives each layer's attention probabilities (and, if it asks, the plan-free baseline); slower, for analysis.</summary>
     public IAttentionObserver? AttentionObserver { get; init; }

@@ -80,7 +80,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var (plan, positions, mask, past) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         if (positions.Length > 0 && positions.Max() >= c.MaxPositions)
             throw new ArgumentException($"Forward: {plan.PrefixLength} prefix + {past} cached + {seq} new tokens reach position {positions.Max()}, past n_positions {c.MaxPositions}.");
-        var x = F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq));
+        var drop = c.Dropout;
+        Tensor Dropout(Tensor t, float p) => options.DropoutRng is { } rng ? F.Dropout(t, p, rng) : t;   // training mode only
+        var x = Dropout(F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq)), drop.Embedding);
         float eps = (float)c.NormEps;
         int d = c.HiddenSize;
         var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
@@ -100,12 +102,12 @@ public sealed class Gpt2Model : ICausalLanguageModel
             int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
-                () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)));
-            x = F.Add(x, plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)));
+                () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)), drop.Attention);
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)), drop.Residual));
             var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
             var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, b.BFc, weightInOut: true));
             var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
-            x = F.Add(x, plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)), drop.Residual));
         }
         cache?.Advance(seq);
         return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), _lnfW, _lnfB, eps);

@@ -98,7 +98,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             int next = li == _layers.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
             (qh, x, start) = (OutputRows.Suffix(qh, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, qh, kh, vh, c.Heads, c.KvHeads, mask, keys,
-                () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)));
+                () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)), c.Dropout.Attention);
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
             var m = F.RmsNorm(x, l.PostNorm, eps);
             var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));

@@ -9,6 +9,16 @@ public enum ArchitectureFamily { Gpt2, Llama }
 public sealed record RopeScaling(string Type, double Factor, double? LowFreqFactor, double? HighFreqFactor, int? OriginalMaxPositionEmbeddings);
 
 /// <summary>
+/// The dropout probabilities a checkpoint trains with (Hugging Face's names: GPT-2's embd_pdrop, attn_pdrop,
+/// resid_pdrop, 0.1 each when absent as in GPT2Config; the Llama family's attention_dropout, 0 when absent).
+/// They act only in a training-mode forward pass (<see cref="Architectures.ForwardOptions.DropoutRng"/>).
+/// </summary>
+public sealed record ModelDropout(float Embedding, float Attention, float Residual)
+{
+    public static readonly ModelDropout None = new(0f, 0f, 0f);
+}
+
+/// <summary>
 /// A Hugging Face <c>config.json</c>, normalised: GPT-2's names (n_embd, n_layer, …) and the Llama
 /// family's (hidden_size, num_hidden_layers, …) map to one set of fields. Unknown model types and
 /// missing or inconsistent fields are errors naming the file and the field.
@@ -25,6 +35,9 @@ public sealed record ModelConfig(
     /// as one of Petrov et al.'s models; config.json's "softprompt_skip_ln_1" (not a Hugging Face field).
     /// </summary>
     public bool SkipAttentionNorm { get; init; }
+
+    /// <summary>The dropouts of a training-mode forward pass (none in evaluation mode, the default).</summary>
+    public ModelDropout Dropout { get; init; } = ModelDropout.None;
 
     static readonly string[] LlamaTypes = ["llama", "mistral", "qwen2"];
 
@@ -48,7 +61,10 @@ public sealed record ModelConfig(
             return Validate(path, new ModelConfig(type, ArchitectureFamily.Gpt2, Int(path, r, "vocab_size"), d, Int(path, r, "n_layer"), heads, heads,
                 OptInt(path, r, "n_inner") ?? 4 * d, Int(path, r, "n_positions"), OptDouble(path, r, "layer_norm_epsilon") ?? 1e-5,
                 OptBool(path, r, "tie_word_embeddings") ?? true, Str(path, r, "activation_function") ?? "gelu_new", 0, null, true, dtype)
-                { SkipAttentionNorm = OptBool(path, r, "softprompt_skip_ln_1") ?? false });
+                {
+                    SkipAttentionNorm = OptBool(path, r, "softprompt_skip_ln_1") ?? false,
+                    Dropout = new(Probability(path, r, "embd_pdrop", 0.1), Probability(path, r, "attn_pdrop", 0.1), Probability(path, r, "resid_pdrop", 0.1)),
+                });
         }
         if (!LlamaTypes.Contains(type))
             throw new ModelConfigException($"{path}: model_type '{type}' is not supported (supported: gpt2, {string.Join(", ", LlamaTypes)}).");
@@ -57,7 +73,7 @@ public sealed record ModelConfig(
             Int(path, r, "num_hidden_layers"), heads2, OptInt(path, r, "num_key_value_heads") ?? heads2, Int(path, r, "intermediate_size"),
             Int(path, r, "max_position_embeddings"), OptDouble(path, r, "rms_norm_eps") ?? 1e-6, OptBool(path, r, "tie_word_embeddings") ?? false,
             Str(path, r, "hidden_act") ?? "silu", OptDouble(path, r, "rope_theta") ?? 10000.0, Scaling(path, r),
-            OptBool(path, r, "attention_bias") ?? type == "qwen2", dtype));
+            OptBool(path, r, "attention_bias") ?? type == "qwen2", dtype) { Dropout = new(0f, Probability(path, r, "attention_dropout", 0.0), 0f) });
     }
 
     static ModelConfig Validate(string path, ModelConfig c)
@@ -68,6 +84,14 @@ public sealed record ModelConfig(
         if (c.HiddenSize % c.Heads != 0) throw new ModelConfigException($"{path}: hidden size {c.HiddenSize} is not divisible by {c.Heads} attention heads.");
         if (c.Heads % c.KvHeads != 0) throw new ModelConfigException($"{path}: {c.Heads} attention heads cannot be grouped over num_key_value_heads = {c.KvHeads}.");
         return c;
+    }
+
+    /// <summary>A dropout probability field: a number in [0, 1), or the default when absent.</summary>
+    static float Probability(string path, JsonElement r, string f, double absent)
+    {
+        double p = OptDouble(path, r, f) ?? absent;
+        if (p is < 0 or >= 1) throw new ModelConfigException($"{path}: field '{f}' must be a probability in [0, 1), got {p}.");
+        return (float)p;
     }
 
     static RopeScaling? Scaling(string path, JsonElement r)

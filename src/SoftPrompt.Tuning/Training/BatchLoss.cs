@@ -15,14 +15,15 @@ public static class BatchLoss
         new(batch.SoftSlots.Select(s => (RowPlan?)output.Row(s.Select(x => (x.Position, x.VirtualStart, x.Count)))).ToArray()) { Training = training, Rng = rng };
 
     // -> logits [N, V] at the batch's answer positions (the head runs nowhere else)
-    public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false)
+    /// <param name="modelDropout">training mode for the model itself: its config's dropouts, masks from this stream (null: none)</param>
+    public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false, Rng? modelDropout = null)
     {
         var plan = Plan(method.Compute(), batch, training, method.StochasticRng);
         // Right padding needs no mask: causal attention never lets a real token see the padding after it.
-        return model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions });
+        return model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions, DropoutRng = modelDropout });
     }
 
     // -> [] mean cross-entropy over the answer tokens
-    public static Tensor Compute(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false) =>
-        F.CrossEntropy(AnswerLogits(model, method, batch, training), batch.Targets, reuseLogitsForGrad: training);
+    public static Tensor Compute(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false, Rng? modelDropout = null) =>
+        F.CrossEntropy(AnswerLogits(model, method, batch, training, modelDropout), batch.Targets, reuseLogitsForGrad: training);
 }

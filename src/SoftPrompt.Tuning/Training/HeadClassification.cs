@@ -33,16 +33,16 @@ public static class HeadClassification
     }
 
     // prompts -> class logits [B, labels]
-    public static Tensor Logits(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<EncodedExample> prompts, bool training = false)
+    public static Tensor Logits(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<EncodedExample> prompts, bool training = false, Rng? modelDropout = null)
     {
         var batch = new Collator().Collate(prompts);
         var last = prompts.Select((p, b) => b * batch.Seq + p.Ids.Length - 1).ToArray();
         var plan = BatchLoss.Plan(method.Compute(), batch, training, method.StochasticRng);
-        var hidden = model.ForwardHidden(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = last });   // [B, D]
+        var hidden = model.ForwardHidden(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = last, DropoutRng = modelDropout });   // [B, D]
         return method.Classifier!.Forward(hidden);
     }
 
     // -> [] mean cross-entropy of the labels
-    public static Tensor Loss(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<(EncodedExample Prompt, int Label)> rows, bool training = false) =>
-        F.CrossEntropy(Logits(model, method, [.. rows.Select(r => r.Prompt)], training), [.. rows.Select(r => r.Label)]);
+    public static Tensor Loss(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<(EncodedExample Prompt, int Label)> rows, bool training = false, Rng? modelDropout = null) =>
+        F.CrossEntropy(Logits(model, method, [.. rows.Select(r => r.Prompt)], training, modelDropout), [.. rows.Select(r => r.Label)]);
 }

@@ -78,11 +78,14 @@ public sealed class Trainer
         double? best = null;
         int stale = 0, nonFinite = 0, skipped = 0;
         var losses = new List<double>();
+        // Training mode for the model (its config's dropouts): a stream of its own, checkpointed for exact resume.
+        var modelDropout = _o.ModelDropout ? new Rng(_o.Seed ^ 0x0D0F_D50FUL) : null;
         if (TrainingCheckpoint.Exists(CheckpointDir))
         {
             var s = TrainingCheckpoint.Load(CheckpointDir, _method, optimizer);
             sampler.SetState(s.Sampler);
             if (s.MethodRng is not null) _method.StochasticRng?.SetState(s.MethodRng);
+            if (s.ModelDropoutRng is not null) modelDropout?.SetState(s.ModelDropoutRng);
             (step, best, bestStep, stale) = (s.Step, s.BestMetric, s.BestStep, s.EvalsWithoutImprovement);
             TruncateLog(step);
         }
@@ -106,8 +109,8 @@ public sealed class Trainer
                 var indices = sampler.Next().Indices;
                 var batch = collator.Collate([.. indices.Select(i => _train[i])]);
                 var loss = _headTrain is null
-                    ? BatchLoss.Compute(_model, _method, batch, training: true)
-                    : HeadClassification.Loss(_model, (Methods.DeepPrompt.DeepPromptMethod)_method, [.. indices.Select(i => _headTrain[i])], training: true);
+                    ? BatchLoss.Compute(_model, _method, batch, training: true, modelDropout)
+                    : HeadClassification.Loss(_model, (Methods.DeepPrompt.DeepPromptMethod)_method, [.. indices.Select(i => _headTrain[i])], training: true, modelDropout);
                 float value = loss.Span[0];
                 lossSum += value;
                 tokens += batch.TokenCount;
@@ -155,7 +158,7 @@ public sealed class Trainer
             }
             if (evalNow || step == _o.MaxSteps || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
                 TrainingCheckpoint.Save(CheckpointDir, _method, optimizer,
-                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString()));
+                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString(), modelDropout?.GetState()));
         }
         // The adapter in the output directory: the best by the selection metric when evaluated, else the last.
         if (_eval is not null && Directory.Exists(Path.Combine(_out, "best")))

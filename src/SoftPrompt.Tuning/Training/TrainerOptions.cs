@@ -28,6 +28,14 @@ public sealed record TrainerOptions
     public int LogEvery { get; init; } = 1;
     public ulong Seed { get; init; } = 42;
 
+    /// <summary>
+    /// Train the model in training mode: its config's dropouts (GPT-2's embd/attn/resid_pdrop) act on every
+    /// training step, as under Hugging Face's Trainer (model.train()); evaluation is always without. Off by
+    /// default: a prompt method then learns against the model's deterministic outputs (Petrov et al.'s
+    /// prefix trainer runs the model in eval mode too). Their full fine-tuning runs with it on.
+    /// </summary>
+    public bool ModelDropout { get; init; }
+
     /// <summary>Consecutive non-finite losses or gradients tolerated (each update is skipped) before training stops with an error.</summary>
     public int MaxNonFiniteSteps { get; init; } = 5;
 

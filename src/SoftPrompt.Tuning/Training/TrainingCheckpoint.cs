@@ -15,7 +15,8 @@ public sealed record TrainerState(
     [property: JsonPropertyName("best_metric")] double? BestMetric,
     [property: JsonPropertyName("best_step")] long BestStep,
     [property: JsonPropertyName("evals_without_improvement")] int EvalsWithoutImprovement,
-    [property: JsonPropertyName("method")] string Method);
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("model_dropout_rng")] ulong[]? ModelDropoutRng = null);
 
 /// <summary>
 /// A resumable training checkpoint: method.safetensors (the method's parameters by name),

@@ -159,6 +159,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         {
             MaxSteps = steps, BatchSize = 64, LearningRate = LearningRate(phase), AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
             WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
+            // The authors fine-tune with their pretraining Trainer (model.train(): dropout 0.1); their prefix and LoRA trainers put the model in eval mode.
+            ModelDropout = phase.Kind == AdaptationKind.FullFineTuning,
         };
         var clock = Stopwatch.StartNew();
         string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
