@@ -17,25 +17,7 @@ public static partial class Functional
         int[] idArr = ids.ToArray();
         for (int i = 0; i < idArr.Length; i++)
             if ((uint)idArr[i] >= (uint)v) throw new ArgumentOutOfRangeException(nameof(ids), $"Embedding: id {idArr[i]} at position {i} is outside the table of {v} rows.");
-        var y = Tensor.Uninitialized([.. idsShape, d]);
-        var ts = table.Span; var ys = y.Span;
-        for (int i = 0; i < idArr.Length; i++) ts.Slice(idArr[i] * d, d).CopyTo(ys.Slice(i * d, d));
-        if (Tape.Needs(table)) Tape.Record(new EmbeddingNode(table, idArr, d), y);
-        return y;
-    }
-
-    sealed class EmbeddingNode(Tensor table, int[] ids, int d) : Node
-    {
-        // dTable[id] += dy[i] for every position i holding id
-        protected internal override void Backward()
-        {
-            var g = Output.Grad!.Span; var gt = table.GradSpan();
-            for (int i = 0; i < ids.Length; i++)
-            {
-                var dst = gt.Slice(ids[i] * d, d);
-                TensorPrimitives.Add(dst, g.Slice(i * d, d), dst);
-            }
-        }
+        return GatherRows(table, idArr, [.. idsShape, d]);   // backward: dTable[id] += dy[i] for every position i holding id
     }
 
     // x: [.., S, ..], index: [.., S', ..] (same rank, index ∈ [0, S)) -> index's shape;  y[..i..] = x[..index[..i..]..] along dim

@@ -15,22 +15,9 @@ public static partial class Functional
     public static Tensor Linear(Tensor x, FrozenWeight w, Tensor? bias = null, bool weightInOut = false)
     {
         if (w.Float32 is { } f32) return Linear(x, f32, bias, weightInOut);
-        int c = x.Size(-1);
-        int wIn = weightInOut ? w.Rows : w.Cols, oc = weightInOut ? w.Cols : w.Rows;
-        if (wIn != c)
-            throw new ShapeMismatchException($"Linear: input features {c} do not match the weight's {wIn} (shapes {Tensor.Format(x.Shape)} and {w}).");
-        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
-            throw new ShapeMismatchException($"Linear: bias must be [{oc}] (shapes {w} and {Tensor.Format(bias.Shape)}).");
-        int rows = c == 0 ? 0 : x.Length / c;
-        var shape = x.Shape.ToArray();
-        shape[^1] = oc;
-        var y = Tensor.Uninitialized(shape);
+        int c = x.Size(-1), oc = weightInOut ? w.Cols : w.Rows;
+        var y = LinearOutput(x, weightInOut ? w.Rows : w.Cols, oc, bias, w.ToString(), out int rows);
         var ys = y.Span;
-        if (bias is not null)
-        {
-            var bs = bias.Span;
-            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
-        }
         Sgemm.MultiplyHalfB(false, !weightInOut, rows, oc, c, x.Span, c, w.Bits, w.Dtype, w.Cols, ys, oc, beta: bias is null ? 0f : 1f);
         if (Tape.Needs(x, bias)) Tape.Record(new FrozenLinearNode(x, w, bias, weightInOut, rows, c, oc), y);
         return y;

@@ -72,25 +72,36 @@ public static partial class Functional
         }
     }
 
+    /// <summary>
+    /// Linear's output [.., OC] for x [.., C], after checking C against the weight's input features and the
+    /// bias against OC: each row holds the bias (the GEMM then accumulates, beta 1), or is uninitialised without one.
+    /// </summary>
+    static Tensor LinearOutput(Tensor x, int weightIn, int oc, Tensor? bias, string weight, out int rows)
+    {
+        int c = x.Size(-1);
+        if (weightIn != c)
+            throw new ShapeMismatchException($"Linear: input features {c} do not match the weight's {weightIn} (shapes {Tensor.Format(x.Shape)} and {weight}).");
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
+            throw new ShapeMismatchException($"Linear: bias must be [{oc}] (shapes {weight} and {Tensor.Format(bias.Shape)}).");
+        rows = c == 0 ? 0 : x.Length / c;
+        var shape = x.Shape.ToArray();
+        shape[^1] = oc;
+        var y = Tensor.Uninitialized(shape);
+        if (bias is not null)
+        {
+            var bs = bias.Span; var ys = y.Span;
+            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
+        }
+        return y;
+    }
+
     // x: [.., C], w: [OC, C] (PyTorch Linear layout) or [C, OC] with weightInOut (GPT-2 Conv1D), bias: [OC] -> [.., OC]
     public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null, bool weightInOut = false)
     {
         ShapeCheck.Rank("Linear", w, 2, "weight");
-        int c = x.Size(-1);
-        int wIn = weightInOut ? w.Shape[0] : w.Shape[1], oc = weightInOut ? w.Shape[1] : w.Shape[0];
-        if (wIn != c) throw ShapeCheck.Fail("Linear", $"input features {c} do not match the weight's {wIn}", x, w);
-        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
-            throw ShapeCheck.Fail("Linear", $"bias must be [{oc}]", w, bias);
-        int rows = c == 0 ? 0 : x.Length / c;
-        var shape = x.Shape.ToArray();
-        shape[^1] = oc;
-        var y = Tensor.Uninitialized(shape);
+        int c = x.Size(-1), oc = weightInOut ? w.Shape[1] : w.Shape[0];
+        var y = LinearOutput(x, weightInOut ? w.Shape[0] : w.Shape[1], oc, bias, Tensor.Format(w.Shape), out int rows);
         var ys = y.Span;
-        if (bias is not null)
-        {
-            var bs = bias.Span;
-            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
-        }
         Sgemm.Multiply(false, !weightInOut, rows, oc, c, x.Span, c, w.Span, w.Shape[1], ys, oc, beta: bias is null ? 0f : 1f);
         if (Tape.Needs(x, w, bias)) Tape.Record(new LinearNode(x, w, bias, weightInOut, rows, c, oc), y);
         return y;

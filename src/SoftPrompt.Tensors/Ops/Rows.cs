@@ -76,10 +76,17 @@ public static partial class Functional
     public static Tensor IndexSelect(Tensor x, int[] rows)
     {
         if (x.Rank == 0) throw ShapeCheck.Fail("IndexSelect", "needs at least one dimension", x);
-        int n = x.Shape[0], inner = n == 0 ? 0 : x.Length / n;
+        int n = x.Shape[0];
         CheckRows("IndexSelect", rows, n, x);
         var shape = x.Shape.ToArray();
         shape[0] = rows.Length;
+        return GatherRows(x, rows, shape);
+    }
+
+    // x: [N, ..] (inner = x.Length / N), rows: checked indices into N -> shape (rows.Length · inner elements): the rows, in order
+    static Tensor GatherRows(Tensor x, int[] rows, int[] shape)
+    {
+        int inner = x.Shape[0] == 0 ? 0 : x.Length / x.Shape[0];
         var y = Tensor.Uninitialized(shape);
         var xs = x.Span; var ys = y.Span;
         for (int i = 0; i < rows.Length; i++) xs.Slice(rows[i] * inner, inner).CopyTo(ys.Slice(i * inner, inner));
