@@ -19,7 +19,7 @@ internal static class AnalyzeCommand
         var model = new Option<string>("--model") { Description = "The checkpoint directory the adapter was trained on.", Required = true };
         var adapter = new Option<string>("--adapter") { Description = "An adapter directory.", Required = true };
         var data = new Option<string>("--data") { Description = "Examples (.jsonl or .csv) with the fields of the adapter's template; the prompts are analysed.", Required = true };
-        var output = new Option<string>("--out") { Description = "Output directory for the table (JSON, markdown) and the heatmap (SVG).", Required = true };
+        var output = new Option<string>("--out") { Description = "Output directory for the table (JSON, markdown) and the heatmap (SVG).", Required = true }.MustBeDirectoryPath();
         var limit = new Option<int>("--max-examples") { Description = "Examples analysed (the first N).", DefaultValueFactory = _ => 64 };
         var attention = new Command("attention", "Per layer and head: the attention the prefix takes, the direct and total change of the attention over the content, the rank of the output bias; a verdict.")
             { model, adapter, data, output, limit };

@@ -21,7 +21,7 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "A Hugging Face checkpoint directory.", Required = true };
         var train = new Option<string>("--train") { Description = "Training data (.jsonl or .csv).", Required = true };
         var eval = new Option<string?>("--eval") { Description = "Evaluation data (.jsonl or .csv): metrics, keep-best, early stopping." };
-        var output = new Option<string>("--out") { Description = "Output directory (adapter, checkpoint/, train_log.jsonl, curves.svg).", Required = true };
+        var output = new Option<string>("--out") { Description = "Output directory (adapter, checkpoint/, train_log.jsonl, curves.svg).", Required = true }.MustBeDirectoryPath();
         var steps = new Option<int>("--max-steps") { Description = "Optimizer updates.", DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch-size") { Description = "Examples per batch.", DefaultValueFactory = _ => 8 };
         var accumulation = new Option<int>("--grad-accum") { Description = "Batches per update.", DefaultValueFactory = _ => 1 };

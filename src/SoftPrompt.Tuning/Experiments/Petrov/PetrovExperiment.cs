@@ -30,6 +30,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     Action<string>? log = null, ulong seed = 7)
 {
     readonly Action<string> _log = log ?? (_ => { });
+    readonly int _testItems = testItems > 0 ? testItems : throw new ArgumentOutOfRangeException(nameof(testItems), testItems, "PetrovExperiment: at least one test item per evaluation.");
 
     int Steps(int small, int full) => fullScale ? full : small;
 
@@ -194,17 +195,17 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     /// <summary>Exact match (%) of all 10 greedy output tokens over the task's test items, with the method's plan (or none).</summary>
     double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task) =>
-        PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, testItems), Padding);
+        PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, _testItems), Padding);
 
     void WriteReport(IReadOnlyList<PetrovResult> results)
     {
         string scale = fullScale ? "full (the authors' iteration counts and learning rates)"
             : "small (iterations scaled down so a setup fits about 30 minutes on 2 cores, the authors' counts in parentheses; a prefix's learning rate is the authors' × their steps / ours, given in the lr column)";
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.json"),
-            JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = testItems, results },
+            JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = _testItems, results },
                 new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
-            $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {testItems} test items.\n\n" +
+            $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {_testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
             "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)

@@ -1,0 +1,34 @@
+namespace SoftPrompt.Cli.Tests;
+
+/// <summary>Bad options of the experiment command fail at once, in one line naming the option and the value, before any work.</summary>
+public sealed class ExperimentCommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("softprompt-experiment-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Theory]
+    [InlineData("--test-items", "0", "--test-items 0: must be at least 1")]
+    [InlineData("--scale", "huge", "--scale 'huge': small or full")]
+    [InlineData("--phases", "nothing", "--phases 'nothing': no phase of setup 1 matches")]
+    public void BadOptionsAreOneLineErrorsNamingTheValue(string option, string value, string message)
+    {
+        var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", option, value, "--out", Path.Combine(_dir, "run"));
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stderr + stdout);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "run")), "nothing is written for a rejected command line");
+    }
+
+    [Theory]
+    [InlineData("experiment", "petrov", "--setup", "1")]
+    [InlineData("quickstart")]
+    public void AnOutputPathThatIsAFileIsRejected(params string[] command)
+    {
+        string file = Path.Combine(_dir, "results.txt");
+        File.WriteAllText(file, "kept");
+        var (code, stdout, stderr) = CliRunner.Run([.. command, "--out", file]);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--out '{file}' is a file", stderr + stdout);
+        Assert.Equal("kept", File.ReadAllText(file));
+    }
+}
