@@ -11,6 +11,7 @@ public sealed class ExperimentCommandTests : IDisposable
     [InlineData("--test-items", "0", "--test-items 0: must be at least 1")]
     [InlineData("--scale", "huge", "--scale 'huge': small or full")]
     [InlineData("--phases", "nothing", "--phases 'nothing': no phase of setup 1 matches")]
+    [InlineData("--steps", "0", "--steps 0: must be at least 1")]
     public void BadOptionsAreOneLineErrorsNamingTheValue(string option, string value, string message)
     {
         var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", option, value, "--out", Path.Combine(_dir, "run"));
