@@ -20,6 +20,21 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "run")), "nothing is written for a rejected command line");
     }
 
+    [Fact]
+    public void StepsSetTheSelectedPhasesStepCountInTheReport()
+    {
+        string run = Path.Combine(_dir, "run");
+        var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--test-items", "16", "--out", run);
+        Assert.True(code == 0, stderr + stdout);
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "setup1-results.json")));
+        var rows = report.RootElement.GetProperty("results").EnumerateArray().ToArray();
+        var prefix = Assert.Single(rows, r => r.GetProperty("phase").GetString() == "prefix on descending");
+        Assert.Equal(5, prefix.GetProperty("steps").GetInt32());
+        Assert.Equal(40_000, prefix.GetProperty("full_steps").GetInt32());
+        Assert.DoesNotContain(rows, r => r.GetProperty("phase").GetString()!.StartsWith("fine-tune"));
+        Assert.Equal(16, report.RootElement.GetProperty("test_items").GetInt32());
+    }
+
     [Theory]
     [InlineData("experiment", "petrov", "--setup", "1")]
     [InlineData("quickstart")]
