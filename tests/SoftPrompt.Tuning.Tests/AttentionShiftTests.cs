@@ -71,4 +71,20 @@ public class AttentionShiftTests
         Assert.Equal(0.0, report.MeanPrefixMass, 6);
         Assert.Contains("can learn new attention patterns", report.Verdict);
     }
+
+    [Fact]
+    public void LoraOffTheQueryAndKeyProjectionsIsNotCalledABias()
+    {
+        // Petrov et al.'s LoRA (c_proj, c_fc): no layer's attention changes given its input, yet it is not a prefix.
+        var model = MethodGradientTests.Model("gpt2-tiny");
+        var lora = LoraMethod.Create(new LoraConfig(1, 1f, TargetModules: ["c_proj", "c_fc"]), model, new Rng(2));
+        foreach (var (_, _, b) in lora.Adapters) new Rng(3).FillNormal(b.Span, 0f, 0.5f);
+        var report = AttentionShift.Analyze(model, lora, Prompts(0));
+        Assert.True(report.MaxDirectChange < AttentionShift.Tolerance, $"direct change {report.MaxDirectChange:E2}");
+        Assert.True(report.MaxTotalChange > 1e-3, $"total change {report.MaxTotalChange:E2}: layer 1 reads layer 0's updated output");
+        Assert.DoesNotContain("only biases", report.Verdict);
+        Assert.Contains("no query or key projection", report.Verdict);
+        Assert.Contains("attn.c_proj", report.Verdict);
+        Assert.Contains("mlp.c_fc", report.Verdict);
+    }
 }
