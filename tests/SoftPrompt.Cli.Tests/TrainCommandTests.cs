@@ -24,6 +24,23 @@ public sealed class TrainCommandTests : IDisposable
         """);
 
     [Fact]
+    public void ModelDropoutTrainsTheModelInTrainingMode()
+    {
+        string model = CliRunner.Gpt2Random, data = GenerationData();
+        double FirstLoss(string name, params string[] extra)
+        {
+            string output = Path.Combine(_dir, name);
+            var run = CliRunner.Run([.. new[] { "train", "--model", model, "--method", "prompt", "--virtual-tokens", "4", "--train", data,
+                "--template", "{soft:4}{text}{answer}", "--out", output, "--max-steps", "1", "--batch-size", "3" }, .. extra]);
+            Assert.True(run.Code == 0, run.Err + run.Out);
+            return Tuning.Reporting.TrainingLog.Read(Path.Combine(output, "train_log.jsonl")).First(r => r.Loss is not null).Loss!.Value;
+        }
+        double plain = FirstLoss("plain"), again = FirstLoss("again"), dropout = FirstLoss("dropout", "--model-dropout");
+        Assert.Equal(plain, again);        // evaluation mode by default: the same loss
+        Assert.NotEqual(plain, dropout);   // the config's dropouts act on the first step's forward
+    }
+
+    [Fact]
     public void TrainThenEvalInspectAndGenerateWithTheAdapter()
     {
         string model = CliRunner.Gpt2Random, data = GenerationData(), output = Path.Combine(_dir, "out");
