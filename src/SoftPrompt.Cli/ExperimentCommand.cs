@@ -19,8 +19,9 @@ internal static class ExperimentCommand
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var phases = new Option<string?>("--phases") { Description = "Run only the phases whose name contains one of these comma-separated words (e.g. lora, histogram)." };
         var steps = new Option<int?>("--steps") { Description = "Small scale: train each selected phase this many steps instead of the setup's count (a prefix's learning rate follows: the authors' × their steps / these)." };
+        var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
-        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, seed };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
             string s = parse.GetValue(scale)!;
@@ -40,7 +41,7 @@ internal static class ExperimentCommand
                 definition = definition with { Phases = [.. definition.Phases.Select(p => p with { Steps = n })] };
             }
             var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
-                line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"));
+                line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"), parse.GetValue(seed));
             if (parse.GetValue(pretrainOnly))
             {
                 string model = experiment.Pretrain(parse.GetValue(retrain));
