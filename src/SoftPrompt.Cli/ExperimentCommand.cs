@@ -18,7 +18,7 @@ internal static class ExperimentCommand
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var phases = new Option<string?>("--phases") { Description = "Run only the phases whose name contains one of these comma-separated words (e.g. lora, histogram)." };
-        var steps = new Option<int?>("--steps") { Description = "Small scale: train each selected phase this many steps instead of the setup's count (a prefix's learning rate follows: the authors' × their steps / these)." };
+        var steps = new Option<int?>("--steps") { Description = "Small scale: train each selected phase this many steps instead of the setup's count (a prefix's learning rate follows: the authors' × their steps / these)." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
         var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, seed };
@@ -36,7 +36,6 @@ internal static class ExperimentCommand
             }
             if (parse.GetValue(steps) is int n)
             {
-                if (n < 1) throw new ArgumentException($"--steps {n}: must be at least 1.");
                 if (s == "full") throw new ArgumentException("--steps sets the small scale's step counts; --scale full runs the authors'.");
                 definition = definition with { Phases = [.. definition.Phases.Select(p => p with { Steps = n })] };
             }

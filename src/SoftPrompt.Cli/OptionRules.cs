@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace SoftPrompt.Cli;
 
@@ -19,11 +20,19 @@ internal static class OptionRules
     /// <summary>The option's value must be at least <paramref name="min"/>.</summary>
     public static Option<int> MustBeAtLeast(this Option<int> option, int min)
     {
-        option.Validators.Add(result =>
-        {
-            int value = result.GetValue(option);
-            if (value < min) result.AddError($"{option.Name} {value}: must be at least {min}.");
-        });
+        option.Validators.Add(result => CheckAtLeast(result, option.Name, result.GetValue(option), min));
         return option;
+    }
+
+    /// <summary>The option, when given, must be at least <paramref name="min"/>.</summary>
+    public static Option<int?> MustBeAtLeast(this Option<int?> option, int min)
+    {
+        option.Validators.Add(result => CheckAtLeast(result, option.Name, result.GetValue(option), min));
+        return option;
+    }
+
+    static void CheckAtLeast(OptionResult result, string name, int? value, int min)
+    {
+        if (value < min) result.AddError($"{name} {value}: must be at least {min}.");
     }
 }

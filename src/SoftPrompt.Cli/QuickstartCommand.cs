@@ -35,9 +35,9 @@ internal static class QuickstartCommand
         var method = new Option<string>("--method") { Description = "attn-prefix (Petrov et al.'s prefix), prefix (Li & Liang), prompt or lora.", DefaultValueFactory = _ => "attn-prefix" };
         var steps = new Option<int>("--steps") { Description = "Optimizer updates (batch 64).", DefaultValueFactory = _ => 1_500 };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 1e-3 attn-prefix, 5e-3 prefix, 0.3 prompt, 5e-3 lora)." };
-        var length = new Option<int?>("--prefix-length") { Description = "Prefix or prompt length P (default: the model's pad positions, softprompt_prefix_padding in its config.json, or 1)." };
+        var length = new Option<int?>("--prefix-length") { Description = "Prefix or prompt length P (default: the model's pad positions, softprompt_prefix_padding in its config.json, or 1)." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the (first) adapter initialisation.", DefaultValueFactory = _ => 7UL };
-        var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 };
+        var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 }.MustBeAtLeast(1);
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
         var output = new Option<string>("--out") { Description = "Output directory.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") }.MustBeDirectoryPath();
         var cmd = new Command("quickstart", "Tune, save, evaluate, generate with and diagnose a prefix on a shipped model, in a few minutes.")
@@ -51,11 +51,9 @@ internal static class QuickstartCommand
             var lm = ModelLoader.Load(modelDir);
             int padding = Gpt2Export.PrefixPadding(modelDir);   // the zero pads the model was pretrained with; slots take the last of them
             int n = parse.GetValue(length) ?? Math.Max(1, padding);
-            if (n <= 0) throw new ArgumentException($"--prefix-length {n}: must be at least 1.");
             if (lm.Config.VocabSize != DigitSequences.VocabSize)
                 throw new ArgumentException($"--model {modelDir}: vocabulary {lm.Config.VocabSize}, but the digit tasks need a {DigitSequences.VocabSize}-token model (models/petrov).");
             int tries = parse.GetValue(seeds);
-            if (tries <= 0) throw new ArgumentException($"--seeds {tries}: must be at least 1.");
             double rate = parse.GetValue(lr) ?? kind switch { "attn-prefix" => 1e-3, "prompt" => 0.3, _ => 5e-3 };
             AnsiConsole.MarkupLine($"[bold]1. model[/] {Markup.Escape(modelDir)}: {lm.Config.Layers} layer(s), {lm.Config.Heads} head(s), d = {lm.Config.HiddenSize}, {padding} pad position(s)");
 

@@ -83,7 +83,7 @@ public static class AttentionShift
         {
             // A weight update that touches no query or key projection (e.g. LoRA on c_proj / c_fc) leaves each layer's
             // attention given its input as it was, like a prefix — but what it adds depends on the input, not a fixed bias.
-            string modules = string.Join(", ", deltas.Select(d => d.Module[(d.Module.LastIndexOf('.', d.Module.LastIndexOf('.') - 1) + 1)..]).Distinct());
+            string modules = string.Join(", ", deltas.Select(d => LinearLayerInfo.Kind(d.Module)).Distinct());
             return $"{method.Kind}: this adapter updates weights ({modules}) but no query or key projection, so each layer's attention over the content, " +
                 $"given that layer's input, is unchanged; its updates depend on the input (not a fixed bias as a prefix's), and later layers attend differently " +
                 $"through them (largest total change {total:F3}). Adapting c_attn (or q_proj / k_proj) would change the attention patterns themselves.";

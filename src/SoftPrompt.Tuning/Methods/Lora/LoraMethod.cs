@@ -47,7 +47,7 @@ public sealed class LoraMethod : TuningMethod
         var found = model.LinearLayers.Where(l => (regex?.IsMatch(l.Name) ?? false) || names.Any(n => l.Name == n || l.Name.EndsWith("." + n, StringComparison.Ordinal))).ToList();
         if (found.Count == 0)
         {
-            string kinds = string.Join(", ", model.LinearLayers.Select(l => l.Name[(l.Name.LastIndexOf('.', l.Name.LastIndexOf('.') - 1) + 1)..]).Distinct());
+            string kinds = string.Join(", ", model.LinearLayers.Select(l => LinearLayerInfo.Kind(l.Name)).Distinct());
             throw new ArgumentException($"LoRA: target modules [{string.Join(", ", names)}]{(regex is null ? "" : $" / regex '{config.TargetRegex}'")} match no linear layer of this {model.Config.ModelType} model (its layers: {kinds}).");
         }
         return found;
