@@ -38,7 +38,7 @@ internal static class QuickstartCommand
         var length = new Option<int?>("--prefix-length") { Description = "Prefix or prompt length P (default: the model's pad positions, softprompt_prefix_padding in its config.json, or 1)." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the (first) adapter initialisation.", DefaultValueFactory = _ => 7UL };
         var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 }.MustBeAtLeast(1);
-        var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 };
+        var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var output = new Option<string>("--out") { Description = "Output directory.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") }.MustBeDirectoryPath();
         var cmd = new Command("quickstart", "Tune, save, evaluate, generate with and diagnose a prefix on a shipped model, in a few minutes.")
             { model, task, method, steps, lr, length, seed, seeds, items, output };

@@ -42,6 +42,7 @@ public sealed class QuickstartCommandTests : IDisposable
     [InlineData("--method", "magic", "--method 'magic'")]
     [InlineData("--prefix-length", "0", "--prefix-length 0")]
     [InlineData("--seeds", "0", "--seeds 0")]
+    [InlineData("--test-items", "0", "--test-items 0: must be at least 1")]
     public void BadOptionsAreOneLineErrorsNamingTheValue(string option, string value, string message)
     {
         var (code, stdout, stderr) = CliRunner.Run("quickstart", "--model", Model, option, value, "--out", _dir);
