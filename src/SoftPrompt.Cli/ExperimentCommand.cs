@@ -14,7 +14,7 @@ internal static class ExperimentCommand
     {
         var setup = new Option<int>("--setup") { Description = "1, 2, 3 or 4 (see README: Petrov et al.).", Required = true };
         var scale = new Option<string>("--scale") { Description = "small (fits about 30 minutes on 2 cores) or full (the authors' iteration counts; checkpoints let it span sessions).", DefaultValueFactory = _ => "small" };
-        var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves).", Required = true }.MustBeDirectoryPath();
+        var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves). Rerun with the same DIR and settings to continue an interrupted pretraining or phase from its checkpoint.", Required = true }.MustBeDirectoryPath();
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var phases = new Option<string?>("--phases") { Description = "Run only the phases whose name contains one of these comma-separated words (e.g. lora, histogram)." };

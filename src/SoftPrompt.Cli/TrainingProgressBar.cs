@@ -14,7 +14,7 @@ internal static class TrainingProgressBar
             .Start(ctx =>
             {
                 var bar = ctx.AddTask(title, maxValue: maxSteps);
-                var progress = new InlineProgress(p =>
+                var progress = new InlineProgress<TrainingProgress>(p =>
                 {
                     bar.Value = p.Step;
                     bar.Description = p.Eval is null
@@ -24,11 +24,5 @@ internal static class TrainingProgressBar
                 result = trainer.Train(progress);
             });
         return result;
-    }
-
-    /// <summary>Progress reported inline on the training thread (the progress bar redraws on its own).</summary>
-    sealed class InlineProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -136,13 +136,18 @@ public sealed class TrainerTests : IDisposable
         var split = Path.Combine(_dir, "split");
         using var cts = new CancellationTokenSource();
         var first = new List<double>();
-        var stopAtSix = new SyncProgress(p => { first.Add(p.Loss); if (p.Step == 6) cts.Cancel(); });
+        var stopAtSix = new InlineProgress<TrainingProgress>(p => { first.Add(p.Loss); if (p.Step == 6) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() =>
             new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, split).Train(stopAtSix, cts.Token));
         // A fresh method (different init is overwritten by the checkpoint) continues from step 6.
-        var rest = new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, split).Train().Losses;
+        var second = new Trainer(model, Method(kind, model, dropout: 0.2f), Task(Method(kind, model)), data, null, options, split).Train();
+        var rest = second.Losses;
         Assert.Equal(full.Take(6), first);
         Assert.Equal(full.Skip(6), rest);
+        // The resumed run's time counts the first session's, as the log's elapsed seconds do.
+        var elapsed = Reporting.TrainingLog.Read(Path.Combine(split, "train_log.jsonl")).Where(r => r.ElapsedSeconds is not null).Select(r => r.ElapsedSeconds!.Value).ToArray();
+        Assert.Equal(elapsed.Order(), elapsed);
+        Assert.True(second.Seconds >= elapsed[^1]);
         Assert.Equal(12, Reporting.TrainingLog.Read(Path.Combine(split, "train_log.jsonl")).Count(r => r.Loss is not null));
     }
 
@@ -161,7 +166,7 @@ public sealed class TrainerTests : IDisposable
         using var cts = new CancellationTokenSource();
         var first = new List<double>();
         Assert.ThrowsAny<OperationCanceledException>(() => new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options, split)
-            .Train(new SyncProgress(p => { first.Add(p.Loss); if (p.Step == 4) cts.Cancel(); }), cts.Token));
+            .Train(new InlineProgress<TrainingProgress>(p => { first.Add(p.Loss); if (p.Step == 4) cts.Cancel(); }), cts.Token));
         var rest = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), data, null, options, split).Train().Losses;
         Assert.Equal(full.Take(4), first);
         Assert.Equal(full.Skip(4), rest);   // the dropout stream's state is in the checkpoint
@@ -228,11 +233,5 @@ public sealed class TrainerTests : IDisposable
             new Trainer(model, m, Task(m), Memorise, null, new TrainerOptions { MaxSteps = 20, MaxNonFiniteSteps = 3 }, _dir).Train());
         Assert.Contains("3 consecutive steps", e.Message);
         Assert.Equal(snapshot, ((PromptTuningMethod)m).Embeddings.ToArray());
-    }
-
-    /// <summary>Progress reported on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -75,6 +75,7 @@ public sealed class Trainer
         var collator = new Collator();
         var (selection, higherIsBetter) = _task.SelectionMetric;
         long step = 0, bestStep = 0;
+        double secondsBefore = 0;   // training time before the checkpoint a run resumes from
         double? best = null;
         int stale = 0, nonFinite = 0, skipped = 0;
         var losses = new List<double>();
@@ -86,13 +87,14 @@ public sealed class Trainer
             sampler.SetState(s.Sampler);
             if (s.MethodRng is not null) _method.StochasticRng?.SetState(s.MethodRng);
             if (s.ModelDropoutRng is not null) modelDropout?.SetState(s.ModelDropoutRng);
-            (step, best, bestStep, stale) = (s.Step, s.BestMetric, s.BestStep, s.EvalsWithoutImprovement);
+            (step, best, bestStep, stale, secondsBefore) = (s.Step, s.BestMetric, s.BestStep, s.EvalsWithoutImprovement, s.ElapsedSeconds);
             TruncateLog(step);
         }
         else if (File.Exists(LogPath)) File.Delete(LogPath);
 
         using var log = new TrainingLog(LogPath, append: true);
         var clock = Stopwatch.StartNew();
+        double Elapsed() => secondsBefore + clock.Elapsed.TotalSeconds;
         EvalResult? bestEval = null, lastEval = null;
         bool stoppedEarly = false;
         _method.Train();
@@ -137,9 +139,9 @@ public sealed class Trainer
             losses.Add(meanLoss);
             double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
             double lr = optimizer.Groups[0].Lr;
-            var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), clock.Elapsed);
+            var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(Elapsed()));
             if (step % _o.LogEvery == 0 || step == _o.MaxSteps)
-                log.Write(new TrainingRecord { Step = step, Epoch = sampler.Epoch, Loss = meanLoss, LearningRate = lr, TokensPerSecond = report.TokensPerSecond, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+                log.Write(new TrainingRecord { Step = step, Epoch = sampler.Epoch, Loss = meanLoss, LearningRate = lr, TokensPerSecond = report.TokensPerSecond, ElapsedSeconds = Elapsed() });
             progress?.Report(report);
 
             bool evalNow = _eval is not null && ((_o.EvalEvery > 0 && step % _o.EvalEvery == 0) || step == _o.MaxSteps);
@@ -158,14 +160,14 @@ public sealed class Trainer
             }
             if (evalNow || step == _o.MaxSteps || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
                 TrainingCheckpoint.Save(CheckpointDir, _method, optimizer,
-                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString(), modelDropout?.GetState()));
+                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString(), modelDropout?.GetState(), Elapsed()));
         }
         // The adapter in the output directory: the best by the selection metric when evaluated, else the last.
         if (_eval is not null && Directory.Exists(Path.Combine(_out, "best")))
             foreach (var f in Directory.GetFiles(Path.Combine(_out, "best"))) File.Copy(f, Path.Combine(_out, Path.GetFileName(f)), overwrite: true);
         else SaveAdapter(_out);
         CurvePlot.FromLog(TrainingLog.Read(LogPath), $"{_method.Kind} on {_model.Config.ModelType}").Save(Path.Combine(_out, "curves.svg"));
-        return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, skipped);
+        return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, skipped, Elapsed());
     }
 
     void SaveAdapter(string dir)

@@ -7,7 +7,7 @@ using SoftPrompt.Tuning.Methods;
 
 namespace SoftPrompt.Tuning.Training;
 
-/// <summary>The trainer's own state at a checkpoint (besides parameters and optimizer moments).</summary>
+/// <summary>The trainer's own state at a checkpoint (besides parameters and optimizer moments); ElapsedSeconds is the training time up to it.</summary>
 public sealed record TrainerState(
     [property: JsonPropertyName("step")] long Step,
     [property: JsonPropertyName("sampler")] BatchSamplerState Sampler,
@@ -16,7 +16,8 @@ public sealed record TrainerState(
     [property: JsonPropertyName("best_step")] long BestStep,
     [property: JsonPropertyName("evals_without_improvement")] int EvalsWithoutImprovement,
     [property: JsonPropertyName("method")] string Method,
-    [property: JsonPropertyName("model_dropout_rng")] ulong[]? ModelDropoutRng = null);
+    [property: JsonPropertyName("model_dropout_rng")] ulong[]? ModelDropoutRng = null,
+    [property: JsonPropertyName("elapsed_seconds")] double ElapsedSeconds = 0);
 
 /// <summary>
 /// A resumable training checkpoint: method.safetensors (the method's parameters by name),
@@ -38,13 +39,20 @@ public static class TrainingCheckpoint
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The step a complete checkpoint was saved at; errors name the file.</summary>
+    public static long Step(string dir) => ReadState(Path.Combine(dir, StateFile)).Step;
+
+    static TrainerState ReadState(string statePath)
+    {
+        try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a trainer state ({e.Message})."); }
+    }
+
     /// <summary>Restores parameters and optimizer state in place and returns the trainer state; errors name the file.</summary>
     public static TrainerState Load(string dir, TuningMethod method, Optimizer optimizer)
     {
         string statePath = Path.Combine(dir, StateFile);
-        TrainerState state;
-        try { state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a trainer state ({e.Message})."); }
+        var state = ReadState(statePath);
         if (state.Method != method.Kind.ToString())
             throw new AdapterFormatException($"{statePath}: the checkpoint is of method {state.Method}, this run trains {method.Kind}.");
         StateFiles.LoadParameters(Path.Combine(dir, MethodFile), method);

@@ -92,4 +92,36 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.Equal("pretrained (shipped)", results[0].Phase);
         Assert.Equal(20_000, results[0].Steps);
     }
+
+    /// <summary>
+    /// An adaptation phase interrupted after a checkpoint continues from it when rerun with the same settings and ends with
+    /// the adapter an uninterrupted run gives, bit for bit; a rerun with other settings starts afresh.
+    /// </summary>
+    [Fact]
+    public void AnInterruptedPhaseResumesFromItsCheckpoint()
+    {
+        var full = PetrovSetup.For(1);
+        var setup = full with { PretrainSteps = 20, Phases = [full.Phases.Single(p => p.Kind == AdaptationKind.Prefix) with { Steps = 300 }] };
+        string whole = Path.Combine(_dir, "whole"), split = Path.Combine(_dir, "split"), adapter = Path.Combine("setup1", "prefix-on-descending", "adapter_model.safetensors");
+        var uninterrupted = new PetrovExperiment(setup, whole, fullScale: false, testItems: 8) { PhaseCheckpointEvery = 50 }.Run();
+
+        using var stop = new CancellationTokenSource();
+        var lines = new List<string>();
+        void Log(string line) { lines.Add(line); if (line.Contains("step 100/300")) stop.Cancel(); }   // the phase's checkpoint at step 100 is then saved, and the next step stops
+        Assert.ThrowsAny<OperationCanceledException>(() => new PetrovExperiment(setup, split, fullScale: false, testItems: 8, log: Log) { PhaseCheckpointEvery = 50 }.Run(cancellationToken: stop.Token));
+        Assert.False(File.Exists(Path.Combine(split, adapter)));
+
+        lines.Clear();
+        var resumed = new PetrovExperiment(setup, split, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();
+        Assert.Contains(lines, l => l.StartsWith("prefix on descending: resuming from step 100 of 300", StringComparison.Ordinal));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, adapter)), File.ReadAllBytes(Path.Combine(split, adapter)));
+        Assert.Equal(uninterrupted.Select(r => r.Accuracy), resumed.Select(r => r.Accuracy));
+
+        // Other settings (here the steps) are another run: the directory is emptied and the phase starts at step 0.
+        lines.Clear();
+        var longer = setup with { Phases = [setup.Phases[0] with { Steps = 310 }] };
+        new PetrovExperiment(longer, split, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();
+        Assert.DoesNotContain(lines, l => l.Contains("resuming"));
+        Assert.Contains("\"steps\": 310", File.ReadAllText(Path.Combine(split, "setup1", "prefix-on-descending", "phase.json")));
+    }
 }

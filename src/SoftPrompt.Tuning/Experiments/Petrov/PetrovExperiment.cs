@@ -32,6 +32,12 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     readonly Action<string> _log = log ?? (_ => { });
     readonly int _testItems = testItems > 0 ? testItems : throw new ArgumentOutOfRangeException(nameof(testItems), testItems, "PetrovExperiment: at least one test item per evaluation.");
 
+    /// <summary>How often (steps) an adaptation phase saves its checkpoint.</summary>
+    public int PhaseCheckpointEvery { get; init; } = 1_000;
+
+    /// <summary>The pretrained model's fingerprint (<see cref="PhaseRun.Fingerprint"/>) once Run has loaded it; phases resume only then.</summary>
+    string? _modelFingerprint;
+
     int Steps(int small, int full) => fullScale ? full : small;
 
     /// <summary>The pretrained model's identity: architecture, prefix padding and tasks.</summary>
@@ -50,6 +56,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         if (Gpt2Export.PrefixPadding(modelDir) is var recorded && recorded != Padding)
             throw new InvalidOperationException($"{modelDir}: pretrained with {recorded} pad positions ({Gpt2Export.PrefixPaddingField}); setup {setup.Number} needs {Padding}.");
         var model = ModelLoader.Load(modelDir);
+        _modelFingerprint = PhaseRun.Fingerprint(modelDir);
         var results = new List<PetrovResult>();
         foreach (var task in setup.PretrainEval)
             results.Add(new(modelDir.StartsWith(shippedModels ?? "\0", StringComparison.Ordinal) ? "pretrained (shipped)" : "pretrained", "none",
@@ -143,7 +150,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return node is null ? setup.FullPretrainSteps : node.GetValue<int>();
     }
 
-    /// <summary>Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it and the seconds it took.</summary>
+    /// <summary>Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it and the seconds its training took (every session of a resumed run).</summary>
     public (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default)
     {
         var rng = new Rng(initSeed);   // the adaptation's initialisation (a prefix's N(0, 1) draw)
@@ -162,15 +169,26 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
             // The authors fine-tune with their pretraining Trainer (model.train(): dropout 0.1); their prefix and LoRA trainers put the model in eval mode.
             ModelDropout = phase.Kind == AdaptationKind.FullFineTuning,
+            CheckpointEvery = PhaseCheckpointEvery,
         };
-        var clock = Stopwatch.StartNew();
         string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
-        if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true);   // each run adapts afresh (pretraining is what resumes)
+        // A phase run resumes from its checkpoint when the same phase (steps, learning rate, seed, pretrained model) ran
+        // there before — the authors' long phases take many hours here; anything else starts afresh.
+        // Outside Run (the benchmark) the pretrained model has no fingerprint: always a fresh start.
+        long resumedAt = 0;
+        if (_modelFingerprint is null) { if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true); }
+        else resumedAt = PhaseRun.Prepare(dir, PhaseRun.Identity(setup.Number, phase, initSeed, steps, options.LearningRate, _modelFingerprint));
+        if (resumedAt > 0) _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})");
         // With curve points, the trainer measures exact match on 320 test items every steps / CurvePoints updates (train_log.jsonl, curves.svg).
         Example[]? curve = phase.CurvePoints > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
         if (curve is not null) options = options with { EvalEvery = Math.Max(1, steps / phase.CurvePoints) };
-        new Trainer(model, method, task, examples, curve, options, dir).Train(cancellationToken: ct);
-        double seconds = clock.Elapsed.TotalSeconds;
+        int logEvery = Math.Max(100, steps / 50);
+        var progress = new InlineProgress<TrainingProgress>(p =>
+        {
+            if (p.Eval is null && (p.Step % logEvery == 0 || p.Step == p.MaxSteps)) _log($"{phase.Name}: step {p.Step:N0}/{p.MaxSteps:N0}, loss {p.Loss:F4}");
+        });
+        var result = new Trainer(model, method, task, examples, curve, options, dir).Train(progress, ct);
+        double seconds = result.Seconds;   // every session of a resumed phase
         if (curve is not null)
         {
             var points = TrainingLog.Read(Path.Combine(dir, "train_log.jsonl")).Where(r => r.Get("exact_match") is not null).Select(r => ((double)r.Step, 100 * r.Get("exact_match")!.Value)).ToArray();
