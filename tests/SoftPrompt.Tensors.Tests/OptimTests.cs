@@ -306,6 +306,36 @@ public class OptimTests
         Assert.Throws<ArgumentException>(() => new Sgd([new ParamGroup([b], options: new AdamWOptions())], lr: 0.1));
     }
 
+    /// <summary>
+    /// A delta Δ on a frozen W with decay offset W follows the full weight W + Δ trained directly: decay shrinks W + Δ, not Δ.
+    /// Without the offset the two part after the first step by lr·wd·W.
+    /// </summary>
+    [Fact]
+    public void AdamW_WeightDecayOffsetDecaysTheFullWeight()
+    {
+        float[] w = [1.5f, -0.75f];
+        var full = Param(w);
+        var delta = Param(0f, 0f);
+        var plainDelta = Param(0f, 0f);
+        var offset = Tensor.FromArray(w, 2);
+        const double lr = 0.1, wd = 0.3;
+        var direct = new AdamW([full], lr: lr, weightDecay: wd);
+        var viaOffset = new AdamW([new ParamGroup([delta], weightDecayOffsets: [offset])], lr, weightDecay: wd);
+        var plain = new AdamW([plainDelta], lr: lr, weightDecay: wd);
+        foreach (var g in Grads)
+        {
+            SetGrad(full, g); SetGrad(delta, g); SetGrad(plainDelta, g);
+            direct.Step(); viaOffset.Step(); plain.Step();
+        }
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(full.Span[i], w[i] + delta.Span[i], 5);
+            Assert.NotEqual(full.Span[i], w[i] + plainDelta.Span[i], 2);
+        }
+        Assert.Throws<ArgumentException>(() => new ParamGroup([delta], weightDecayOffsets: [Tensor.FromArray([1f], 1)]));   // shape
+        Assert.Throws<ArgumentException>(() => new Sgd([new ParamGroup([delta], weightDecayOffsets: [offset])], lr: 0.1));   // only AdamW applies offsets
+    }
+
     [Fact]
     public void ClipGradNorm_MatchesPyTorch()
     {

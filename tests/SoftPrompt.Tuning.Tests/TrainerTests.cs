@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.DeepPrompt;
@@ -149,6 +150,33 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(elapsed.Order(), elapsed);
         Assert.True(second.Seconds >= elapsed[^1]);
         Assert.Equal(12, Reporting.TrainingLog.Read(Path.Combine(split, "train_log.jsonl")).Count(r => r.Loss is not null));
+    }
+
+    /// <summary>
+    /// Full fine-tuning's weight decay shrinks W + ΔW toward zero, as fine-tuning W itself (the Hugging Face Trainer, Petrov et al.'s code):
+    /// after one AdamW step the two settings' ΔW differ by exactly −lr·wd·W. DecayTowardPretrained survives a save and load.
+    /// </summary>
+    [Fact]
+    public void FullFineTuningDecaysTheFullWeightTowardZero()
+    {
+        var model = ModelLoader.Load(TinyModels.Memorising);
+        var options = new TrainerOptions { MaxSteps = 1, BatchSize = 3, LearningRate = 0.01, WeightDecay = 0.5, Schedule = ScheduleKind.Constant };
+        FullFineTuningMethod Trained(bool towardPretrained, string dir)
+        {
+            var m = FullFineTuningMethod.Create(new FullFineTuningConfig(DecayTowardPretrained: towardPretrained), model);
+            new Trainer(model, m, Task(m), Memorise, null, options, Path.Combine(_dir, dir)).Train();
+            return m;
+        }
+        var towardZero = Trained(false, "zero");
+        var towardPretrained = Trained(true, "pretrained");
+        foreach (var ((layer, dz), (_, dp)) in towardZero.Deltas.Zip(towardPretrained.Deltas))
+        {
+            var w = model.LinearWeight(layer.Name).Span;
+            for (int i = 0; i < w.Length; i++) Assert.Equal(-0.01f * 0.5f * w[i], dz.Span[i] - dp.Span[i], 1e-6f);
+        }
+        var loaded = AdapterDirectory.Load(Path.Combine(_dir, "pretrained"), model).Method;
+        Assert.True(((FullFineTuningMethod)loaded).Config.DecayTowardPretrained);
+        Assert.False(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "zero"), model).Method).Config.DecayTowardPretrained);
     }
 
     [Fact]

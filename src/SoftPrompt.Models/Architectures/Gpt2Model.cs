@@ -68,6 +68,20 @@ public sealed class Gpt2Model : ICausalLanguageModel
         new(LayerName(i, "mlp.c_fc"), c.HiddenSize, c.IntermediateSize), new(LayerName(i, "mlp.c_proj"), c.IntermediateSize, c.HiddenSize),
     })];
 
+    public Tensor LinearWeight(string name)
+    {
+        var (block, kind) = LinearWeights.Parse(name, "transformer.h.", _blocks.Length, Config.ModelType);
+        var b = _blocks[block];
+        return kind switch
+        {
+            "attn.c_attn" => LinearWeights.Stack(storedInOut: true, b.Wq, b.Wk, b.Wv),   // split into q | k | v columns at load
+            "attn.c_proj" => LinearWeights.Stack(storedInOut: true, b.WProj),
+            "mlp.c_fc" => LinearWeights.Stack(storedInOut: true, b.WFc),
+            "mlp.c_proj" => LinearWeights.Stack(storedInOut: true, b.WOut),
+            _ => throw new ArgumentException($"'{name}' is not a linear layer of this {Config.ModelType} model (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj).", nameof(name)),
+        };
+    }
+
     /// <summary>PEFT's module path of a block's linear layer (GPT2LMHeadModel's tree, whatever the checkpoint's key prefix).</summary>
     static string LayerName(int block, string layer) => $"transformer.h.{block}.{layer}";
 

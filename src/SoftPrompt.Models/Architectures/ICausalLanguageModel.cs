@@ -15,6 +15,12 @@ public interface ICausalLanguageModel
     /// <summary>Every linear layer a low-rank delta may target, in model order.</summary>
     IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
 
+    /// <summary>
+    /// A new float32 copy of the named linear layer's frozen weight, [OutFeatures, InFeatures] (PEFT's orientation, whatever the
+    /// checkpoint stores), for a method that needs its value (full fine-tuning's decay toward zero).
+    /// </summary>
+    Tensor LinearWeight(string name);
+
     /// <summary>ids: n token ids -> their input embeddings [n, D] (no position added), e.g. to initialise virtual tokens.</summary>
     Tensor EmbedTokens(ReadOnlySpan<int> ids);
 

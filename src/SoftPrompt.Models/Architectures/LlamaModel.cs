@@ -74,6 +74,18 @@ public sealed class LlamaModel : ICausalLanguageModel
 
     static string LayerName(int layer, string module) => $"model.layers.{layer}.{module}";
 
+    public Tensor LinearWeight(string name)
+    {
+        var (index, kind) = LinearWeights.Parse(name, "model.layers.", _layers.Length, Config.ModelType);
+        var l = _layers[index];
+        return LinearWeights.Stack(storedInOut: false, kind switch
+        {
+            "self_attn.q_proj" => l.Wq, "self_attn.k_proj" => l.Wk, "self_attn.v_proj" => l.Wv, "self_attn.o_proj" => l.Wo,
+            "mlp.gate_proj" => l.WGate, "mlp.up_proj" => l.WUp, "mlp.down_proj" => l.WDown,
+            _ => throw new ArgumentException($"'{name}' is not a linear layer of this {Config.ModelType} model (self_attn.q/k/v/o_proj, mlp.gate/up/down_proj).", nameof(name)),
+        });
+    }
+
     // ids: B·T token ids -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
     public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
     {

@@ -7,7 +7,7 @@ public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.999, doub
 /// <summary>
 /// Adam with decoupled weight decay, exactly PyTorch's <c>torch.optim.AdamW</c> (amsgrad off), per parameter p with gradient g at step t:
 /// <code>
-/// p ← p·(1 − lr·wd)
+/// p ← p·(1 − lr·wd)                (with a group's weight-decay offset W: p ← p·(1 − lr·wd) − lr·wd·W)
 /// m ← β1·m + (1 − β1)·g          v ← β2·v + (1 − β2)·g²
 /// p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
 /// </code>
@@ -34,6 +34,8 @@ public sealed class AdamW : Optimizer
             }
     }
 
+    protected override bool SupportsWeightDecayOffsets => true;
+
     public override void Step()
     {
         Span<float> scratch = stackalloc float[Chunk];
@@ -51,7 +53,8 @@ public sealed class AdamW : Optimizer
                 int i = GlobalIndex(g, j);
                 long step = ++Steps[i];
                 // Scalars in double, as PyTorch computes them in Python, then rounded once for the float kernel.
-                float decay = (float)(1.0 - group.Lr * group.WeightDecay);
+                float decay = (float)(1.0 - group.Lr * group.WeightDecay), decayOffset = (float)(-group.Lr * group.WeightDecay);
+                ReadOnlySpan<float> offset = group.WeightDecay != 0 && group.WeightDecayOffsets?[j] is { } w ? w.Span : default;
                 float stepSize = (float)(group.Lr / (1.0 - Math.Pow(o.Beta1, step)));
                 float bc2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(o.Beta2, step));
                 Span<float> ps = p.Span, m = _expAvg[i], v = _expAvgSq[i];
@@ -62,6 +65,7 @@ public sealed class AdamW : Optimizer
                     var pc = ps.Slice(s, len); var gc = gs.Slice(s, len);
                     var mc = m.Slice(s, len); var vc = v.Slice(s, len); var t = scratch[..len];
                     if (group.WeightDecay != 0) TensorPrimitives.Multiply(pc, decay, pc);
+                    if (!offset.IsEmpty) TensorPrimitives.MultiplyAdd(offset.Slice(s, len), decayOffset, pc, pc);
                     TensorPrimitives.Multiply(mc, beta1, mc);
                     TensorPrimitives.MultiplyAdd(gc, oneMinusBeta1, mc, mc);
                     TensorPrimitives.Multiply(vc, beta2, vc);

@@ -40,11 +40,16 @@ public abstract class Optimizer
             if (options.GetType() != defaults.GetType())
                 throw new ArgumentException($"{GetType().Name}: parameter group {g} has options of type {options.GetType().Name}, expected {defaults.GetType().Name}.");
             group.Options = options;
+            if (group.WeightDecayOffsets is not null && !SupportsWeightDecayOffsets)
+                throw new ArgumentException($"{GetType().Name}: parameter group {g} has weight-decay offsets, which only AdamW applies.");
         }
         Steps = new long[count];
     }
 
     public IReadOnlyList<ParamGroup> Groups => _groups;
+
+    /// <summary>Whether Step applies <see cref="ParamGroup.WeightDecayOffsets"/> (others refuse groups that carry them).</summary>
+    protected virtual bool SupportsWeightDecayOffsets => false;
 
     /// <summary>Total number of parameters (tensors) across groups.</summary>
     public int ParameterCount => Steps.Length;

@@ -128,7 +128,7 @@ public static class AdapterDirectory
             "P_TUNING" => LoadPTuning(reader, file, model, rng, extras),
             "PREFIX_TUNING" => LoadPrefix(reader, file, model, rng),
             "LORA" => LoadLora(reader, file, model, rng),
-            "SOFTPROMPT_FULL" => LoadFull(file, model),
+            "SOFTPROMPT_FULL" => LoadFull(file, model, extras),
             "SOFTPROMPT_ATTENTION_INPUT_PREFIX" => LoadAttentionInputPrefix(reader, file, model, rng),
             _ => throw new AdapterFormatException($"{configPath}: peft_type '{type}' is not supported (PROMPT_TUNING, P_TUNING, PREFIX_TUNING, LORA)."),
         };
@@ -228,7 +228,7 @@ public static class AdapterDirectory
         return m;
     }
 
-    static FullFineTuningMethod LoadFull(SafetensorsFile file, ICausalLanguageModel model)
+    static FullFineTuningMethod LoadFull(SafetensorsFile file, ICausalLanguageModel model, JsonObject? extras)
     {
         var layers = model.LinearLayers.ToDictionary(l => l.Name);
         var targets = new List<LinearLayerInfo>();
@@ -238,7 +238,9 @@ public static class AdapterDirectory
             targets.Add(layers.TryGetValue(name, out var layer) ? layer
                 : throw new AdapterFormatException($"{file.Path}: '{key}' changes '{name}', which is not a linear layer of this {model.Config.ModelType} model."));
         }
-        var m = new FullFineTuningMethod(new FullFineTuningConfig([.. targets.Select(t => t.Name)]), targets);
+        // softprompt.json's settings keep how weight decay acted (absent: toward zero, the default), for a resumed run.
+        bool towardPretrained = extras?["settings"]?[nameof(FullFineTuningConfig.DecayTowardPretrained)] is JsonValue v && v.TryGetValue(out bool b) && b;
+        var m = new FullFineTuningMethod(new FullFineTuningConfig([.. targets.Select(t => t.Name)], towardPretrained), targets, model);
         foreach (var (layer, delta) in m.Deltas) Read(file, layer.Name + ".delta_weight", layer.OutFeatures, layer.InFeatures).Span.CopyTo(delta.Span);
         return m;
     }

@@ -37,6 +37,12 @@ public abstract class TuningMethod : Module
     /// <summary>Registers a parameter under a dotted path ("embedding.weight"), creating the container modules on the way.</summary>
     protected Tensor RegisterPath(string path, Tensor parameter) => ParameterTree.AddPath(path, parameter, RegisterParameter, NamedChildren(), RegisterModule);
 
+    /// <summary>
+    /// Per trainable parameter that needs one, the offset weight decay adds to it (<see cref="Tensors.Optim.ParamGroup.WeightDecayOffsets"/>):
+    /// a delta on a frozen weight decays the full weight. Null: plain decay of every parameter.
+    /// </summary>
+    public virtual IReadOnlyDictionary<Tensor, Tensor>? WeightDecayOffsets() => null;
+
     /// <summary>Checks that the method fits the model (widths, layers, module names); throws naming what does not.</summary>
     public abstract void CheckFits(ICausalLanguageModel model);
 }

@@ -53,11 +53,19 @@ public sealed class Trainer
     string CheckpointDir => Path.Combine(_out, "checkpoint");
     string LogPath => Path.Combine(_out, "train_log.jsonl");
 
-    Optimizer CreateOptimizer() => _o.Optimizer switch
+    Optimizer CreateOptimizer()
     {
-        OptimizerKind.Adafactor => new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay),
-        _ => new AdamW(_parameters, lr: _o.LearningRate, beta1: _o.AdamBeta1, beta2: _o.AdamBeta2, weightDecay: _o.WeightDecay),
-    };
+        // A method's decay offsets (full fine-tuning's frozen W, so that W + ΔW decays) matter only with decay.
+        var offsets = _o.WeightDecay != 0 ? _method.WeightDecayOffsets() : null;
+        if (offsets is not null && _o.Optimizer != OptimizerKind.AdamW)
+            throw new ArgumentException($"{_method.Kind} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW or weight decay 0.");
+        return _o.Optimizer switch
+        {
+            OptimizerKind.Adafactor => new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay),
+            _ => new AdamW([new ParamGroup(_parameters, weightDecayOffsets: offsets is null ? null : [.. _parameters.Select(p => offsets.GetValueOrDefault(p))])],
+                _o.LearningRate, new AdamWOptions(_o.AdamBeta1, _o.AdamBeta2), _o.WeightDecay),
+        };
+    }
 
     LrSchedule CreateSchedule() => _o.Schedule switch
     {
