@@ -124,4 +124,26 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.DoesNotContain(lines, l => l.Contains("resuming"));
         Assert.Contains("\"steps\": 310", File.ReadAllText(Path.Combine(split, "setup1", "prefix-on-descending", "phase.json")));
     }
+
+    /// <summary>Phases run one at a time into one directory add up to one report, in the setup's order; a report measured otherwise is not mixed in.</summary>
+    [Fact]
+    public void PhasesRunSeparatelyAddUpToOneReport()
+    {
+        var full = PetrovSetup.For(1);
+        var setup = full with { PretrainSteps = 20, Phases = [.. full.Phases.Select(p => p with { Steps = 5 })] };
+        string md = Path.Combine(_dir, "setup1-results.md");
+        new PetrovExperiment(setup with { Phases = [setup.Phases[1]] }, _dir, fullScale: false, testItems: 8).Run();   // the prefix first
+        var lines = new List<string>();
+        var second = new PetrovExperiment(setup with { Phases = [setup.Phases[0]] }, _dir, fullScale: false, testItems: 8, log: lines.Add).Run();
+        Assert.DoesNotContain(second, r => r.Phase.StartsWith("prefix", StringComparison.Ordinal));   // Run returns its own rows
+        Assert.Contains(lines, l => l.StartsWith("the report keeps 1 phase(s)", StringComparison.Ordinal));
+        string report = File.ReadAllText(md);
+        int fineTune = report.IndexOf("| fine-tune on descending |", StringComparison.Ordinal), prefix = report.IndexOf("| prefix on descending |", StringComparison.Ordinal);
+        Assert.True(fineTune > 0 && prefix > fineTune, report);   // both, in the setup's order
+        Assert.Contains("| 1.0e-2 |", report);   // the kept prefix row keeps its learning rate (5e-5 × 40,000 / 5 steps, capped at 1e-2)
+
+        // Another test-item count measures differently: the earlier rows are dropped.
+        new PetrovExperiment(setup with { Phases = [setup.Phases[0]] }, _dir, fullScale: false, testItems: 16).Run();
+        Assert.DoesNotContain("| prefix on descending |", File.ReadAllText(md));
+    }
 }

@@ -5,6 +5,7 @@ using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
 using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
@@ -19,7 +20,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// DirectChange and TotalChange are the attention-shift diagnostic's largest values for the phase's adapter
 /// (<see cref="Analysis.AttentionShift"/>): a prefix cannot change a layer's attention over the content.
 public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
-    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null);
+    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null, double? LearningRate = null);
 
 /// <summary>
 /// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
@@ -87,7 +88,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
-                    shift.MaxDirectChange, shift.MaxTotalChange, seeds));
+                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase)));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
@@ -215,13 +216,41 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     double Accuracy(ICausalLanguageModel model, TuningMethod? method, PetrovTask task) =>
         PetrovEvaluation.Accuracy(model, method, PetrovSampler.TestSet(task, _testItems), Padding);
 
-    void WriteReport(IReadOnlyList<PetrovResult> results)
+    static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>What setupN-results.json holds.</summary>
+    sealed record Report(int Setup, string Scale, string Expectation, int TestItems, string? Model, IReadOnlyList<PetrovResult> Results);
+
+    /// <summary>
+    /// This run's rows and, from the report already in the directory, the rows of phases this run did not select, when that report
+    /// measured the same pretrained model at the same scale with as many test items: phases run one at a time (`--phases`) add up
+    /// to one table. Rows go in the setup's phase order.
+    /// </summary>
+    IReadOnlyList<PetrovResult> Merged(string jsonPath, IReadOnlyList<PetrovResult> results)
     {
+        Report? earlier = null;
+        try { if (File.Exists(jsonPath)) earlier = JsonSerializer.Deserialize<Report>(File.ReadAllText(jsonPath), ReportJson); }
+        catch (JsonException e) { _log($"{jsonPath}: not read ({e.Message}); the report holds this run's phases only"); }
+        var merged = results.ToList();
+        if (earlier is { Results: not null } && earlier.Model == _modelFingerprint && earlier.Scale == (fullScale ? "full" : "small") && earlier.TestItems == _testItems)
+        {
+            var kept = earlier.Results.Where(r => !r.Phase.StartsWith("pretrained", StringComparison.Ordinal) && results.All(x => x.Phase != r.Phase)).ToList();
+            if (kept.Count > 0) _log($"the report keeps {kept.Select(r => r.Phase).Distinct().Count()} phase(s) of an earlier run on the same model ({jsonPath})");
+            merged.AddRange(kept);
+        }
+        var order = PetrovSetup.For(setup.Number).Phases.Select(p => p.Name).ToList();
+        int Rank(PetrovResult r) => r.Phase.StartsWith("pretrained", StringComparison.Ordinal) ? -1 : order.IndexOf(r.Phase) is var i and >= 0 ? i : order.Count;
+        return [.. merged.OrderBy(Rank)];   // stable: a phase's rows keep their order
+    }
+
+    void WriteReport(IReadOnlyList<PetrovResult> thisRun)
+    {
+        string jsonPath = Path.Combine(outputDirectory, $"setup{setup.Number}-results.json");
+        var results = Merged(jsonPath, thisRun);
         string scale = fullScale ? "full (the authors' iteration counts and learning rates)"
             : "small (iterations scaled down so a setup fits about 30 minutes on 2 cores, the authors' counts in parentheses; a prefix's learning rate is the authors' × their steps / ours, given in the lr column)";
-        File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.json"),
-            JsonSerializer.Serialize(new { setup = setup.Number, scale = fullScale ? "full" : "small", expectation = setup.Expectation, test_items = _testItems, results },
-                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+        AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(
+            new Report(setup.Number, fullScale ? "full" : "small", setup.Expectation, _testItems, _modelFingerprint, results), ReportJson));
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
             $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {_testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
@@ -230,8 +259,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)
         {
-            var phase = setup.Phases.FirstOrDefault(p => p.Name == r.Phase);
-            string lr = phase is null ? "" : LearningRate(phase).ToString("0.0e0");
+            string lr = r.LearningRate?.ToString("0.0e0") ?? "";
             md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {lr} | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
         }
         foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
