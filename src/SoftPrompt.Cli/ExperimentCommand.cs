@@ -17,7 +17,7 @@ internal static class ExperimentCommand
         var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves). Rerun with the same DIR and settings to continue an interrupted pretraining or phase from its checkpoint.", Required = true }.MustBeDirectoryPath();
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
-        var phases = new Option<string?>("--phases") { Description = "Run only the phases whose name contains one of these comma-separated words (e.g. lora, histogram)." };
+        var phases = new Option<string?>("--phases") { Description = "Run only the phases named by these comma-separated words: a phase's whole name selects it alone (\"prefix on ascending\"), any other word every phase whose name contains it (lora, histogram)." };
         var steps = new Option<int?>("--steps") { Description = "Small scale: train each selected phase this many steps instead of the setup's count (a prefix's learning rate follows: the authors' × their steps / these)." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
@@ -27,13 +27,7 @@ internal static class ExperimentCommand
             string s = parse.GetValue(scale)!;
             if (s is not ("small" or "full")) throw new ArgumentException($"--scale '{s}': small or full.");
             var definition = PetrovSetup.For(parse.GetValue(setup));
-            if (parse.GetValue(phases) is { } only)
-            {
-                var words = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var kept = definition.Phases.Where(p => words.Any(w => p.Name.Contains(w, StringComparison.OrdinalIgnoreCase))).ToArray();
-                if (kept.Length == 0) throw new ArgumentException($"--phases '{only}': no phase of setup {definition.Number} matches ({string.Join("; ", definition.Phases.Select(p => p.Name))}).");
-                definition = definition with { Phases = kept };
-            }
+            if (parse.GetValue(phases) is { } only) definition = definition.SelectPhases(only, "--phases");
             if (parse.GetValue(steps) is int n)
             {
                 if (s == "full") throw new ArgumentException("--steps sets the small scale's step counts; --scale full runs the authors'.");

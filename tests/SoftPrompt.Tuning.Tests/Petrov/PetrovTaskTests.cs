@@ -129,4 +129,23 @@ public class PetrovTaskTests
         Assert.Equal(3 + 9, padded.FirstOutput);
         Assert.Equal(batch.Targets, padded.Targets);
     }
+
+    /// <summary>A phase's whole name selects it alone; other words select every phase containing them.</summary>
+    [Theory]
+    [InlineData("prefix on ascending", "prefix on ascending")]
+    [InlineData("Prefix On Ascending, prefix on add1", "prefix on ascending; prefix on add1")]
+    [InlineData("ascending", "prefix on ascending; prefix on ascending then +1")]
+    [InlineData("add", "prefix on add1; prefix on add2")]
+    [InlineData("histogram,descending", "prefix on descending; prefix on histogram")]
+    public void PhasesAreSelectedByWholeNameOrByWord(string words, string selected)
+    {
+        Assert.Equal(selected, string.Join("; ", PetrovSetup.For(3).SelectPhases(words).Phases.Select(p => p.Name)));
+    }
+
+    [Fact]
+    public void ASelectionOfNoPhaseNamesTheOptionAndThePhases()
+    {
+        var e = Assert.Throws<ArgumentException>(() => PetrovSetup.For(4).SelectPhases("nothing", "--phases"));
+        Assert.StartsWith("--phases 'nothing': no phase of setup 4 matches (prefix on histogram; rank-1 LoRA on histogram)", e.Message);
+    }
 }

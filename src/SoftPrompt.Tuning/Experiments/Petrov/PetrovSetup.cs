@@ -21,6 +21,22 @@ public sealed record PetrovPhase(string Name, AdaptationKind Kind, PetrovTask Ta
 public sealed record PetrovSetup(int Number, MinGptConfig Model, IReadOnlyList<PetrovTask> PretrainTasks, int PretrainSteps, int FullPretrainSteps,
     IReadOnlyList<PetrovTask> PretrainEval, IReadOnlyList<PetrovPhase> Phases, string Expectation)
 {
+    /// <summary>
+    /// The setup with only the phases <paramref name="words"/> (comma-separated) name: a word that is a phase's whole name selects that
+    /// phase alone ("prefix on ascending", not "prefix on ascending then +1"); any other word every phase whose name contains it.
+    /// None selected is an error naming <paramref name="option"/> and the phases.
+    /// </summary>
+    public PetrovSetup SelectPhases(string words, string option = "phases")
+    {
+        var list = words.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        bool Selects(string word, PetrovPhase p) => Phases.Any(x => x.Name.Equals(word, StringComparison.OrdinalIgnoreCase))
+            ? p.Name.Equals(word, StringComparison.OrdinalIgnoreCase)
+            : p.Name.Contains(word, StringComparison.OrdinalIgnoreCase);
+        var kept = Phases.Where(p => list.Any(w => Selects(w, p))).ToArray();
+        return kept.Length > 0 ? this with { Phases = kept }
+            : throw new ArgumentException($"{option} '{words}': no phase of setup {Number} matches ({string.Join("; ", Phases.Select(p => p.Name))}).");
+    }
+
     static readonly PetrovTask[] Four = [PetrovTask.SortAscending, PetrovTask.SortDescending, PetrovTask.AddOne, PetrovTask.AddTwo];
 
     public static PetrovSetup For(int setup) => setup switch
