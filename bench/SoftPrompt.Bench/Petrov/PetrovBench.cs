@@ -63,7 +63,14 @@ public static class PetrovBench
         return [.. phases.Select((p, i) => new BenchRow($"{p.Name}, s/step", ours[i], reference?.GetValueOrDefault(p.Name), "s", LowerIsBetter: true, note))];
     }
 
-    /// <summary>Median seconds per step of our phase after <paramref name="warmup"/> steps.</summary>
+    /// <summary>
+    /// The least warm-up, in seconds, before our steps are timed: a run's first second or so is slower (buffers faulting in,
+    /// the worker pool and the cores warming up; the bench JITs fully optimised from the start), and 20 warm-up steps of
+    /// setup 1 (10 ms each) had timed 27–31 ms a step against 9–13 ms after 3 s (2026-11-30 13:41).
+    /// </summary>
+    const double WarmupSeconds = 3;
+
+    /// <summary>Median seconds per step of our phase after <paramref name="warmup"/> steps (and at least <see cref="WarmupSeconds"/>).</summary>
     static double Ours(Phase phase, int steps, int warmup)
     {
         var setup = PetrovSetup.For(phase.Setup);
@@ -71,7 +78,8 @@ public static class PetrovBench
         if (phase.Kind == "pretrain")
         {
             var times = new double[steps];
-            for (int i = 0; i < warmup; i++) pretrainer.TrainStep();
+            var warm = Stopwatch.StartNew();
+            for (int i = 0; i < warmup || warm.Elapsed.TotalSeconds < WarmupSeconds; i++) pretrainer.TrainStep();
             for (int i = 0; i < steps; i++) { var sw = Stopwatch.StartNew(); pretrainer.TrainStep(); times[i] = sw.Elapsed.TotalSeconds; }
             Array.Sort(times);
             Console.Error.WriteLine($"ours: {phase.Name}: median {times[steps / 2]:F4} s/step");
@@ -90,7 +98,8 @@ public static class PetrovBench
             experiment.Adapt(model, p);
             return sw.Elapsed.TotalSeconds;
         }
-        Time(warmup);
+        double first = Time(warmup);
+        if (first < WarmupSeconds) { warmup = (int)Math.Ceiling(warmup * WarmupSeconds / Math.Max(first, 1e-3)); Time(warmup); }
         double perStep = (Time(warmup + steps) - Time(warmup)) / steps;
         Console.Error.WriteLine($"ours: {phase.Name}: {perStep:F4} s/step");
         Directory.Delete(dir, recursive: true);
@@ -102,7 +111,8 @@ public static class PetrovBench
     {
         var setup = PetrovSetup.For(setupNumber);
         var run = new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
-        for (int i = 0; i < warmup; i++) run.TrainStep();
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < warmup || warm.Elapsed.TotalSeconds < WarmupSeconds; i++) run.TrainStep();
         var parameters = run.Model.Parameters().ToArray();
         double data = 0, forward = 0, backward = 0, clip = 0, optimizer = 0;
         using var profile = BackwardProfile.Start();
