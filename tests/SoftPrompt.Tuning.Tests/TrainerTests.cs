@@ -177,6 +177,10 @@ public sealed class TrainerTests : IDisposable
         var loaded = AdapterDirectory.Load(Path.Combine(_dir, "pretrained"), model).Method;
         Assert.True(((FullFineTuningMethod)loaded).Config.DecayTowardPretrained);
         Assert.False(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "zero"), model).Method).Config.DecayTowardPretrained);
+        // Adafactor has no decay offsets: decaying the full weights with it is an error that says what to do.
+        var full = FullFineTuningMethod.Create(new FullFineTuningConfig(), model);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, full, Task(full), Memorise, null, options with { Optimizer = OptimizerKind.Adafactor }, Path.Combine(_dir, "adafactor")).Train());
+        Assert.Contains("only AdamW", e.Message);
     }
 
     [Fact]

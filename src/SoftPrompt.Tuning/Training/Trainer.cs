@@ -58,7 +58,7 @@ public sealed class Trainer
         // A method's decay offsets (full fine-tuning's frozen W, so that W + ΔW decays) matter only with decay.
         var offsets = _o.WeightDecay != 0 ? _method.WeightDecayOffsets() : null;
         if (offsets is not null && _o.Optimizer != OptimizerKind.AdamW)
-            throw new ArgumentException($"{_method.Kind} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW or weight decay 0.");
+            throw new ArgumentException($"{_method.Kind} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW, weight decay 0, or (full fine-tuning) DecayTowardPretrained.");
         return _o.Optimizer switch
         {
             OptimizerKind.Adafactor => new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay),
