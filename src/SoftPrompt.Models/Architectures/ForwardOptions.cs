@@ -30,4 +30,7 @@ public sealed record ForwardOptions
 
     /// <summary>Receives each layer's attention probabilities (and, if it asks, the plan-free baseline); slower, for analysis.</summary>
     public IAttentionObserver? AttentionObserver { get; init; }
+
+    /// <summary>Receives each layer's keys and values of this pass, in the autograd graph (<see cref="SharedLeadingTokens"/> uses it).</summary>
+    public KeyValueRecorder? KeyValueRecorder { get; init; }
 }

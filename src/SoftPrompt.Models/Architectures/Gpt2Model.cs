@@ -111,6 +111,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
             if (plan.Delta(LayerName(li, "attn.c_attn"), a) is { } qkv)   // c_attn is q|k|v by columns
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
+            options.KeyValueRecorder?.Record(li, k, v);
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
             int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read

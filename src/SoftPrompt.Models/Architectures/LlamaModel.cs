@@ -105,6 +105,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
+            options.KeyValueRecorder?.Record(li, kh, vh);
             int? keys = null;
             if (cache is not null) (kh, vh, keys) = cache.Append(li, kh, vh);
             int next = li == _layers.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read

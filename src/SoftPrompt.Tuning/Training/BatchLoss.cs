@@ -20,7 +20,8 @@ public static class BatchLoss
     {
         var plan = Plan(method.Compute(), batch, training, method.StochasticRng);
         // Right padding needs no mask: causal attention never lets a real token see the padding after it.
-        return model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions, DropoutRng = modelDropout });
+        // A start every row shares (a template's fixed text, Petrov et al.'s pad positions) is computed once.
+        return SharedLeadingTokens.Forward(model, batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions, DropoutRng = modelDropout });
     }
 
     // -> [] mean cross-entropy over the answer tokens

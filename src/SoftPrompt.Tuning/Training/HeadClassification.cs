@@ -38,7 +38,7 @@ public static class HeadClassification
         var batch = new Collator().Collate(prompts);
         var last = prompts.Select((p, b) => b * batch.Seq + p.Ids.Length - 1).ToArray();
         var plan = BatchLoss.Plan(method.Compute(), batch, training, method.StochasticRng);
-        var hidden = model.ForwardHidden(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = last, DropoutRng = modelDropout });   // [B, D]
+        var hidden = SharedLeadingTokens.ForwardHidden(model, batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = last, DropoutRng = modelDropout });   // [B, D]
         return method.Classifier!.Forward(hidden);
     }
 

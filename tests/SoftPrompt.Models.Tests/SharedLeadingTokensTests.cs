@@ -1,0 +1,126 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using F = SoftPrompt.Tensors.Ops.Functional;
+
+namespace SoftPrompt.Models.Tests;
+
+/// <summary>
+/// Computing a start every row shares once (SharedLeadingTokens) against the ordinary forward pass of the
+/// whole batch (itself checked against PyTorch in PromptPlanTests): the same logits and the same gradient
+/// for every plan tensor, with each kind of plan, on GPT-2 and Llama-family models; and the length it
+/// shares, which stops where the rows or their plans differ.
+/// </summary>
+public class SharedLeadingTokensTests
+{
+    const int Batch = 3, Seq = 10, Shared = 6;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var model in new[] { "gpt2-tiny", "gpt2-tiny-petrov", "llama-tiny-gqa" })
+            foreach (var plan in new[] { "none", "lora", "kv prefix and lora", "soft tokens", "attention-input prefix" })
+                data.Add(model, plan);
+        return data;
+    }
+
+    static Tensor Leaf(Rng rng, params int[] shape)
+    {
+        var t = Tensor.Zeros(shape);
+        rng.FillNormal(t.Span, 0f, 0.5f);
+        t.RequiresGrad = true;
+        return t;
+    }
+
+    /// <summary>Ids whose first <paramref name="shared"/> positions are the same in every row; the rest differ.</summary>
+    static int[] Ids(ICausalLanguageModel model, int shared)
+    {
+        var rng = new Rng(3);
+        var ids = new int[Batch * Seq];
+        for (int b = 0; b < Batch; b++)
+            for (int t = 0; t < Seq; t++)
+                ids[b * Seq + t] = t < shared ? 1 + t : (int)((7 * t + 13 * b + rng.NextInt(3)) % model.Config.VocabSize);
+        for (int b = 1; b < Batch; b++) ids[b * Seq + shared] = (ids[shared] + b) % model.Config.VocabSize;   // rows part at `shared`
+        return ids;
+    }
+
+    static (PromptPlan? Plan, List<Tensor> Leaves) Plan(ICausalLanguageModel model, string kind)
+    {
+        var c = model.Config;
+        var rng = new Rng(11);
+        var leaves = new List<Tensor>();
+        Tensor L(params int[] shape) { var t = Leaf(rng, shape); leaves.Add(t); return t; }
+        LowRankDelta[] Lora() => [.. new[] { model.LinearLayers[1], model.LinearLayers[^1] }.Select(l => new LowRankDelta(l.Name, L(2, l.InFeatures), L(l.OutFeatures, 2), 0.5f))];
+        RowPlan? row = kind switch
+        {
+            "none" => null,
+            "lora" => new RowPlan { Deltas = Lora() },
+            "kv prefix and lora" => new RowPlan
+            {
+                Prefix = new KvPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => L(3, c.KvHeads * c.HeadDim))], [.. Enumerable.Range(0, c.Layers).Select(_ => L(3, c.KvHeads * c.HeadDim))]),
+                Deltas = Lora(),
+            },
+            "soft tokens" => new RowPlan { SoftTokens = [new SoftTokens(0, L(4, c.HiddenSize))] },
+            "attention-input prefix" => new RowPlan { AttentionInputPrefix = new AttentionInputPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => L(3, c.HiddenSize))]) },
+            _ => throw new ArgumentException(kind),
+        };
+        return (row is null ? null : PromptPlan.Uniform(Batch, row), leaves);
+    }
+
+    static int[] Outputs() => [.. Enumerable.Range(0, Batch).SelectMany(b => new[] { b * Seq + Shared + 1, b * Seq + Seq - 1 })];
+
+    [Theory, MemberData(nameof(Cases))]
+    public void SharingTheStartGivesTheWholeBatchsLogitsAndGradients(string name, string kind)
+    {
+        var model = PromptPlanTests.Load(name);
+        var ids = Ids(model, Shared);
+        var (plan, leaves) = Plan(model, kind);
+        var options = new ForwardOptions { Plan = plan, OutputPositions = Outputs() };
+        Assert.Equal(Shared, SharedLeadingTokens.Length(ids, Batch, Seq, options));
+
+        var r = Tensor.Zeros(Outputs().Length, model.Config.VocabSize);
+        new Rng(5).FillNormal(r.Span, 0f, 1f);
+        (float[] Logits, float[][] Grads) Run(Func<Tensor> forward)
+        {
+            Tape.Clear();
+            foreach (var l in leaves) l.ZeroGrad();
+            var logits = forward();
+            if (leaves.Count > 0) F.Sum(F.Mul(logits, r)).Backward();
+            return (logits.ToArray(), [.. leaves.Select(l => l.Grad!.ToArray())]);
+        }
+        var whole = Run(() => model.Forward(ids, Batch, Seq, options));
+        var shared = Run(() => SharedLeadingTokens.Forward(model, ids, Batch, Seq, options));
+        ReferenceLogits.AssertClose(shared.Logits, whole.Logits, $"{name}, {kind}: logits", tol: 1e-4);   // float rounding: the shared rows sum their gradient and scores in another order
+        for (int i = 0; i < leaves.Count; i++)
+            ReferenceLogits.AssertClose(shared.Grads[i], whole.Grads[i], $"{name}, {kind}: gradient of plan tensor {i}", tol: 5e-4);
+    }
+
+    [Fact]
+    public void TheSharedStartEndsWhereRowsOrTheirPlansDiffer()
+    {
+        var model = PromptPlanTests.Load("gpt2-tiny");
+        var c = model.Config;
+        var ids = Ids(model, Shared);
+        var outputs = Outputs();
+        int Length(PromptPlan? plan, int[]? outputPositions = null, Rng? dropout = null) =>
+            SharedLeadingTokens.Length(ids, Batch, Seq, new ForwardOptions { Plan = plan, OutputPositions = outputPositions ?? outputs, DropoutRng = dropout });
+        var rng = new Rng(1);
+        var soft = Leaf(rng, 4, c.HiddenSize);
+
+        Assert.Equal(Shared, Length(null));
+        Assert.Equal(3, Length(null, [.. outputs, 3]));   // an output wanted at position 3 of row 0
+        Assert.Equal(0, Length(null, dropout: new Rng(1)));   // training-mode dropout: rows differ
+        Assert.Equal(0, SharedLeadingTokens.Length(ids, Batch, Seq, new ForwardOptions()));   // every output wanted
+
+        // Virtual tokens that cross the end of the shared ids, or are other tensors in other rows, stop it at their position.
+        Assert.Equal(4, Length(PromptPlan.Uniform(Batch, new RowPlan { SoftTokens = [new SoftTokens(4, soft)] })));
+        Assert.Equal(1, Length(new PromptPlan([.. Enumerable.Range(0, Batch).Select(_ => (RowPlan?)new RowPlan { SoftTokens = [new SoftTokens(1, F.Slice(soft, 0, 0, 2))] })])));
+        Assert.Equal(2, Length(new PromptPlan([new RowPlan { SoftTokens = [new SoftTokens(2, soft)] }, null, null])));
+        // Different deltas or prefixes per row, or LoRA dropout while training: nothing is shared.
+        var lora = new LowRankDelta(model.LinearLayers[0].Name, Leaf(rng, 2, c.HiddenSize), Leaf(rng, model.LinearLayers[0].OutFeatures, 2), 1f, Dropout: 0.1f);
+        Assert.Equal(0, Length(new PromptPlan([new RowPlan { Deltas = [lora] }, null, null])));
+        Assert.Equal(Shared, Length(PromptPlan.Uniform(Batch, new RowPlan { Deltas = [lora] })));
+        Assert.Equal(0, Length(new PromptPlan([.. Enumerable.Repeat<RowPlan?>(new RowPlan { Deltas = [lora] }, Batch)]) { Training = true, Rng = new Rng(2) }));
+    }
+}
