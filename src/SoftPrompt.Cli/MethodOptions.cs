@@ -23,7 +23,7 @@ internal sealed class MethodOptions
     public readonly Option<float> LoraAlpha = new("--lora-alpha") { Description = "LoRA alpha (scale alpha/r).", DefaultValueFactory = _ => 16f };
     public readonly Option<float> LoraDropout = new("--lora-dropout") { Description = "Dropout on the LoRA input.", DefaultValueFactory = _ => 0f };
     public readonly Option<bool> Head = new("--head") { Description = "deep: classify with a head on the last position (labels from --verbalizer) instead of scoring label words." };
-    public readonly Option<string?> TargetModules = new("--target-modules") { Description = "Comma-separated layer names for LoRA (PEFT's target_modules), e.g. c_attn or q_proj,v_proj." };
+    public readonly Option<string?> TargetModules = new("--target-modules") { Description = "Comma-separated layer names for LoRA (PEFT's target_modules), e.g. c_attn or q_proj,v_proj; with --method full, only those layers' weights train (default: every parameter)." };
 
     public IEnumerable<Option> All => [Method, VirtualTokens, Init, InitText, Encoder, EncoderHidden, LoraR, LoraAlpha, LoraDropout, TargetModules, Head];
 

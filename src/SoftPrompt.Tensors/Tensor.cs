@@ -84,6 +84,14 @@ public sealed partial class Tensor
     /// <summary>A tensor of zeros on the heap, whatever scope is active: for parameters and loaded weights that outlive steps.</summary>
     public static Tensor ZerosOnHeap(params int[] shape) => new((int[])shape.Clone(), new float[CheckedLength(shape)], 0, ownsBuffer: true);
 
+    /// <summary>A copy of this tensor's values on the heap (outside any scope), not in the autograd graph.</summary>
+    public Tensor HeapCopy()
+    {
+        var copy = ZerosOnHeap(Shape.ToArray());
+        Span.CopyTo(copy.Span);
+        return copy;
+    }
+
     /// <summary>A tensor whose contents are unspecified (pooled storage is not cleared).</summary>
     public static Tensor Uninitialized(params int[] shape)
     {

@@ -33,10 +33,11 @@ public sealed class AdapterDirectoryTests : IDisposable
             "deep" => DeepPromptMethod.Create(new DeepPromptConfig(3, NumLabels: 2), model, rng),
             "lora" => LoraMethod.Create(new LoraConfig(2, 8f, TargetModules: ["c_attn", "q_proj", "v_proj", "mlp.c_proj", "down_proj"]), model, rng),
             "full" => FullFineTuningMethod.Create(new FullFineTuningConfig(["c_proj"]), model),
+            "full, every parameter" => FullFineTuningMethod.Create(new FullFineTuningConfig(), model),
             "attention-input" => Methods.AttentionInputPrefix.AttentionInputPrefixMethod.Create(5, model, rng),
             _ => throw new ArgumentException(kind),
         };
-        if (m is FullFineTuningMethod f) foreach (var (_, d) in f.Deltas) new Rng(5).FillNormal(d.Span, 0f, 0.05f);
+        if (m is FullFineTuningMethod f) foreach (var d in f.Deltas.Select(x => x.Delta).Concat(f.ParameterDeltas.Select(x => x.Delta))) new Rng(5).FillNormal(d.Span, 0f, 0.05f);
         // LoRA starts as the identity (B = 0); move B so the round trip is tested on a real delta.
         if (m is LoraMethod l) foreach (var (_, _, b) in l.Adapters) new Rng(4).FillNormal(b.Span, 0f, 0.1f);
         return m;
@@ -59,6 +60,8 @@ public sealed class AdapterDirectoryTests : IDisposable
     [InlineData("llama-tiny-gqa", "prefix")]
     [InlineData("llama-tiny-gqa", "lora")]
     [InlineData("gpt2-tiny", "full")]
+    [InlineData("gpt2-tiny", "full, every parameter")]
+    [InlineData("qwen2-tiny", "full, every parameter")]
     [InlineData("llama-tiny-gqa", "attention-input")]
     public void SaveThenLoadGivesTheSameOutputsAndTheSameKind(string modelName, string kind)
     {

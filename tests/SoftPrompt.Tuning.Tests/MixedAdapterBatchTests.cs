@@ -24,7 +24,8 @@ public class MixedAdapterBatchTests
         var rng = new Rng(8);
         var lora = LoraMethod.Create(new LoraConfig(2, 4f, TargetModules: ["c_attn", "q_proj", "v_proj", "mlp.c_proj", "down_proj"]), model, rng);
         foreach (var (_, _, b) in lora.Adapters) rng.FillNormal(b.Span, 0f, 0.2f);
-        var full = FullFineTuningMethod.Create(new FullFineTuningConfig(), model);
+        // Linear weights only: a fine-tuning of every parameter changes the embeddings and norms every row shares (tested below).
+        var full = FullFineTuningMethod.Create(new FullFineTuningConfig(["c_attn", "c_proj", "c_fc", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]), model);
         foreach (var (_, d) in full.Deltas) rng.FillNormal(d.Span, 0f, 0.02f);
         TuningMethod?[] methods =
         [
@@ -57,6 +58,10 @@ public class MixedAdapterBatchTests
         // and the adapters do change their rows
         var plain = model.Forward(Ids(4), 1, 9).ToArray();
         Assert.NotEqual(plain, batch.AsSpan(4 * 9 * v, 9 * v).ToArray());
+        // A fine-tuning of every parameter cannot share a batch with other adapters: an error that says to batch them apart.
+        var every = FullFineTuningMethod.Create(new FullFineTuningConfig(), model).Compute().Row([]);
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(ids, methods.Length, 9, new ForwardOptions { Plan = new PromptPlan([every, .. rows[1..]]) }));
+        Assert.Contains("batch such rows apart", e.Message);
     }
 }
 

@@ -154,7 +154,8 @@ public sealed class TrainerTests : IDisposable
 
     /// <summary>
     /// Full fine-tuning's weight decay shrinks W + ΔW toward zero, as fine-tuning W itself (the Hugging Face Trainer, Petrov et al.'s code):
-    /// after one AdamW step the two settings' ΔW differ by exactly −lr·wd·W. DecayTowardPretrained survives a save and load.
+    /// after one AdamW step the two settings' ΔW differ by exactly −lr·wd·W, and likewise the embeddings' and head's deltas, while
+    /// biases and norm weights are exempt (the Trainer's rule). DecayTowardPretrained survives a save and load.
     /// </summary>
     [Fact]
     public void FullFineTuningDecaysTheFullWeightTowardZero()
@@ -174,6 +175,14 @@ public sealed class TrainerTests : IDisposable
             var w = model.LinearWeight(layer.Name).Span;
             for (int i = 0; i < w.Length; i++) Assert.Equal(-0.01f * 0.5f * w[i], dz.Span[i] - dp.Span[i], 1e-6f);
         }
+        // Every other parameter trains too: the matrices (embeddings, head) decay as W does; biases and norm weights are not decayed.
+        Assert.Equal(model.OtherParameters.Count, towardZero.ParameterDeltas.Count);
+        foreach (var ((p, dz), (_, dp)) in towardZero.ParameterDeltas.Zip(towardPretrained.ParameterDeltas))
+        {
+            var w = model.OtherParameter(p.Name).Span;
+            for (int i = 0; i < w.Length; i++) Assert.Equal(p.Shape.Count >= 2 ? -0.01f * 0.5f * w[i] : 0f, dz.Span[i] - dp.Span[i], 1e-6f);
+        }
+        Assert.Contains(towardZero.ParameterDeltas, d => d.Parameter.Shape.Count == 1 && d.Delta.Span.ToArray().Any(x => x != 0));   // a bias did train
         var loaded = AdapterDirectory.Load(Path.Combine(_dir, "pretrained"), model).Method;
         Assert.True(((FullFineTuningMethod)loaded).Config.DecayTowardPretrained);
         Assert.False(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "zero"), model).Method).Config.DecayTowardPretrained);

@@ -28,6 +28,25 @@ public sealed class Gpt2Model : ICausalLanguageModel
     {
         Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB; _head = head;
         LinearLayers = LinearLayersOf(config);
+        OtherParameters = OtherParametersOf(config, untiedHead: !ReferenceEquals(head, wte));
+        _otherValues = new Dictionary<string, Func<Tensor>> { [WteName] = wte.ToTensor, ["transformer.wpe.weight"] = wpe.ToTensor,
+            ["transformer.ln_f.weight"] = lnfW.HeapCopy, ["transformer.ln_f.bias"] = lnfB.HeapCopy, [HeadName] = head.ToTensor };
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var b = blocks[i];
+            if (b.Ln1W is not null) (_otherValues[LayerName(i, "ln_1.weight")], _otherValues[LayerName(i, "ln_1.bias")]) = (b.Ln1W.HeapCopy, b.Ln1B!.HeapCopy);
+            _otherValues[LayerName(i, "attn.c_attn.bias")] = () => Tensors.Ops.Functional.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy();
+            foreach (var (name, t) in new[] { ("attn.c_proj.bias", b.BProj), ("ln_2.weight", b.Ln2W), ("ln_2.bias", b.Ln2B), ("mlp.c_fc.bias", b.BFc), ("mlp.c_proj.bias", b.BOut) })
+                _otherValues[LayerName(i, name)] = t.HeapCopy;
+        }
+    }
+
+    readonly Dictionary<string, Func<Tensor>> _otherValues;
+
+    public Tensor OtherParameter(string name)
+    {
+        if (OtherParameters.Any(p => p.Name == name) && _otherValues.TryGetValue(name, out var value)) return value();
+        throw new ArgumentException($"'{name}' is not a parameter of this {Config.ModelType} model besides its linear weights (e.g. '{OtherParameters[0].Name}').", nameof(name));
     }
 
     /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
@@ -82,6 +101,25 @@ public sealed class Gpt2Model : ICausalLanguageModel
         };
     }
 
+    public IReadOnlyList<ParameterInfo> OtherParameters { get; }
+
+    static ParameterInfo[] OtherParametersOf(ModelConfig c, bool untiedHead)
+    {
+        int d = c.HiddenSize, m = c.IntermediateSize;
+        var list = new List<ParameterInfo> { new(WteName, c.VocabSize, d), new("transformer.wpe.weight", c.MaxPositions, d) };
+        for (int i = 0; i < c.Layers; i++)
+        {
+            if (!c.SkipAttentionNorm) list.AddRange([new(LayerName(i, "ln_1.weight"), d), new(LayerName(i, "ln_1.bias"), d)]);
+            list.AddRange([new(LayerName(i, "attn.c_attn.bias"), 3 * d), new(LayerName(i, "attn.c_proj.bias"), d),
+                new(LayerName(i, "ln_2.weight"), d), new(LayerName(i, "ln_2.bias"), d), new(LayerName(i, "mlp.c_fc.bias"), m), new(LayerName(i, "mlp.c_proj.bias"), d)]);
+        }
+        list.AddRange([new("transformer.ln_f.weight", d), new("transformer.ln_f.bias", d)]);
+        if (untiedHead) list.Add(new(HeadName, c.VocabSize, d));
+        return [.. list];
+    }
+
+    const string WteName = "transformer.wte.weight", HeadName = "lm_head.weight";
+
     /// <summary>PEFT's module path of a block's linear layer (GPT2LMHeadModel's tree, whatever the checkpoint's key prefix).</summary>
     static string LayerName(int block, string layer) => $"transformer.h.{block}.{layer}";
 
@@ -96,7 +134,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             throw new ArgumentException($"Forward: {plan.PrefixLength} prefix + {past} cached + {seq} new tokens reach position {positions.Max()}, past n_positions {c.MaxPositions}.");
         var drop = c.Dropout;
         Tensor Dropout(Tensor t, float p) => options.DropoutRng is { } rng ? F.Dropout(t, p, rng) : t;   // training mode only
-        var x = Dropout(F.Add(plan.Embed(F.Embedding(_wte, ids, batch, seq)), F.Embedding(_wpe, positions, batch, seq)), drop.Embedding);
+        var x = Dropout(F.Add(plan.Embed(plan.Embedding(WteName, _wte, ids, batch, seq)), plan.Embedding("transformer.wpe.weight", _wpe, positions, batch, seq)), drop.Embedding);
         float eps = (float)c.NormEps;
         int d = c.HiddenSize;
         var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
@@ -104,11 +142,14 @@ public sealed class Gpt2Model : ICausalLanguageModel
         for (int li = 0; li < _blocks.Length; li++)
         {
             var b = _blocks[li];
+            Tensor P(string local, Tensor frozen) => plan.Parameter(LayerName(li, local), frozen);   // + full fine-tuning's delta, if any
             var h = plan.AttentionInput(li, OutputRows.Padded(x, start));   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
-            var a = b.Ln1W is null ? h : F.LayerNorm(h, b.Ln1W, b.Ln1B, eps);
-            var q = F.Linear(a, b.Wq, b.Bq, weightInOut: true);
-            var k = F.Linear(a, b.Wk, b.Bk, weightInOut: true);
-            var v = F.Linear(a, b.Wv, b.Bv, weightInOut: true);
+            var a = b.Ln1W is null ? h : F.LayerNorm(h, P("ln_1.weight", b.Ln1W), P("ln_1.bias", b.Ln1B!), eps);
+            var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db   // q|k|v, as c_attn's columns
+                ? (F.Add(b.Bq, F.Slice(db, 0, 0, d)), F.Add(b.Bk, F.Slice(db, 0, d, d)), F.Add(b.Bv, F.Slice(db, 0, 2 * d, d))) : (b.Bq, b.Bk, b.Bv);
+            var q = F.Linear(a, b.Wq, bq, weightInOut: true);
+            var k = F.Linear(a, b.Wk, bk, weightInOut: true);
+            var v = F.Linear(a, b.Wv, bv, weightInOut: true);
             if (plan.Delta(LayerName(li, "attn.c_attn"), a) is { } qkv)   // c_attn is q|k|v by columns
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             options.KeyValueRecorder?.Record(li, k, v);
@@ -118,19 +159,26 @@ public sealed class Gpt2Model : ICausalLanguageModel
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
                 () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)), drop.Attention);
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, b.BProj, weightInOut: true)), drop.Residual));
-            var mlp = F.LayerNorm(x, b.Ln2W, b.Ln2B, eps);
-            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, b.BFc, weightInOut: true));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, P("attn.c_proj.bias", b.BProj), weightInOut: true)), drop.Residual));
+            var mlp = F.LayerNorm(x, P("ln_2.weight", b.Ln2W), P("ln_2.bias", b.Ln2B), eps);
+            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, P("mlp.c_fc.bias", b.BFc), weightInOut: true));
             var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, b.BOut, weightInOut: true)), drop.Residual));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, P("mlp.c_proj.bias", b.BOut), weightInOut: true)), drop.Residual));
         }
         cache?.Advance(seq);
-        return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), _lnfW, _lnfB, eps);
+        return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)),
+            plan.Parameter("transformer.ln_f.weight", _lnfW), plan.Parameter("transformer.ln_f.bias", _lnfB), eps);
     }
 
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_wte, ids, ids.Length);
 
-    // hidden: [.., D] -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it
-    public Tensor Head(Tensor hidden) => F.Linear(hidden, _head);
+    // hidden: [.., D] -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it,
+    // so a delta of wte changes the tied head too, as fine-tuning a tied GPT2LMHeadModel does
+    public Tensor Head(Tensor hidden, PromptPlan? plan = null)
+    {
+        var logits = F.Linear(hidden, _head);
+        var deltas = PlanBinding.ParameterDeltasOf(this, plan);
+        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _wte) ? WteName : HeadName, out var d) ? F.Add(logits, F.Linear(hidden, d)) : logits;
+    }
 }

@@ -1,5 +1,6 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
 
 namespace SoftPrompt.Models.Architectures;
@@ -14,6 +15,12 @@ public interface ICausalLanguageModel
 
     /// <summary>Every linear layer a low-rank delta may target, in model order.</summary>
     IReadOnlyList<LinearLayerInfo> LinearLayers { get; }
+
+    /// <summary>Every other parameter (embeddings, norms, biases, an untied head), in model order: what a plan's parameter deltas may change.</summary>
+    IReadOnlyList<ParameterInfo> OtherParameters { get; }
+
+    /// <summary>A new float32 copy of one of <see cref="OtherParameters"/> by name (full fine-tuning's decay toward zero needs its value).</summary>
+    Tensor OtherParameter(string name);
 
     /// <summary>
     /// A new float32 copy of the named linear layer's frozen weight, [OutFeatures, InFeatures] (PEFT's orientation, whatever the
@@ -30,11 +37,11 @@ public interface ICausalLanguageModel
     /// </summary>
     Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null);
 
-    /// <summary>hidden: [.., D] -> logits [.., V].</summary>
-    Tensor Head(Tensor hidden);
+    /// <summary>hidden: [.., D] -> logits [.., V], the head changed by the plan's parameter deltas when it has any.</summary>
+    Tensor Head(Tensor hidden, PromptPlan? plan = null);
 
     /// <summary>ids: B·T token ids -> logits [B, T, V] (or [N, V] at options.OutputPositions).</summary>
-    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null) => Head(ForwardHidden(ids, batch, seq, options));
+    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null) => Head(ForwardHidden(ids, batch, seq, options), options?.Plan);
 
     /// <summary>Forward with a cache and a padding mask over B·(cached + new) tokens.</summary>
     Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null)

@@ -29,6 +29,24 @@ public sealed class LlamaModel : ICausalLanguageModel
         Config = c; _embed = embed; _layers = layers; _norm = norm; _head = head;
         _invFreq = RotaryFrequencies.Compute(c);
         LinearLayers = LinearLayersOf(c);
+        OtherParameters = OtherParametersOf(c, layers, untiedHead: !ReferenceEquals(head, embed));
+        _otherValues = new Dictionary<string, Func<Tensor>> { [EmbedName] = embed.ToTensor, ["model.norm.weight"] = norm.HeapCopy, [HeadName] = head.ToTensor };
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var l = layers[i];
+            _otherValues[LayerName(i, "input_layernorm.weight")] = l.InNorm.HeapCopy;
+            _otherValues[LayerName(i, "post_attention_layernorm.weight")] = l.PostNorm.HeapCopy;
+            foreach (var (name, bias) in new[] { ("q_proj", l.Bq), ("k_proj", l.Bk), ("v_proj", l.Bv) })
+                if (bias is not null) _otherValues[LayerName(i, $"self_attn.{name}.bias")] = bias.HeapCopy;
+        }
+    }
+
+    readonly Dictionary<string, Func<Tensor>> _otherValues;
+
+    public Tensor OtherParameter(string name)
+    {
+        if (OtherParameters.Any(p => p.Name == name) && _otherValues.TryGetValue(name, out var value)) return value();
+        throw new ArgumentException($"'{name}' is not a parameter of this {Config.ModelType} model besides its linear weights (e.g. '{OtherParameters[0].Name}').", nameof(name));
     }
 
     /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
@@ -74,6 +92,27 @@ public sealed class LlamaModel : ICausalLanguageModel
 
     static string LayerName(int layer, string module) => $"model.layers.{layer}.{module}";
 
+    public IReadOnlyList<ParameterInfo> OtherParameters { get; }
+
+    static ParameterInfo[] OtherParametersOf(ModelConfig c, Layer[] layers, bool untiedHead)
+    {
+        int d = c.HiddenSize;
+        var list = new List<ParameterInfo> { new(EmbedName, c.VocabSize, d) };
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var l = layers[i];
+            list.Add(new(LayerName(i, "input_layernorm.weight"), d));
+            foreach (var (name, bias) in new[] { ("q_proj", l.Bq), ("k_proj", l.Bk), ("v_proj", l.Bv) })
+                if (bias is not null) list.Add(new(LayerName(i, $"self_attn.{name}.bias"), bias.Shape[0]));
+            list.Add(new(LayerName(i, "post_attention_layernorm.weight"), d));
+        }
+        list.Add(new("model.norm.weight", d));
+        if (untiedHead) list.Add(new(HeadName, c.VocabSize, d));
+        return [.. list];
+    }
+
+    const string EmbedName = "model.embed_tokens.weight", HeadName = "lm_head.weight";
+
     public Tensor LinearWeight(string name)
     {
         var (index, kind) = LinearWeights.Parse(name, "model.layers.", _layers.Length, Config.ModelType);
@@ -94,14 +133,16 @@ public sealed class LlamaModel : ICausalLanguageModel
         var cache = options.Cache;
         var (plan, positions, mask, _) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
         float eps = (float)c.NormEps;
-        var x = plan.Embed(F.Embedding(_embed, ids, batch, seq));
+        var x = plan.Embed(plan.Embedding(EmbedName, _embed, ids, batch, seq));
         var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
         int start = 0;   // x holds the residual stream at positions start…T-1
         for (int li = 0; li < _layers.Length; li++)
         {
             var l = _layers[li];
-            Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) => plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias));
-            var a = F.RmsNorm(plan.AttentionInput(li, OutputRows.Padded(x, start)), l.InNorm, eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
+            Tensor P(string local, Tensor frozen) => plan.Parameter(LayerName(li, local), frozen);   // + full fine-tuning's delta, if any
+            Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) =>
+                plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias is null ? null : P(module + ".bias", bias)));
+            var a = F.RmsNorm(plan.AttentionInput(li, OutputRows.Padded(x, start)), P("input_layernorm.weight", l.InNorm), eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
             var vh = Proj("self_attn.v_proj", a, l.Wv, l.Bv);
@@ -113,17 +154,23 @@ public sealed class LlamaModel : ICausalLanguageModel
             var att = ObservedAttention.Compute(options, plan, li, qh, kh, vh, c.Heads, c.KvHeads, mask, keys,
                 () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)), c.Dropout.Attention);
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
-            var m = F.RmsNorm(x, l.PostNorm, eps);
+            var m = F.RmsNorm(x, P("post_attention_layernorm.weight", l.PostNorm), eps);
             var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));
             x = F.Add(x, Proj("mlp.down_proj", gated, l.WDown));
         }
         cache?.Advance(seq);
-        return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), _norm, eps);
+        return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), plan.Parameter("model.norm.weight", _norm), eps);
     }
 
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_embed, ids, ids.Length);
 
     // hidden: [.., D] -> logits [.., V]
-    public Tensor Head(Tensor hidden) => F.Linear(hidden, _head);
+    // (tied: the embedding table, so a delta of it changes the head too)
+    public Tensor Head(Tensor hidden, PromptPlan? plan = null)
+    {
+        var logits = F.Linear(hidden, _head);
+        var deltas = PlanBinding.ParameterDeltasOf(this, plan);
+        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _embed) ? EmbedName : HeadName, out var d) ? F.Add(logits, F.Linear(hidden, d)) : logits;
+    }
 }

@@ -23,7 +23,7 @@ public static class SharedLeadingTokens
 
     // ids: B·T -> logits at options.OutputPositions [N, V]
     public static Tensor Forward(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options) =>
-        model.Head(ForwardHidden(model, ids, batch, seq, options));
+        model.Head(ForwardHidden(model, ids, batch, seq, options), options.Plan);
 
     // ids: B·T -> final hidden at options.OutputPositions [N, D]
     public static Tensor ForwardHidden(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options)

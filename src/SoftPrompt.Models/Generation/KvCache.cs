@@ -59,21 +59,14 @@ public sealed class KvCache(int layers)
     internal void SetPrefix(Tensor[] keys, Tensor[] values, int[] rowLengths, KvPrefix?[] sources)
     {
         if (HasPrefix || Length > 0) throw new InvalidOperationException("KvCache: a prefix can only be stored by the first forward pass.");
-        _prefixKeys = keys.Select(HeapCopy).ToArray();
-        _prefixValues = values.Select(HeapCopy).ToArray();
+        _prefixKeys = [.. keys.Select(k => k.HeapCopy())];
+        _prefixValues = [.. values.Select(v => v.HeapCopy())];
         RowPrefixLengths = rowLengths;
         _prefixSources = sources;
     }
 
     /// <summary>True when row b's prefix in the cache came from this plan prefix.</summary>
     internal bool HoldsPrefix(int row, KvPrefix? prefix) => _prefixSources is not null && ReferenceEquals(_prefixSources[row], prefix);
-
-    static Tensor HeapCopy(Tensor t)
-    {
-        var copy = Tensor.ZerosOnHeap(t.Shape.ToArray());
-        t.Span.CopyTo(copy.Span);
-        return copy;
-    }
 
     /// <summary>
     /// next: [B, Tn, W] written at rows [at, at+Tn) of buffer [B, cap, W] (grown to hold length rows);

@@ -3,6 +3,7 @@ using SoftPrompt.Models.Generation;
 using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Ops;
+using SoftPrompt.Tensors.Weights;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Models.Plans;
@@ -20,6 +21,7 @@ public sealed class PlanBinding
     readonly Tensor[]? _prefixKeys, _prefixValues;
     readonly int[] _rowPrefix;
     readonly Dictionary<string, List<(LowRankDelta Delta, int[] Rows)>> _deltas = [];
+    IReadOnlyDictionary<string, Tensor>? _parameterDeltas;
 
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
@@ -70,8 +72,50 @@ public sealed class PlanBinding
             }
         }
         var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
-        if (plan is not null) binding.GroupDeltas(model, plan);
+        if (plan is not null)
+        {
+            binding.GroupDeltas(model, plan);
+            binding._parameterDeltas = ParameterDeltasOf(model, plan);
+        }
         return binding;
+    }
+
+    /// <summary>
+    /// The parameter deltas every row of the plan carries (null when none does), checked against the model's
+    /// other parameters. Rows cannot differ: one batch runs one set of embeddings, norms and biases.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor>? ParameterDeltasOf(ICausalLanguageModel model, PromptPlan? plan)
+    {
+        if (plan is null || plan.Rows.All(r => r is null || r.ParameterDeltas.Count == 0)) return null;
+        var first = plan[0]?.ParameterDeltas;
+        for (int b = 0; b < plan.Batch; b++)
+        {
+            var row = plan[b]?.ParameterDeltas;
+            if (row is null || first is null || row.Count != first.Count || row.Any(kv => !first.TryGetValue(kv.Key, out var t) || !ReferenceEquals(t, kv.Value)))
+                throw new ArgumentException($"PromptPlan: rows 0 and {b} carry different parameter deltas (full fine-tuning's embeddings, norms, biases); a batch runs one set, so batch such rows apart.");
+        }
+        var known = model.OtherParameters.ToDictionary(p => p.Name);
+        foreach (var (name, delta) in first!)
+        {
+            if (!known.TryGetValue(name, out var info))
+                throw new ArgumentException($"PromptPlan: a parameter delta names '{name}', which is not a parameter of this {model.Config.ModelType} model besides its linear weights (e.g. '{model.OtherParameters[0].Name}').");
+            if (!delta.Shape.ToArray().SequenceEqual(info.Shape))
+                throw new ShapeMismatchException($"PromptPlan: the delta of '{name}' is {Tensor.Format(delta.Shape)}; the parameter is {Tensor.Format(info.Shape.ToArray())}.");
+        }
+        return first;
+    }
+
+    /// <summary>The named parameter's delta in this pass, or null.</summary>
+    public Tensor? ParameterDelta(string name) => _parameterDeltas is { } d && d.TryGetValue(name, out var t) ? t : null;
+
+    /// <summary>A frozen parameter plus this pass's delta of it (the parameter itself without one).</summary>
+    public Tensor Parameter(string name, Tensor frozen) => ParameterDelta(name) is { } d ? F.Add(frozen, d) : frozen;
+
+    /// <summary>ids: B·T -> [B, T, D] rows of the frozen table plus the rows of its delta, when the pass has one.</summary>
+    public Tensor Embedding(string name, FrozenWeight table, ReadOnlySpan<int> ids, int batch, int seq)
+    {
+        var rows = F.Embedding(table, ids, batch, seq);
+        return ParameterDelta(name) is { } d ? F.Add(rows, F.Embedding(d, ids, batch, seq)) : rows;
     }
 
     static (Tensor[] Keys, Tensor[] Values) CachedPrefix(KvCache cache, int layers)

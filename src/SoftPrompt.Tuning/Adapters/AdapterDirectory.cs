@@ -62,6 +62,7 @@ public static class AdapterDirectory
                     break;
                 case FullFineTuningMethod f:
                     tensors.AddRange(f.Deltas.Select(d => new KeyValuePair<string, Tensor>(d.Layer.Name + ".delta_weight", d.Delta)));
+                    tensors.AddRange(f.ParameterDeltas.Select(d => new KeyValuePair<string, Tensor>(FullFineTuningMethod.DeltaName(d.Parameter.Name), d.Delta)));
                     break;
                 case LoraMethod l:
                     foreach (var (layer, a, b) in l.Adapters)
@@ -228,20 +229,30 @@ public static class AdapterDirectory
         return m;
     }
 
+    /// <summary>
+    /// The linear layers' ΔW ("&lt;module&gt;.delta_weight") and the other parameters' deltas ("transformer.ln_f.delta_bias") the file holds,
+    /// each checked against the model; an adapter saved before full fine-tuning trained the other parameters holds only the former.
+    /// </summary>
     static FullFineTuningMethod LoadFull(SafetensorsFile file, ICausalLanguageModel model, JsonObject? extras)
     {
         var layers = model.LinearLayers.ToDictionary(l => l.Name);
+        var deltaNames = model.OtherParameters.ToDictionary(p => FullFineTuningMethod.DeltaName(p.Name));
         var targets = new List<LinearLayerInfo>();
-        foreach (string key in file.Entries.Keys.Where(k => k.EndsWith(".delta_weight", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        var parameters = new List<ParameterInfo>();
+        foreach (string key in file.Entries.Keys.Order(StringComparer.Ordinal))
         {
-            string name = key[..^".delta_weight".Length];
-            targets.Add(layers.TryGetValue(name, out var layer) ? layer
-                : throw new AdapterFormatException($"{file.Path}: '{key}' changes '{name}', which is not a linear layer of this {model.Config.ModelType} model."));
+            string name = key.EndsWith(".delta_weight", StringComparison.Ordinal) ? key[..^".delta_weight".Length] : "";
+            if (layers.TryGetValue(name, out var layer)) targets.Add(layer);
+            else if (deltaNames.TryGetValue(key, out var parameter)) parameters.Add(parameter);
+            else throw new AdapterFormatException($"{file.Path}: '{key}' is neither a linear layer's ΔW nor the delta of another parameter of this {model.Config.ModelType} model (e.g. '{model.LinearLayers[0].Name}.delta_weight', '{deltaNames.Keys.First()}').");
         }
+        parameters = [.. model.OtherParameters.Where(parameters.Contains)];   // the model's order, as the method registers them when created
         // softprompt.json's settings keep how weight decay acted (absent: toward zero, the default), for a resumed run.
         bool towardPretrained = extras?["settings"]?[nameof(FullFineTuningConfig.DecayTowardPretrained)] is JsonValue v && v.TryGetValue(out bool b) && b;
-        var m = new FullFineTuningMethod(new FullFineTuningConfig([.. targets.Select(t => t.Name)], towardPretrained), targets, model);
+        var config = new FullFineTuningConfig(parameters.Count > 0 ? null : [.. targets.Select(t => t.Name)], towardPretrained);
+        var m = new FullFineTuningMethod(config, targets, model, parameters);
         foreach (var (layer, delta) in m.Deltas) Read(file, layer.Name + ".delta_weight", layer.OutFeatures, layer.InFeatures).Span.CopyTo(delta.Span);
+        foreach (var (parameter, delta) in m.ParameterDeltas) Read(file, FullFineTuningMethod.DeltaName(parameter.Name), [.. parameter.Shape]).Span.CopyTo(delta.Span);
         return m;
     }
 

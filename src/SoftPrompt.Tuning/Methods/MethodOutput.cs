@@ -12,8 +12,13 @@ public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IRead
 {
     public static readonly MethodOutput None = new(null, null, []);
 
+    static readonly IReadOnlyDictionary<string, Tensor> NoParameterDeltas = new Dictionary<string, Tensor>();
+
     /// <summary>Petrov et al.'s prefix at the attention input of every layer; its P positions are the template's slot.</summary>
     public Models.Plans.AttentionInputPrefix? AttentionInputPrefix { get; init; }
+
+    /// <summary>Full fine-tuning's deltas of the model's other parameters (embeddings, norms, biases, head), by Hugging Face name.</summary>
+    public IReadOnlyDictionary<string, Tensor>? ParameterDeltas { get; init; }
 
     /// <summary>
     /// The row plan for a row whose template put virtual tokens virtualStart..virtualStart+count-1
@@ -27,7 +32,7 @@ public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IRead
             var list = slots.ToList();
             if (list.Count != 1 || list[0].VirtualStart != 0 || list[0].Count != hidden.Length)
                 throw new ArgumentException($"The attention-input prefix needs one slot of {hidden.Length} positions ({{soft:{hidden.Length}}} in the template); the template gives {list.Sum(s => s.Count)} in {list.Count} slots.");
-            return new RowPlan { AttentionInputPrefix = hidden.At(list[0].Position), Prefix = Prefix, Deltas = Deltas };
+            return new RowPlan { AttentionInputPrefix = hidden.At(list[0].Position), Prefix = Prefix, Deltas = Deltas, ParameterDeltas = ParameterDeltas ?? NoParameterDeltas };
         }
         foreach (var (position, start, count) in slots)
         {
@@ -38,6 +43,6 @@ public sealed record MethodOutput(Tensor? VirtualTokens, KvPrefix? Prefix, IRead
                 throw new ArgumentException($"The template asks for virtual tokens {start}..{start + count - 1}; the method has {n}.");
             soft.Add(new SoftTokens(position, count == n ? VirtualTokens : F.Slice(VirtualTokens, 0, start, count)));
         }
-        return new RowPlan { SoftTokens = soft, Prefix = Prefix, Deltas = Deltas };
+        return new RowPlan { SoftTokens = soft, Prefix = Prefix, Deltas = Deltas, ParameterDeltas = ParameterDeltas ?? NoParameterDeltas };
     }
 }

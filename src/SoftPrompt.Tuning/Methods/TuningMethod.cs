@@ -43,6 +43,12 @@ public abstract class TuningMethod : Module
     /// </summary>
     public virtual IReadOnlyDictionary<Tensor, Tensor>? WeightDecayOffsets() => null;
 
+    /// <summary>
+    /// Trainable parameters weight decay leaves alone (full fine-tuning's biases and norm weights, as a Hugging Face
+    /// Trainer exempts them); empty: decay reaches every parameter.
+    /// </summary>
+    public virtual IReadOnlySet<Tensor> ExemptFromWeightDecay() => new HashSet<Tensor>();
+
     /// <summary>Checks that the method fits the model (widths, layers, module names); throws naming what does not.</summary>
     public abstract void CheckFits(ICausalLanguageModel model);
 }

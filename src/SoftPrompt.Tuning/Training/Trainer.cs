@@ -59,12 +59,16 @@ public sealed class Trainer
         var offsets = _o.WeightDecay != 0 ? _method.WeightDecayOffsets() : null;
         if (offsets is not null && _o.Optimizer != OptimizerKind.AdamW)
             throw new ArgumentException($"{_method.Kind} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW, weight decay 0, or (full fine-tuning) DecayTowardPretrained.");
-        return _o.Optimizer switch
-        {
-            OptimizerKind.Adafactor => new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay),
-            _ => new AdamW([new ParamGroup(_parameters, weightDecayOffsets: offsets is null ? null : [.. _parameters.Select(p => offsets.GetValueOrDefault(p))])],
-                _o.LearningRate, new AdamWOptions(_o.AdamBeta1, _o.AdamBeta2), _o.WeightDecay),
-        };
+        // Biases and norm weights that a method exempts go in a second group without decay (its parameters keep their order in the checkpoint).
+        var exempt = _o.WeightDecay != 0 ? _method.ExemptFromWeightDecay() : new HashSet<Tensor>();
+        var decayed = _parameters.Where(p => !exempt.Contains(p)).ToArray();
+        var others = _parameters.Where(exempt.Contains).ToArray();
+        if (_o.Optimizer == OptimizerKind.Adafactor)
+            return others.Length == 0 ? new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay)
+                : throw new ArgumentException($"{_method.Kind} exempts biases and norms from weight decay {_o.WeightDecay}, which Adafactor here cannot; use AdamW or weight decay 0.");
+        var groups = new List<ParamGroup> { new(decayed, weightDecayOffsets: offsets is null ? null : [.. decayed.Select(p => offsets.GetValueOrDefault(p))]) };
+        if (others.Length > 0) groups.Add(new ParamGroup(others, weightDecay: 0));
+        return new AdamW(groups, _o.LearningRate, new AdamWOptions(_o.AdamBeta1, _o.AdamBeta2), _o.WeightDecay);
     }
 
     LrSchedule CreateSchedule() => _o.Schedule switch

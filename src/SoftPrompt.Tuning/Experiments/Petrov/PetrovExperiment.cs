@@ -254,8 +254,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         var md = new StringBuilder($"# Petrov et al. setup {setup.Number}\n\nModel: {setup.Model.Layers} layer(s), {setup.Model.Heads} head(s), d = {setup.Model.Dim}" +
             $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {_testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
-            "Full fine-tuning trains the model in training mode (its 0.1 dropouts) and decays the linear layers' weights toward zero (AdamW, 0.1), as the authors' Trainer does; " +
-            "it trains those weights only (theirs also trains biases, norms, embeddings and the head). A prefix or LoRA trains with the model in eval mode, as theirs.\n\n" +
+            "Full fine-tuning trains every parameter with the model in training mode (its 0.1 dropouts), as the authors' Trainer does, and decays the matrices toward zero " +
+            "(AdamW, 0.1; biases and norms are not decayed — theirs neither, nor its embeddings, which ours decays as a Hugging Face Trainer does). A prefix or LoRA trains with the model in eval mode, as theirs.\n\n" +
             "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)
         {
