@@ -40,7 +40,7 @@ public static class PetrovBench
         if (args.Has("profile")) { Profile(args.GetInt("setup", 3), steps, warmup); return []; }
         var only = args.Get("only")?.Split(',');
         var phases = only is null ? Phases : [.. Phases.Where(p => only.Contains(p.Kind) || only.Contains($"{p.Kind}{p.Setup}"))];
-        var ours = phases.Select(p => Ours(p, steps, warmup)).ToArray();
+        var ours = phases.Select(p => Ours(p, steps, warmup, args.Has("backward-profile"))).ToArray();
 
         Dictionary<string, double>? reference = null;
         string? note = null;
@@ -71,7 +71,8 @@ public static class PetrovBench
     const double WarmupSeconds = 3;
 
     /// <summary>Median seconds per step of our phase after <paramref name="warmup"/> steps (and at least <see cref="WarmupSeconds"/>).</summary>
-    static double Ours(Phase phase, int steps, int warmup)
+    /// <param name="backwardProfile">also print an adaptation's backward pass by node, per step (<c>--backward-profile</c>)</param>
+    static double Ours(Phase phase, int steps, int warmup, bool backwardProfile = false)
     {
         var setup = PetrovSetup.For(phase.Setup);
         var pretrainer = new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
@@ -102,6 +103,13 @@ public static class PetrovBench
         if (first < WarmupSeconds) { warmup = (int)Math.Ceiling(warmup * WarmupSeconds / Math.Max(first, 1e-3)); Time(warmup); }
         double perStep = (Time(warmup + steps) - Time(warmup)) / steps;
         Console.Error.WriteLine($"ours: {phase.Name}: {perStep:F4} s/step");
+        if (backwardProfile)
+        {
+            using var profile = BackwardProfile.Start();
+            Time(steps);
+            Console.Error.WriteLine($"{phase.Name}: backward by node (seconds per step, over {steps} steps):");
+            foreach (var (node, seconds, calls) in profile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
+        }
         Directory.Delete(dir, recursive: true);
         return perStep;
     }

@@ -147,10 +147,11 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var a = b.Ln1W is null ? h : F.LayerNorm(h, P("ln_1.weight", b.Ln1W), P("ln_1.bias", b.Ln1B!), eps);
             var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db   // q|k|v, as c_attn's columns
                 ? (F.Add(b.Bq, F.Slice(db, 0, 0, d)), F.Add(b.Bk, F.Slice(db, 0, d, d)), F.Add(b.Bv, F.Slice(db, 0, 2 * d, d))) : (b.Bq, b.Bk, b.Bv);
-            var q = F.Linear(a, b.Wq, bq, weightInOut: true);
-            var k = F.Linear(a, b.Wk, bk, weightInOut: true);
-            var v = F.Linear(a, b.Wv, bv, weightInOut: true);
-            if (plan.Delta(LayerName(li, "attn.c_attn"), a) is { } qkv)   // c_attn is q|k|v by columns
+            string cAttn = LayerName(li, "attn.c_attn");
+            var q = plan.FoldedLinear(cAttn, a, b.Wq, bq, weightInOut: true, outStart: 0);
+            var k = plan.FoldedLinear(cAttn, a, b.Wk, bk, weightInOut: true, outStart: d);
+            var v = plan.FoldedLinear(cAttn, a, b.Wv, bv, weightInOut: true, outStart: 2 * d);
+            if (plan.Delta(cAttn, a) is { } qkv)   // c_attn is q|k|v by columns
                 (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
             options.KeyValueRecorder?.Record(li, k, v);
             int? keys = null;
@@ -159,11 +160,11 @@ public sealed class Gpt2Model : ICausalLanguageModel
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
                 () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)), drop.Attention);
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, F.Linear(att, b.WProj, P("attn.c_proj.bias", b.BProj), weightInOut: true)), drop.Residual));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, b.WProj, P("attn.c_proj.bias", b.BProj), weightInOut: true), drop.Residual));
             var mlp = F.LayerNorm(x, P("ln_2.weight", b.Ln2W), P("ln_2.bias", b.Ln2B), eps);
-            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, F.Linear(mlp, b.WFc, P("mlp.c_fc.bias", b.BFc), weightInOut: true));
+            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc), weightInOut: true);
             var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, F.Linear(act, b.WOut, P("mlp.c_proj.bias", b.BOut), weightInOut: true)), drop.Residual));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, b.WOut, P("mlp.c_proj.bias", b.BOut), weightInOut: true), drop.Residual));
         }
         cache?.Advance(seq);
         return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)),
@@ -177,8 +178,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
     // so a delta of wte changes the tied head too, as fine-tuning a tied GPT2LMHeadModel does
     public Tensor Head(Tensor hidden, PromptPlan? plan = null)
     {
-        var logits = F.Linear(hidden, _head);
         var deltas = PlanBinding.ParameterDeltasOf(this, plan);
-        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _wte) ? WteName : HeadName, out var d) ? F.Add(logits, F.Linear(hidden, d)) : logits;
+        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _wte) ? WteName : HeadName, out var d)
+            ? F.Linear(hidden, F.Add(_head.Float32 ?? _head.ToTensor(), d))   // folded: one GEMM, as fine-tuning the head itself
+            : F.Linear(hidden, _head);
     }
 }

@@ -141,7 +141,7 @@ public sealed class LlamaModel : ICausalLanguageModel
             var l = _layers[li];
             Tensor P(string local, Tensor frozen) => plan.Parameter(LayerName(li, local), frozen);   // + full fine-tuning's delta, if any
             Tensor Proj(string module, Tensor input, FrozenWeight w, Tensor? bias = null) =>
-                plan.Linear(LayerName(li, module), input, F.Linear(input, w, bias is null ? null : P(module + ".bias", bias)));
+                plan.Linear(LayerName(li, module), input, w, bias is null ? null : P(module + ".bias", bias));
             var a = F.RmsNorm(plan.AttentionInput(li, OutputRows.Padded(x, start)), P("input_layernorm.weight", l.InNorm), eps);   // Petrov et al.'s prefix replaces the input hidden state, before the norm
             var qh = F.Rope(Proj("self_attn.q_proj", a, l.Wq, l.Bq), c.Heads, _invFreq, positions);
             var kh = F.Rope(Proj("self_attn.k_proj", a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions);
@@ -169,8 +169,9 @@ public sealed class LlamaModel : ICausalLanguageModel
     // (tied: the embedding table, so a delta of it changes the head too)
     public Tensor Head(Tensor hidden, PromptPlan? plan = null)
     {
-        var logits = F.Linear(hidden, _head);
         var deltas = PlanBinding.ParameterDeltasOf(this, plan);
-        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _embed) ? EmbedName : HeadName, out var d) ? F.Add(logits, F.Linear(hidden, d)) : logits;
+        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _embed) ? EmbedName : HeadName, out var d)
+            ? F.Linear(hidden, F.Add(_head.Float32 ?? _head.ToTensor(), d))   // folded: one GEMM, as fine-tuning the head itself
+            : F.Linear(hidden, _head);
     }
 }

@@ -22,6 +22,7 @@ public sealed class PlanBinding
     readonly int[] _rowPrefix;
     readonly Dictionary<string, List<(LowRankDelta Delta, int[] Rows)>> _deltas = [];
     IReadOnlyDictionary<string, Tensor>? _parameterDeltas;
+    readonly Dictionary<string, Tensor> _folded = [];   // module -> the dense ΔW [out, in] every row carries, folded into W
 
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
@@ -174,7 +175,32 @@ public sealed class PlanBinding
                 else groups[g] = (d, [.. groups[g].Rows, b]);
             }
         }
+        // A dense delta (full fine-tuning's ΔW) that every row carries runs folded into its weight: x·(W + ΔW)ᵀ is one GEMM
+        // forward and two backward, as fine-tuning W itself, where x·Wᵀ + x·ΔWᵀ would be two and three.
+        foreach (var (module, groups) in _deltas.ToArray())
+            if (groups is [var (d, rows)] && rows.Length == _batch && d.IsDense && (d.Dropout == 0f || !plan.Training))
+            {
+                _folded[module] = d.Scale == 1f ? d.A : F.Scale(d.A, d.Scale);
+                _deltas.Remove(module);
+            }
     }
+
+    /// <summary>
+    /// x: [.., in] -> x·Wᵀ + b, with the dense delta every row carries on <paramref name="module"/> folded into W (one GEMM);
+    /// the frozen W alone without one. W may hold part of the layer's outputs, from <paramref name="outStart"/> (GPT-2's
+    /// c_attn split into q, k and v); weightInOut: W stored [in, out] (GPT-2's Conv1D). Other deltas on the layer are Delta's.
+    /// </summary>
+    public Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false, int outStart = 0)
+    {
+        if (!_folded.TryGetValue(module, out var delta)) return F.Linear(x, w, bias, weightInOut);
+        int outs = weightInOut ? w.Cols : w.Rows;
+        var part = outStart == 0 && outs == delta.Shape[0] ? delta : F.Slice(delta, 0, outStart, outs);
+        return F.Linear(x, F.Add(w.Float32 ?? w.ToTensor(), weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut);
+    }
+
+    /// <summary>x: [.., in] -> the linear layer's output with every delta on it: its weight with a folded dense delta, plus the low-rank ones.</summary>
+    public Tensor Linear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false) =>
+        Linear(module, x, FoldedLinear(module, x, w, bias, weightInOut));
 
     /// <summary>tokens: [B, T, D] token embeddings -> the same with the rows' soft tokens spliced in.</summary>
     public Tensor Embed(Tensor tokens)
