@@ -114,6 +114,12 @@ public sealed class PetrovExperimentTests : IDisposable
         lines.Clear();
         var resumed = new PetrovExperiment(setup, split, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();
         Assert.Contains(lines, l => l.StartsWith("prefix on descending: resuming from step 100 of 300", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("begun by build"));   // the same build both times
+        var sessions = File.ReadAllLines(Path.Combine(split, "setup1", "prefix-on-descending", "sessions.jsonl"));
+        Assert.Equal(2, sessions.Length);
+        Assert.Contains("\"from_step\":0,", sessions[0]);
+        Assert.Contains("\"from_step\":100,", sessions[1]);
+        Assert.Contains($"\"build\":\"{PhaseRun.Build}\"", sessions[1]);
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, adapter)), File.ReadAllBytes(Path.Combine(split, adapter)));
         Assert.Equal(uninterrupted.Select(r => r.Accuracy), resumed.Select(r => r.Accuracy));
 

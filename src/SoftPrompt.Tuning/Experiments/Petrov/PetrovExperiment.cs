@@ -179,7 +179,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         long resumedAt = 0;
         if (_modelFingerprint is null) { if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true); }
         else resumedAt = PhaseRun.Prepare(dir, PhaseRun.Identity(setup.Number, phase, initSeed, steps, options.LearningRate, _modelFingerprint));
-        if (resumedAt > 0) _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})");
+        string? earlierBuild = _modelFingerprint is null ? null : PhaseRun.RecordSession(dir, resumedAt);
+        if (resumedAt > 0)
+            _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})" +
+                 (earlierBuild is not null && earlierBuild != PhaseRun.Build ? $"; begun by build {earlierBuild}, continued by {PhaseRun.Build}" : ""));
         // With curve points, the trainer measures exact match on 320 test items every steps / CurvePoints updates (train_log.jsonl, curves.svg).
         Example[]? curve = phase.CurvePoints > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
         if (curve is not null) options = options with { EvalEvery = Math.Max(1, steps / phase.CurvePoints) };

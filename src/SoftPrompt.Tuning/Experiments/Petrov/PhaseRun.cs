@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json;
 using SoftPrompt.Tuning.Adapters;
@@ -10,10 +11,29 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// the phase, its steps, learning rate and initialisation seed, and the pretrained model's fingerprint.
 /// A rerun with the same identity continues from the trainer's checkpoint there (the authors' long phases
 /// take many hours on this machine, more than one session); any other run empties the directory first.
+/// sessions.jsonl there gets a line per session (when, from which step, which build), so a phase that one build
+/// began and a newer one finished says so.
 /// </summary>
 public static class PhaseRun
 {
-    const string IdentityFile = "phase.json";
+    const string IdentityFile = "phase.json", SessionsFile = "sessions.jsonl";
+
+    /// <summary>This build: the assembly's informational version (version + git commit, as the SDK stamps it).</summary>
+    public static string Build { get; } = typeof(PhaseRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };   // "1.0.0+abc…", not "\u002B"
+
+    /// <summary>Appends this session (UTC time, the step it starts from, <see cref="Build"/>) to the run's sessions.jsonl; returns the build of the session before, if any.</summary>
+    public static string? RecordSession(string directory, long fromStep)
+    {
+        string path = Path.Combine(directory, SessionsFile);
+        string? previous = null;
+        if (File.Exists(path) && File.ReadLines(path).LastOrDefault(l => l.Length > 0) is { } last)
+            try { previous = JsonDocument.Parse(last).RootElement.GetProperty("build").GetString(); }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException) { previous = null; }   // a line cut short: no build to compare
+        File.AppendAllText(path, JsonSerializer.Serialize(new { started = DateTime.UtcNow.ToString("O"), from_step = fromStep, build = Build }, Readable) + "\n");
+        return previous;
+    }
 
     /// <summary>The pretrained model's fingerprint: SHA-256 of its model.safetensors (first 16 hex digits).</summary>
     public static string Fingerprint(string modelDirectory)
