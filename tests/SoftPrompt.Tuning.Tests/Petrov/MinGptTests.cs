@@ -123,6 +123,7 @@ public class MinGptTests
 
         var first = new MinGptPretrainer(config, tasks, options);
         first.Train(3);
+        first.ElapsedSeconds = 12.5;
         string dir = Path.Combine(Path.GetTempPath(), "petrov-resume-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -130,6 +131,7 @@ public class MinGptTests
             Assert.True(PretrainCheckpoint.Exists(dir));
             var resumed = PretrainCheckpoint.Resume(dir);
             Assert.Equal(3, resumed.Step);
+            Assert.Equal(12.5, resumed.ElapsedSeconds);   // the time so far carries across sessions
             resumed.Train(3);
             Assert.Equal(6, resumed.Step);
             foreach (var ((name, a), (_, b)) in straight.Model.NamedParameters().Zip(resumed.Model.NamedParameters()))

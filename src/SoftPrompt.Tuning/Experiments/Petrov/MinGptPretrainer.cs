@@ -23,6 +23,9 @@ public sealed class MinGptPretrainer
     /// <summary>Optimizer steps taken so far.</summary>
     public long Step { get; internal set; }
 
+    /// <summary>Seconds of training so far, over every session a checkpoint carried it through (the runner adds each session's).</summary>
+    public double ElapsedSeconds { get; set; }
+
     public MinGptPretrainer(MinGptConfig config, IReadOnlyList<PetrovTask> tasks, PretrainOptions options)
     {
         Options = options;

@@ -127,6 +127,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         var run = PretrainCheckpoint.Exists(checkpoint) ? PretrainCheckpoint.Resume(checkpoint) : new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
         if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return (export, steps);
         var clock = Stopwatch.StartNew();
+        double before = run.ElapsedSeconds;   // the sessions before this one: the log's elapsed_s runs on across resumes
         using (var trainLog = new TrainingLog(Path.Combine(dir, "pretrain_log.jsonl"), append: run.Step > 0))
             while (run.Step < steps)
             {
@@ -134,10 +135,14 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 float loss = run.TrainStep();
                 if (run.Step % 100 == 0 || run.Step == steps)
                 {
-                    trainLog.Write(new TrainingRecord { Step = run.Step, Loss = loss, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+                    trainLog.Write(new TrainingRecord { Step = run.Step, Loss = loss, ElapsedSeconds = before + clock.Elapsed.TotalSeconds });
                     _log($"pretraining setup {setup.Number}: step {run.Step}/{steps}, loss {loss:F4}");
                 }
-                if (run.Step % 1_000 == 0 || run.Step == steps) PretrainCheckpoint.Save(checkpoint, run);   // resumable across sessions
+                if (run.Step % 1_000 == 0 || run.Step == steps)
+                {
+                    run.ElapsedSeconds = before + clock.Elapsed.TotalSeconds;
+                    PretrainCheckpoint.Save(checkpoint, run);   // resumable across sessions
+                }
             }
         Gpt2Export.Write(run.Model, export, run.Step);
         CurvePlot.FromLog(TrainingLog.Read(Path.Combine(dir, "pretrain_log.jsonl")), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));

@@ -14,7 +14,8 @@ public sealed record PretrainState(
     [property: JsonPropertyName("options")] PretrainOptions Options,
     [property: JsonPropertyName("tasks")] string[] Tasks,
     [property: JsonPropertyName("sampler_rng")] ulong[] SamplerRng,
-    [property: JsonPropertyName("dropout_rng")] ulong[] DropoutRng);
+    [property: JsonPropertyName("dropout_rng")] ulong[] DropoutRng,
+    [property: JsonPropertyName("elapsed_seconds")] double ElapsedSeconds = 0);   // absent in checkpoints before 2026-11-30 18:00
 
 /// <summary>
 /// A resumable pretraining checkpoint directory: model.safetensors (the <see cref="MinGpt"/>'s
@@ -34,7 +35,7 @@ public static class PretrainCheckpoint
         StateFiles.SaveParameters(Path.Combine(dir, ModelFile), run.Model);
         StateFiles.SaveOptimizer(Path.Combine(dir, OptimizerFile), run.Optimizer);
         var state = new PretrainState(run.Step, run.Model.Config, run.Options, [.. run.Sampler.Tasks.Select(PetrovTasks.Name)],
-            run.Sampler.GetState(), run.Model.DropoutRng.GetState());
+            run.Sampler.GetState(), run.Model.DropoutRng.GetState(), run.ElapsedSeconds);
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
     }
 
@@ -51,6 +52,7 @@ public static class PretrainCheckpoint
         run.Sampler.SetState(state.SamplerRng);
         run.Model.DropoutRng.SetState(state.DropoutRng);
         run.Step = state.Step;
+        run.ElapsedSeconds = state.ElapsedSeconds;
         return run;
     }
 }
