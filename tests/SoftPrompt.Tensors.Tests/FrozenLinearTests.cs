@@ -146,6 +146,28 @@ public class FrozenLinearTests
     }
 
     [Fact]
+    public void AddingADeltaToAFrozenWeightIsTheFloat32SumAndItsGradientReachesTheDelta()
+    {
+        var rng = new Random(5);
+        foreach (var dtype in new[] { WeightDtype.F32, WeightDtype.BF16, WeightDtype.F16 })
+        {
+            var (w, wide) = Weight(rng, dtype, 7, 9);
+            var delta = Random(rng, 7, 9);
+            var seed = Random(rng, 7, 9);
+            var (y1, dDelta1, _) = RunBoth(delta, null, seed, (d, _) => F.Add(w, d));
+            var (y2, dDelta2, _) = RunBoth(delta, null, seed, (d, _) => F.Add(wide, d));
+            AssertBitwise(y2, y1, $"{dtype} W + ΔW");
+            AssertBitwise(dDelta2, dDelta1, $"{dtype} dΔW");
+            // used twice (a fold read by two GEMMs): the gradient accumulates
+            var (_, twice, _) = RunBoth(delta, null, seed, (d, _) => F.Add(F.Add(w, d), F.Add(w, d)));
+            var (_, twiceWide, _) = RunBoth(delta, null, seed, (d, _) => F.Add(F.Add(wide, d), F.Add(wide, d)));
+            AssertBitwise(twiceWide, twice, $"{dtype} dΔW, two uses");
+            var e = Assert.Throws<ShapeMismatchException>(() => F.Add(w, Tensor.Zeros(9, 7)));
+            Assert.Contains("[9, 7]", e.Message);
+        }
+    }
+
+    [Fact]
     public void ShapeErrorsNameTheWeight()
     {
         var w = FrozenWeight.FromTensor(Tensor.Zeros(5, 6), WeightDtype.BF16);

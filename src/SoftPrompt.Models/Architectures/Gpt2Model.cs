@@ -28,25 +28,36 @@ public sealed class Gpt2Model : ICausalLanguageModel
     {
         Config = config; _wte = wte; _wpe = wpe; _blocks = blocks; _lnfW = lnfW; _lnfB = lnfB; _head = head;
         LinearLayers = LinearLayersOf(config);
-        OtherParameters = OtherParametersOf(config, untiedHead: !ReferenceEquals(head, wte));
-        _otherValues = new Dictionary<string, Func<Tensor>> { [WteName] = wte.ToTensor, ["transformer.wpe.weight"] = wpe.ToTensor,
-            ["transformer.ln_f.weight"] = lnfW.HeapCopy, ["transformer.ln_f.bias"] = lnfB.HeapCopy, [HeadName] = head.ToTensor };
+        _others = OtherParametersOf(wte, wpe, blocks, lnfW, lnfB, head);
+    }
+
+    readonly OtherParameterList _others;
+
+    public IReadOnlyList<ParameterInfo> OtherParameters => _others.Infos;
+
+    public Tensor OtherParameter(string name) => _others.Copy(name, Config.ModelType);
+
+    // Hugging Face's order: embeddings, each block's norms and biases, the final norm, an untied head
+    static OtherParameterList OtherParametersOf(FrozenWeight wte, FrozenWeight wpe, Block[] blocks, Tensor lnfW, Tensor lnfB, FrozenWeight head)
+    {
+        var list = new OtherParameterList();
+        list.Add(WteName, wte);
+        list.Add("transformer.wpe.weight", wpe);
         for (int i = 0; i < blocks.Length; i++)
         {
             var b = blocks[i];
-            if (b.Ln1W is not null) (_otherValues[LayerName(i, "ln_1.weight")], _otherValues[LayerName(i, "ln_1.bias")]) = (b.Ln1W.HeapCopy, b.Ln1B!.HeapCopy);
-            _otherValues[LayerName(i, "attn.c_attn.bias")] = () => Tensors.Ops.Functional.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy();
-            foreach (var (name, t) in new[] { ("attn.c_proj.bias", b.BProj), ("ln_2.weight", b.Ln2W), ("ln_2.bias", b.Ln2B), ("mlp.c_fc.bias", b.BFc), ("mlp.c_proj.bias", b.BOut) })
-                _otherValues[LayerName(i, name)] = t.HeapCopy;
+            if (b.Ln1W is not null) { list.Add(LayerName(i, "ln_1.weight"), b.Ln1W); list.Add(LayerName(i, "ln_1.bias"), b.Ln1B!); }
+            list.Add(LayerName(i, "attn.c_attn.bias"), () => F.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy(), 3 * b.Bq.Length);   // held split into q | k | v
+            list.Add(LayerName(i, "attn.c_proj.bias"), b.BProj);
+            list.Add(LayerName(i, "ln_2.weight"), b.Ln2W);
+            list.Add(LayerName(i, "ln_2.bias"), b.Ln2B);
+            list.Add(LayerName(i, "mlp.c_fc.bias"), b.BFc);
+            list.Add(LayerName(i, "mlp.c_proj.bias"), b.BOut);
         }
-    }
-
-    readonly Dictionary<string, Func<Tensor>> _otherValues;
-
-    public Tensor OtherParameter(string name)
-    {
-        if (OtherParameters.Any(p => p.Name == name) && _otherValues.TryGetValue(name, out var value)) return value();
-        throw new ArgumentException($"'{name}' is not a parameter of this {Config.ModelType} model besides its linear weights (e.g. '{OtherParameters[0].Name}').", nameof(name));
+        list.Add("transformer.ln_f.weight", lnfW);
+        list.Add("transformer.ln_f.bias", lnfB);
+        if (!ReferenceEquals(head, wte)) list.Add(HeadName, head);
+        return list;
     }
 
     /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
@@ -99,23 +110,6 @@ public sealed class Gpt2Model : ICausalLanguageModel
             "mlp.c_proj" => LinearWeights.Stack(storedInOut: true, b.WOut),
             _ => throw new ArgumentException($"'{name}' is not a linear layer of this {Config.ModelType} model (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj).", nameof(name)),
         };
-    }
-
-    public IReadOnlyList<ParameterInfo> OtherParameters { get; }
-
-    static ParameterInfo[] OtherParametersOf(ModelConfig c, bool untiedHead)
-    {
-        int d = c.HiddenSize, m = c.IntermediateSize;
-        var list = new List<ParameterInfo> { new(WteName, c.VocabSize, d), new("transformer.wpe.weight", c.MaxPositions, d) };
-        for (int i = 0; i < c.Layers; i++)
-        {
-            if (!c.SkipAttentionNorm) list.AddRange([new(LayerName(i, "ln_1.weight"), d), new(LayerName(i, "ln_1.bias"), d)]);
-            list.AddRange([new(LayerName(i, "attn.c_attn.bias"), 3 * d), new(LayerName(i, "attn.c_proj.bias"), d),
-                new(LayerName(i, "ln_2.weight"), d), new(LayerName(i, "ln_2.bias"), d), new(LayerName(i, "mlp.c_fc.bias"), m), new(LayerName(i, "mlp.c_proj.bias"), d)]);
-        }
-        list.AddRange([new("transformer.ln_f.weight", d), new("transformer.ln_f.bias", d)]);
-        if (untiedHead) list.Add(new(HeadName, c.VocabSize, d));
-        return [.. list];
     }
 
     const string WteName = "transformer.wte.weight", HeadName = "lm_head.weight";
@@ -176,11 +170,6 @@ public sealed class Gpt2Model : ICausalLanguageModel
 
     // hidden: [.., D] -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it,
     // so a delta of wte changes the tied head too, as fine-tuning a tied GPT2LMHeadModel does
-    public Tensor Head(Tensor hidden, PromptPlan? plan = null)
-    {
-        var deltas = PlanBinding.ParameterDeltasOf(this, plan);
-        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _wte) ? WteName : HeadName, out var d)
-            ? F.Linear(hidden, F.Add(_head.Float32 ?? _head.ToTensor(), d))   // folded: one GEMM, as fine-tuning the head itself
-            : F.Linear(hidden, _head);
-    }
+    public Tensor Head(Tensor hidden, PromptPlan? plan = null) =>
+        PlanBinding.Head(hidden, _head, ReferenceEquals(_head, _wte) ? WteName : HeadName, plan);
 }

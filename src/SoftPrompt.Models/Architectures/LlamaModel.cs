@@ -29,24 +29,31 @@ public sealed class LlamaModel : ICausalLanguageModel
         Config = c; _embed = embed; _layers = layers; _norm = norm; _head = head;
         _invFreq = RotaryFrequencies.Compute(c);
         LinearLayers = LinearLayersOf(c);
-        OtherParameters = OtherParametersOf(c, layers, untiedHead: !ReferenceEquals(head, embed));
-        _otherValues = new Dictionary<string, Func<Tensor>> { [EmbedName] = embed.ToTensor, ["model.norm.weight"] = norm.HeapCopy, [HeadName] = head.ToTensor };
+        _others = OtherParametersOf(embed, layers, norm, head);
+    }
+
+    readonly OtherParameterList _others;
+
+    public IReadOnlyList<ParameterInfo> OtherParameters => _others.Infos;
+
+    public Tensor OtherParameter(string name) => _others.Copy(name, Config.ModelType);
+
+    // Hugging Face's order: the embedding, each layer's norms and q/k/v biases (Qwen2), the final norm, an untied head
+    static OtherParameterList OtherParametersOf(FrozenWeight embed, Layer[] layers, Tensor norm, FrozenWeight head)
+    {
+        var list = new OtherParameterList();
+        list.Add(EmbedName, embed);
         for (int i = 0; i < layers.Length; i++)
         {
             var l = layers[i];
-            _otherValues[LayerName(i, "input_layernorm.weight")] = l.InNorm.HeapCopy;
-            _otherValues[LayerName(i, "post_attention_layernorm.weight")] = l.PostNorm.HeapCopy;
+            list.Add(LayerName(i, "input_layernorm.weight"), l.InNorm);
             foreach (var (name, bias) in new[] { ("q_proj", l.Bq), ("k_proj", l.Bk), ("v_proj", l.Bv) })
-                if (bias is not null) _otherValues[LayerName(i, $"self_attn.{name}.bias")] = bias.HeapCopy;
+                if (bias is not null) list.Add(LayerName(i, $"self_attn.{name}.bias"), bias);
+            list.Add(LayerName(i, "post_attention_layernorm.weight"), l.PostNorm);
         }
-    }
-
-    readonly Dictionary<string, Func<Tensor>> _otherValues;
-
-    public Tensor OtherParameter(string name)
-    {
-        if (OtherParameters.Any(p => p.Name == name) && _otherValues.TryGetValue(name, out var value)) return value();
-        throw new ArgumentException($"'{name}' is not a parameter of this {Config.ModelType} model besides its linear weights (e.g. '{OtherParameters[0].Name}').", nameof(name));
+        list.Add("model.norm.weight", norm);
+        if (!ReferenceEquals(head, embed)) list.Add(HeadName, head);
+        return list;
     }
 
     /// <summary>storage: keep the checkpoint's dtype (bf16 stays bf16), or hold the matrices as float32 or bf16.</summary>
@@ -91,25 +98,6 @@ public sealed class LlamaModel : ICausalLanguageModel
     }
 
     static string LayerName(int layer, string module) => $"model.layers.{layer}.{module}";
-
-    public IReadOnlyList<ParameterInfo> OtherParameters { get; }
-
-    static ParameterInfo[] OtherParametersOf(ModelConfig c, Layer[] layers, bool untiedHead)
-    {
-        int d = c.HiddenSize;
-        var list = new List<ParameterInfo> { new(EmbedName, c.VocabSize, d) };
-        for (int i = 0; i < layers.Length; i++)
-        {
-            var l = layers[i];
-            list.Add(new(LayerName(i, "input_layernorm.weight"), d));
-            foreach (var (name, bias) in new[] { ("q_proj", l.Bq), ("k_proj", l.Bk), ("v_proj", l.Bv) })
-                if (bias is not null) list.Add(new(LayerName(i, $"self_attn.{name}.bias"), bias.Shape[0]));
-            list.Add(new(LayerName(i, "post_attention_layernorm.weight"), d));
-        }
-        list.Add(new("model.norm.weight", d));
-        if (untiedHead) list.Add(new(HeadName, c.VocabSize, d));
-        return [.. list];
-    }
 
     const string EmbedName = "model.embed_tokens.weight", HeadName = "lm_head.weight";
 
@@ -167,11 +155,6 @@ public sealed class LlamaModel : ICausalLanguageModel
 
     // hidden: [.., D] -> logits [.., V]
     // (tied: the embedding table, so a delta of it changes the head too)
-    public Tensor Head(Tensor hidden, PromptPlan? plan = null)
-    {
-        var deltas = PlanBinding.ParameterDeltasOf(this, plan);
-        return deltas is not null && deltas.TryGetValue(ReferenceEquals(_head, _embed) ? EmbedName : HeadName, out var d)
-            ? F.Linear(hidden, F.Add(_head.Float32 ?? _head.ToTensor(), d))   // folded: one GEMM, as fine-tuning the head itself
-            : F.Linear(hidden, _head);
-    }
+    public Tensor Head(Tensor hidden, PromptPlan? plan = null) =>
+        PlanBinding.Head(hidden, _head, ReferenceEquals(_head, _embed) ? EmbedName : HeadName, plan);
 }

@@ -109,6 +109,15 @@ public sealed class PlanBinding
     /// <summary>The named parameter's delta in this pass, or null.</summary>
     public Tensor? ParameterDelta(string name) => _parameterDeltas is { } d && d.TryGetValue(name, out var t) ? t : null;
 
+    /// <summary>
+    /// hidden: [.., D] -> logits [.., V] through a frozen head [V, D], with the plan's delta of <paramref name="deltaName"/>
+    /// (the head's own name, or the embedding table a tied head is) folded in — one GEMM, as fine-tuning the head itself.
+    /// The forward pass that made <paramref name="hidden"/> checked the plan's deltas (<see cref="ParameterDeltasOf"/>),
+    /// so every row carries row 0's.
+    /// </summary>
+    public static Tensor Head(Tensor hidden, FrozenWeight head, string deltaName, PromptPlan? plan) =>
+        plan?[0]?.ParameterDeltas.GetValueOrDefault(deltaName) is { } delta ? F.Linear(hidden, F.Add(head, delta)) : F.Linear(hidden, head);
+
     /// <summary>A frozen parameter plus this pass's delta of it (the parameter itself without one).</summary>
     public Tensor Parameter(string name, Tensor frozen) => ParameterDelta(name) is { } d ? F.Add(frozen, d) : frozen;
 
@@ -195,7 +204,7 @@ public sealed class PlanBinding
         if (!_folded.TryGetValue(module, out var delta)) return F.Linear(x, w, bias, weightInOut);
         int outs = weightInOut ? w.Cols : w.Rows;
         var part = outStart == 0 && outs == delta.Shape[0] ? delta : F.Slice(delta, 0, outStart, outs);
-        return F.Linear(x, F.Add(w.Float32 ?? w.ToTensor(), weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut);
+        return F.Linear(x, F.Add(w, weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut);
     }
 
     /// <summary>x: [.., in] -> the linear layer's output with every delta on it: its weight with a folded dense delta, plus the low-rank ones.</summary>
