@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
 
 namespace SoftPrompt.Tuning.Reporting;
@@ -60,6 +62,21 @@ public sealed class TrainingLog : IDisposable
         if (value is not double v) return;
         if (double.IsFinite(v)) w.WriteNumber(name, v);
         else w.WriteString(name, double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+    }
+
+    /// <summary>
+    /// Keeps only the records up to <paramref name="step"/> (and drops a half-written last line): a run resumed from the
+    /// checkpoint of that step logs the steps after it again, and would otherwise list them twice. No file, no change.
+    /// </summary>
+    public static void TruncateAfter(string path, long step)
+    {
+        if (!File.Exists(path)) return;
+        var keep = File.ReadAllLines(path).Where(line =>
+        {
+            try { return JsonNode.Parse(line)?["step"]?.GetValue<long>() is long s && s <= step; }
+            catch (JsonException) { return false; }   // a half-written last line
+        }).ToArray();
+        AtomicFile.WriteAllText(path, keep.Length == 0 ? "" : string.Join('\n', keep) + "\n");
     }
 
     public void Dispose() => _stream.Dispose();

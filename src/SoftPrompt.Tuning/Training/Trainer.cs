@@ -100,7 +100,7 @@ public sealed class Trainer
             if (s.MethodRng is not null) _method.StochasticRng?.SetState(s.MethodRng);
             if (s.ModelDropoutRng is not null) modelDropout?.SetState(s.ModelDropoutRng);
             (step, best, bestStep, stale, secondsBefore) = (s.Step, s.BestMetric, s.BestStep, s.EvalsWithoutImprovement, s.ElapsedSeconds);
-            TruncateLog(step);
+            TrainingLog.TruncateAfter(LogPath, step);   // lines past the checkpoint come again
         }
         else if (File.Exists(LogPath)) File.Delete(LogPath);
 
@@ -195,14 +195,4 @@ public sealed class Trainer
     }
 
     /// <summary>After a resume, drops log lines past the checkpoint's step (written after it before the run stopped).</summary>
-    void TruncateLog(long step)
-    {
-        if (!File.Exists(LogPath)) return;
-        var keep = File.ReadAllLines(LogPath).Where(line =>
-        {
-            try { return JsonNode.Parse(line)?["step"]?.GetValue<long>() is long s && s <= step; }
-            catch (System.Text.Json.JsonException) { return false; }   // a half-written last line
-        }).ToArray();
-        AtomicFile.WriteAllText(LogPath, keep.Length == 0 ? "" : string.Join('\n', keep) + "\n");
-    }
 }

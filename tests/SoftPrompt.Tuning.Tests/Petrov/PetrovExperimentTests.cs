@@ -94,6 +94,32 @@ public sealed class PetrovExperimentTests : IDisposable
     }
 
     /// <summary>
+    /// Pretraining interrupted between checkpoints resumes from the last one: its log then lists every step once, with the
+    /// losses of an uninterrupted run, and the exported model is the same bit for bit.
+    /// </summary>
+    [Fact]
+    public void InterruptedPretrainingResumesAndLogsEachStepOnce()
+    {
+        var setup = PetrovSetup.For(1) with { PretrainSteps = 400, Phases = [] };
+        string whole = Path.Combine(_dir, "whole"), split = Path.Combine(_dir, "split");
+        new PetrovExperiment(setup, whole, fullScale: false, testItems: 8) { PretrainCheckpointEvery = 200 }.Run();
+
+        using var stop = new CancellationTokenSource();
+        void Log(string line) { if (line.Contains("step 300/400")) stop.Cancel(); }   // logged past the checkpoint at 200
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new PetrovExperiment(setup, split, fullScale: false, testItems: 8, log: Log) { PretrainCheckpointEvery = 200 }.Run(cancellationToken: stop.Token));
+        new PetrovExperiment(setup, split, fullScale: false, testItems: 8) { PretrainCheckpointEvery = 200 }.Run();
+
+        string pretrain = Directory.GetDirectories(whole, "pretrain-*").Single();
+        string log = Path.Combine("pretrain_log.jsonl"), model = Path.Combine("model", "model.safetensors");
+        var expected = Reporting.TrainingLog.Read(Path.Combine(pretrain, log));
+        var got = Reporting.TrainingLog.Read(Path.Combine(split, Path.GetFileName(pretrain), log));
+        Assert.Equal([100L, 200, 300, 400], got.Select(r => r.Step));
+        Assert.Equal(expected.Select(r => r.Loss), got.Select(r => r.Loss));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(pretrain, model)), File.ReadAllBytes(Path.Combine(split, Path.GetFileName(pretrain), model)));
+    }
+
+    /// <summary>
     /// An adaptation phase interrupted after a checkpoint continues from it when rerun with the same settings and ends with
     /// the adapter an uninterrupted run gives, bit for bit; a rerun with other settings starts afresh.
     /// </summary>

@@ -36,6 +36,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     /// <summary>How often (steps) an adaptation phase saves its checkpoint.</summary>
     public int PhaseCheckpointEvery { get; init; } = 1_000;
 
+    /// <summary>How often (steps) pretraining saves its checkpoint.</summary>
+    public int PretrainCheckpointEvery { get; init; } = 1_000;
+
     /// <summary>The pretrained model's fingerprint (<see cref="PhaseRun.Fingerprint"/>) once Run has loaded it; phases resume only then.</summary>
     string? _modelFingerprint;
 
@@ -128,7 +131,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return (export, steps);
         var clock = Stopwatch.StartNew();
         double before = run.ElapsedSeconds;   // the sessions before this one: the log's elapsed_s runs on across resumes
-        using (var trainLog = new TrainingLog(Path.Combine(dir, "pretrain_log.jsonl"), append: run.Step > 0))
+        string logPath = Path.Combine(dir, "pretrain_log.jsonl");
+        if (run.Step > 0) TrainingLog.TruncateAfter(logPath, run.Step);   // the lines logged after the checkpoint come again
+        using (var trainLog = new TrainingLog(logPath, append: run.Step > 0))
             while (run.Step < steps)
             {
                 ct.ThrowIfCancellationRequested();
@@ -138,14 +143,14 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                     trainLog.Write(new TrainingRecord { Step = run.Step, Loss = loss, ElapsedSeconds = before + clock.Elapsed.TotalSeconds });
                     _log($"pretraining setup {setup.Number}: step {run.Step}/{steps}, loss {loss:F4}");
                 }
-                if (run.Step % 1_000 == 0 || run.Step == steps)
+                if (run.Step % PretrainCheckpointEvery == 0 || run.Step == steps)
                 {
                     run.ElapsedSeconds = before + clock.Elapsed.TotalSeconds;
                     PretrainCheckpoint.Save(checkpoint, run);   // resumable across sessions
                 }
             }
         Gpt2Export.Write(run.Model, export, run.Step);
-        CurvePlot.FromLog(TrainingLog.Read(Path.Combine(dir, "pretrain_log.jsonl")), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));
+        CurvePlot.FromLog(TrainingLog.Read(logPath), $"pretraining, setup {setup.Number}").Save(Path.Combine(dir, "curves.svg"));
         return (export, steps);
     }
 
