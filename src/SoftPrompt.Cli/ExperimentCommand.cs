@@ -19,9 +19,10 @@ internal static class ExperimentCommand
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var phases = new Option<string?>("--phases") { Description = "Run only the phases named by these comma-separated words: a phase's whole name selects it alone (\"prefix on ascending\"), any other word every phase whose name contains it (lora, histogram)." };
         var steps = new Option<int?>("--steps") { Description = "Small scale: train each selected phase this many steps instead of the setup's count (a prefix's learning rate follows: the authors' × their steps / these)." }.MustBeAtLeast(1);
+        var stopAt = new Option<int?>("--stop-at-step") { Description = "End each selected phase this run at this step of its count, checkpointed (its learning rate and curve as in the whole run); the report marks it in progress, and a rerun with the same --out continues it. For phases longer than a session." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
-        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, seed };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, stopAt, seed };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
             string s = parse.GetValue(scale)!;
@@ -34,7 +35,7 @@ internal static class ExperimentCommand
                 definition = definition with { Phases = [.. definition.Phases.Select(p => p with { Steps = n })] };
             }
             var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
-                line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"), parse.GetValue(seed));
+                line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"), parse.GetValue(seed)) { StopAtStep = parse.GetValue(stopAt) };
             if (parse.GetValue(pretrainOnly))
             {
                 string model = experiment.Pretrain(parse.GetValue(retrain));
@@ -43,7 +44,8 @@ internal static class ExperimentCommand
             }
             var results = experiment.Run(parse.GetValue(retrain));
             var table = new Table().AddColumn("phase").AddColumn("evaluated on").AddColumn(new TableColumn("accuracy").RightAligned()).AddColumn(new TableColumn("paper").RightAligned());
-            foreach (var r in results) table.AddRow(Markup.Escape(r.Phase), r.EvaluatedOn, $"{r.Accuracy:F1}%", r.Reference is { } x ? $"{x}%" : "");
+            foreach (var r in results)
+                table.AddRow(Markup.Escape(r.Phase) + (r.InProgress ? $" [yellow](in progress: step {r.Steps:N0})[/]" : ""), r.EvaluatedOn, $"{r.Accuracy:F1}%", r.Reference is { } x ? $"{x}%" : "");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"The paper: {Markup.Escape(definition.Expectation)}.");
             return 0;

@@ -12,6 +12,7 @@ public sealed class ExperimentCommandTests : IDisposable
     [InlineData("--scale", "huge", "--scale 'huge': small or full")]
     [InlineData("--phases", "nothing", "--phases 'nothing': no phase of setup 1 matches")]
     [InlineData("--steps", "0", "--steps 0: must be at least 1")]
+    [InlineData("--stop-at-step", "0", "--stop-at-step 0: must be at least 1")]
     public void BadOptionsAreOneLineErrorsNamingTheValue(string option, string value, string message)
     {
         var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", option, value, "--out", Path.Combine(_dir, "run"));
@@ -21,11 +22,16 @@ public sealed class ExperimentCommandTests : IDisposable
     }
 
     [Fact]
-    public void StepsSetTheSelectedPhasesStepCountInTheReport()
+    public void StepsSetTheSelectedPhasesStepCountInTheReportAndStopAtStepEndsARunThatARerunContinues()
     {
         string run = Path.Combine(_dir, "run");
-        var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--test-items", "16", "--out", run);
+        var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--stop-at-step", "3", "--test-items", "16", "--out", run);
         Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("in progress: step 3", stdout);
+        Assert.Contains("\"in_progress\": true", File.ReadAllText(Path.Combine(run, "setup1-results.json")));
+        (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--test-items", "16", "--out", run);
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("resuming from step 3 of 5", stdout);
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "setup1-results.json")));
         var rows = report.RootElement.GetProperty("results").EnumerateArray().ToArray();
         var prefix = Assert.Single(rows, r => r.GetProperty("phase").GetString() == "prefix on descending");

@@ -153,6 +153,30 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// A run told to stop at a step (here between checkpoints, under a schedule that decays over MaxSteps) ends there with its
+    /// checkpoint and adapter; rerun without the stop, it continues to the losses and adapter of a run that never stopped.
+    /// </summary>
+    [Fact]
+    public void ARunStoppedAtAStepContinuesAsOneRun()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("llama-tiny-gqa"));
+        var data = Memorise.Concat([Example.Of(("text", "one"), ("answer", "two")), Example.Of(("text", "up"), ("answer", "down"))]).ToArray();
+        var options = new TrainerOptions { MaxSteps = 12, BatchSize = 2, LearningRate = 0.01, WarmupSteps = 2, CheckpointEvery = 4 };
+        string whole = Path.Combine(_dir, "whole"), split = Path.Combine(_dir, "split");
+        var full = new Trainer(model, Method("lora", model, dropout: 0.2f), Task(Method("lora", model)), data, null, options, whole).Train();
+
+        var first = new Trainer(model, Method("lora", model, dropout: 0.2f), Task(Method("lora", model)), data, null, options with { StopAtStep = 5 }, split).Train();
+        Assert.Equal(5, first.Steps);
+        Assert.True(File.Exists(Path.Combine(split, "adapter_model.safetensors")));
+        Assert.Equal(5, Reporting.TrainingLog.Read(Path.Combine(split, "train_log.jsonl")).Max(r => r.Step));
+        var rest = new Trainer(model, Method("lora", model, dropout: 0.2f), Task(Method("lora", model)), data, null, options, split).Train();
+        Assert.Equal(12, rest.Steps);
+        Assert.Equal(full.Losses, first.Losses.Concat(rest.Losses));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "adapter_model.safetensors")), File.ReadAllBytes(Path.Combine(split, "adapter_model.safetensors")));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, Method("lora", model), Task(Method("lora", model)), data, null, options with { StopAtStep = 0 }, Path.Combine(_dir, "bad")).Train());
+    }
+
+    /// <summary>
     /// Full fine-tuning's weight decay shrinks W + ΔW toward zero, as fine-tuning W itself (the Hugging Face Trainer, Petrov et al.'s code):
     /// after one AdamW step the two settings' ΔW differ by exactly −lr·wd·W, and likewise the embeddings' and head's deltas, while
     /// biases and norm weights are exempt (the Trainer's rule). DecayTowardPretrained survives a save and load.

@@ -110,7 +110,8 @@ public sealed class Trainer
         EvalResult? bestEval = null, lastEval = null;
         bool stoppedEarly = false;
         _method.Train();
-        while (step < _o.MaxSteps && !stoppedEarly)
+        int end = Math.Min(_o.MaxSteps, _o.StopAtStep ?? int.MaxValue);   // the schedule spans MaxSteps either way
+        while (step < end && !stoppedEarly)
         {
             cancellationToken.ThrowIfCancellationRequested();
             long t0 = clock.ElapsedTicks;
@@ -152,7 +153,7 @@ public sealed class Trainer
             double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
             double lr = optimizer.Groups[0].Lr;
             var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(Elapsed()));
-            if (step % _o.LogEvery == 0 || step == _o.MaxSteps)
+            if (step % _o.LogEvery == 0 || step == end)
                 log.Write(new TrainingRecord { Step = step, Epoch = sampler.Epoch, Loss = meanLoss, LearningRate = lr, TokensPerSecond = report.TokensPerSecond, ElapsedSeconds = Elapsed() });
             progress?.Report(report);
 
@@ -170,7 +171,7 @@ public sealed class Trainer
                 }
                 else if (_o.EarlyStoppingPatience > 0 && ++stale >= _o.EarlyStoppingPatience) stoppedEarly = true;
             }
-            if (evalNow || step == _o.MaxSteps || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
+            if (evalNow || step == end || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
                 TrainingCheckpoint.Save(CheckpointDir, _method, optimizer,
                     new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString(), modelDropout?.GetState(), Elapsed()));
         }
@@ -193,6 +194,4 @@ public sealed class Trainer
         if (_task.Verbalizer is { } v) extras["verbalizer"] = new JsonObject(v.Labels.Select(l => new KeyValuePair<string, JsonNode?>(l, new JsonArray([.. v.WordsFor(l).Select(w => (JsonNode?)JsonValue.Create(w))]))));
         AdapterDirectory.Save(dir, _method, _model, _adapterExtras["base_model"]?.GetValue<string>(), extras);
     }
-
-    /// <summary>After a resume, drops log lines past the checkpoint's step (written after it before the run stopped).</summary>
 }

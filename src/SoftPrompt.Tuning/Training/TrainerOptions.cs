@@ -36,6 +36,13 @@ public sealed record TrainerOptions
     /// </summary>
     public bool ModelDropout { get; init; }
 
+    /// <summary>
+    /// End this run at this step, checkpointed, as a run interrupted there (null: run to MaxSteps). The learning-rate
+    /// schedule still spans MaxSteps, so a rerun with a later stop (or none) continues the same run: a long training
+    /// done a session at a time, its adapter and curve so far available after each.
+    /// </summary>
+    public int? StopAtStep { get; init; }
+
     /// <summary>Consecutive non-finite losses or gradients tolerated (each update is skipped) before training stops with an error.</summary>
     public int MaxNonFiniteSteps { get; init; } = 5;
 
@@ -47,5 +54,6 @@ public sealed record TrainerOptions
         Positive(nameof(LearningRate), LearningRate); NonNegative(nameof(WeightDecay), WeightDecay); NonNegative(nameof(WarmupSteps), WarmupSteps);
         NonNegative(nameof(EvalEvery), EvalEvery); NonNegative(nameof(EarlyStoppingPatience), EarlyStoppingPatience);
         NonNegative(nameof(CheckpointEvery), CheckpointEvery); Positive(nameof(LogEvery), LogEvery); Positive(nameof(MaxNonFiniteSteps), MaxNonFiniteSteps);
+        if (StopAtStep is int stop) Positive(nameof(StopAtStep), stop);
     }
 }

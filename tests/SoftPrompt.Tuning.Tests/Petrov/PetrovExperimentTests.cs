@@ -157,6 +157,27 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.Contains("\"steps\": 310", File.ReadAllText(Path.Combine(split, "setup1", "prefix-on-descending", "phase.json")));
     }
 
+    /// <summary>A phase stopped at a step is reported in progress with the steps it reached; a rerun continues it to its count.</summary>
+    [Fact]
+    public void APhaseStoppedAtAStepIsReportedInProgressAndContinues()
+    {
+        var full = PetrovSetup.For(1);
+        var setup = full with { PretrainSteps = 20, Phases = [full.Phases.Single(p => p.Kind == AdaptationKind.Prefix) with { Steps = 60 }] };
+        var partial = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8) { PhaseCheckpointEvery = 50, StopAtStep = 25 }.Run();
+        var row = partial.Single(r => r.Phase == "prefix on descending");
+        Assert.True(row.InProgress);
+        Assert.Equal(25, row.Steps);
+        Assert.Contains("prefix on descending: in progress — stopped at step 25 of 60", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
+
+        var lines = new List<string>();
+        var done = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();
+        Assert.Contains(lines, l => l.StartsWith("prefix on descending: resuming from step 25 of 60", StringComparison.Ordinal));
+        row = done.Single(r => r.Phase == "prefix on descending");
+        Assert.False(row.InProgress);
+        Assert.Equal(60, row.Steps);
+        Assert.DoesNotContain("in progress", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
+    }
+
     /// <summary>Phases run one at a time into one directory add up to one report, in the setup's order; a report measured otherwise is not mixed in.</summary>
     [Fact]
     public void PhasesRunSeparatelyAddUpToOneReport()

@@ -20,7 +20,8 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// DirectChange and TotalChange are the attention-shift diagnostic's largest values for the phase's adapter
 /// (<see cref="Analysis.AttentionShift"/>): a prefix cannot change a layer's attention over the content.
 public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
-    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null, double? LearningRate = null);
+    double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null, double? LearningRate = null,
+    bool InProgress = false);
 
 /// <summary>
 /// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
@@ -35,6 +36,13 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
 
     /// <summary>How often (steps) an adaptation phase saves its checkpoint.</summary>
     public int PhaseCheckpointEvery { get; init; } = 1_000;
+
+    /// <summary>
+    /// End each phase this run at this step of its count (checkpointed; null: run it to the end). The report gives the steps
+    /// reached and says the phase is in progress; a rerun with the same DIR continues it. This is how a phase far longer than
+    /// a session (setup 3's 500k-step composition) is run as far as time allows, its curve drawn so far.
+    /// </summary>
+    public int? StopAtStep { get; init; }
 
     /// <summary>How often (steps) pretraining saves its checkpoint.</summary>
     public int PretrainCheckpointEvery { get; init; } = 1_000;
@@ -73,14 +81,16 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             // Train each seed; keep the one with the best accuracy on a validation sample of the training split.
             TuningMethod? method = null;
             double seconds = 0, bestValidation = -1;
+            long reached = 0;
             var seedNotes = new List<string>();
             var validationItems = PetrovTuningData.ValidationSample(phase.Task);
             int seedCount = fullScale ? 1 : phase.Seeds;   // full scale is the authors' protocol: one initialisation, all its steps
             for (int k = 0; k < seedCount; k++)
             {
-                var (candidate, s) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
+                var (candidate, s, n) = Adapt(model, phase, seed + (ulong)k, cancellationToken);
                 double v = PetrovEvaluation.Accuracy(model, candidate, validationItems, Padding);
                 seconds += s;
+                reached = n;
                 seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
                 if (v > bestValidation) (bestValidation, method) = (v, candidate);
             }
@@ -89,9 +99,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             var promptTask = PetrovTuningData.Task(method.VirtualTokens, Padding);
             var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e => PetrovTuningData.Prompt(promptTask, e))]);
             foreach (var task in phase.EvalTasks)
-                results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), Steps(phase.Steps, phase.FullSteps), phase.FullSteps,
+                results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), (int)reached, phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
-                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase)));
+                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < Steps(phase.Steps, phase.FullSteps)));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
@@ -161,8 +171,11 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return node is null ? setup.FullPretrainSteps : node.GetValue<int>();
     }
 
-    /// <summary>Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it and the seconds its training took (every session of a resumed run).</summary>
-    public (TuningMethod Method, double Seconds) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default)
+    /// <summary>
+    /// Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it,
+    /// the seconds its training took (every session of a resumed run) and the steps it reached (fewer than the phase's with <see cref="StopAtStep"/>).
+    /// </summary>
+    public (TuningMethod Method, double Seconds, long Steps) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default)
     {
         var rng = new Rng(initSeed);   // the adaptation's initialisation (a prefix's N(0, 1) draw)
         TuningMethod method = phase.Kind switch
@@ -180,7 +193,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             WeightDecay = phase.Kind == AdaptationKind.FullFineTuning ? 0.1 : 0.0, MaxGradNorm = 1f, LogEvery = 50,
             // The authors fine-tune with their pretraining Trainer (model.train(): dropout 0.1); their prefix and LoRA trainers put the model in eval mode.
             ModelDropout = phase.Kind == AdaptationKind.FullFineTuning,
-            CheckpointEvery = PhaseCheckpointEvery,
+            CheckpointEvery = PhaseCheckpointEvery, StopAtStep = StopAtStep,
         };
         string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
         // A phase run resumes from its checkpoint when the same phase (steps, learning rate, seed, pretrained model) ran
@@ -209,7 +222,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             new CurvePlot { Title = $"setup {setup.Number}: {phase.Name} — exact match (320 test items) vs steps", RightLabel = "exact match, %" }
                 .Add("exact match", points, PlotAxis.Right).Save(Path.Combine(outputDirectory, $"setup{setup.Number}-{Slug(phase.Name)}{(phase.Seeds > 1 ? $"-seed{initSeed}" : "")}-curve.svg"));
         }
-        return (method, seconds);
+        return (method, seconds, result.Steps);
     }
 
     /// <summary>
@@ -275,6 +288,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             string lr = r.LearningRate?.ToString("0.0e0") ?? "";
             md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {lr} | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
         }
+        foreach (var r in results.Where(r => r.InProgress).DistinctBy(r => r.Phase))
+            md.Append($"\n{r.Phase}: in progress — stopped at step {r.Steps:N0} of {Steps(setup.Phases.First(p => p.Name == r.Phase).Steps, r.FullSteps):N0}; rerun with the same --out to continue.");
         foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
             md.Append($"\n{r.Phase}: {r.Seeds} — the best is reported.");
         foreach (var p in setup.Phases.Where(p => p.CurvePoints > 0))
