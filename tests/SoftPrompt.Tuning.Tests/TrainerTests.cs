@@ -179,16 +179,17 @@ public sealed class TrainerTests : IDisposable
     /// <summary>
     /// Full fine-tuning's weight decay shrinks W + ΔW toward zero, as fine-tuning W itself (the Hugging Face Trainer, Petrov et al.'s code):
     /// after one AdamW step the two settings' ΔW differ by exactly −lr·wd·W, and likewise the embeddings' and head's deltas, while
-    /// biases and norm weights are exempt (the Trainer's rule). DecayTowardPretrained survives a save and load.
+    /// biases and norm weights are exempt (the Trainer's rule); DecayEmbeddings false exempts the embeddings too (minGPT's).
+    /// DecayTowardPretrained and DecayEmbeddings survive a save and load.
     /// </summary>
     [Fact]
     public void FullFineTuningDecaysTheFullWeightTowardZero()
     {
         var model = ModelLoader.Load(TinyModels.Memorising);
         var options = new TrainerOptions { MaxSteps = 1, BatchSize = 3, LearningRate = 0.01, WeightDecay = 0.5, Schedule = ScheduleKind.Constant };
-        FullFineTuningMethod Trained(bool towardPretrained, string dir)
+        FullFineTuningMethod Trained(bool towardPretrained, string dir, bool decayEmbeddings = true)
         {
-            var m = FullFineTuningMethod.Create(new FullFineTuningConfig(DecayTowardPretrained: towardPretrained), model);
+            var m = FullFineTuningMethod.Create(new FullFineTuningConfig(DecayTowardPretrained: towardPretrained, DecayEmbeddings: decayEmbeddings), model);
             new Trainer(model, m, Task(m), Memorise, null, options, Path.Combine(_dir, dir)).Train();
             return m;
         }
@@ -207,6 +208,24 @@ public sealed class TrainerTests : IDisposable
             for (int i = 0; i < w.Length; i++) Assert.Equal(p.Shape.Count >= 2 ? -0.01f * 0.5f * w[i] : 0f, dz.Span[i] - dp.Span[i], 1e-6f);
         }
         Assert.Contains(towardZero.ParameterDeltas, d => d.Parameter.Shape.Count == 1 && d.Delta.Span.ToArray().Any(x => x != 0));   // a bias did train
+        // minGPT's rule (Petrov et al.'s code): the embedding tables are spared too, an untied head is not.
+        var spared = Trained(false, "spared", decayEmbeddings: false);
+        Assert.Contains(spared.ParameterDeltas, d => d.Parameter.Kind == ParameterKind.Embedding);
+        foreach (var ((p, ds), (_, dp)) in spared.ParameterDeltas.Zip(towardPretrained.ParameterDeltas))
+        {
+            var w = model.OtherParameter(p.Name).Span;
+            for (int i = 0; i < w.Length; i++) Assert.Equal(p.Kind == ParameterKind.Head ? -0.01f * 0.5f * w[i] : 0f, ds.Span[i] - dp.Span[i], 1e-6f);
+        }
+        Assert.False(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "spared"), model).Method).Config.DecayEmbeddings);
+        Assert.True(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "zero"), model).Method).Config.DecayEmbeddings);
+        // With an untied head (minGPT's): the head decays, the token and position tables do not.
+        var untied = MethodGradientTests.Model("gpt2-tiny-petrov");
+        var minGpt = FullFineTuningMethod.Create(new FullFineTuningConfig(DecayEmbeddings: false), untied);
+        var exempt = minGpt.ParameterDeltas.Where(d => minGpt.ExemptFromWeightDecay().Contains(d.Delta)).Select(d => d.Parameter.Name).ToHashSet();
+        Assert.Contains("transformer.wte.weight", exempt);
+        Assert.Contains("transformer.wpe.weight", exempt);
+        Assert.DoesNotContain("lm_head.weight", exempt);
+        Assert.Contains("transformer.ln_f.bias", exempt);
         var loaded = AdapterDirectory.Load(Path.Combine(_dir, "pretrained"), model).Method;
         Assert.True(((FullFineTuningMethod)loaded).Config.DecayTowardPretrained);
         Assert.False(((FullFineTuningMethod)AdapterDirectory.Load(Path.Combine(_dir, "zero"), model).Method).Config.DecayTowardPretrained);

@@ -41,22 +41,22 @@ public sealed class Gpt2Model : ICausalLanguageModel
     static OtherParameterList OtherParametersOf(FrozenWeight wte, FrozenWeight wpe, Block[] blocks, Tensor lnfW, Tensor lnfB, FrozenWeight head)
     {
         var list = new OtherParameterList();
-        list.Add(WteName, wte);
-        list.Add("transformer.wpe.weight", wpe);
+        list.Add(WteName, ParameterKind.Embedding, wte);
+        list.Add("transformer.wpe.weight", ParameterKind.Embedding, wpe);
         for (int i = 0; i < blocks.Length; i++)
         {
             var b = blocks[i];
-            if (b.Ln1W is not null) { list.Add(LayerName(i, "ln_1.weight"), b.Ln1W); list.Add(LayerName(i, "ln_1.bias"), b.Ln1B!); }
-            list.Add(LayerName(i, "attn.c_attn.bias"), () => F.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy(), 3 * b.Bq.Length);   // held split into q | k | v
-            list.Add(LayerName(i, "attn.c_proj.bias"), b.BProj);
-            list.Add(LayerName(i, "ln_2.weight"), b.Ln2W);
-            list.Add(LayerName(i, "ln_2.bias"), b.Ln2B);
-            list.Add(LayerName(i, "mlp.c_fc.bias"), b.BFc);
-            list.Add(LayerName(i, "mlp.c_proj.bias"), b.BOut);
+            if (b.Ln1W is not null) { list.Add(LayerName(i, "ln_1.weight"), ParameterKind.Norm, b.Ln1W); list.Add(LayerName(i, "ln_1.bias"), ParameterKind.Norm, b.Ln1B!); }
+            list.Add(LayerName(i, "attn.c_attn.bias"), ParameterKind.Bias, () => F.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy(), 3 * b.Bq.Length);   // held split into q | k | v
+            list.Add(LayerName(i, "attn.c_proj.bias"), ParameterKind.Bias, b.BProj);
+            list.Add(LayerName(i, "ln_2.weight"), ParameterKind.Norm, b.Ln2W);
+            list.Add(LayerName(i, "ln_2.bias"), ParameterKind.Norm, b.Ln2B);
+            list.Add(LayerName(i, "mlp.c_fc.bias"), ParameterKind.Bias, b.BFc);
+            list.Add(LayerName(i, "mlp.c_proj.bias"), ParameterKind.Bias, b.BOut);
         }
-        list.Add("transformer.ln_f.weight", lnfW);
-        list.Add("transformer.ln_f.bias", lnfB);
-        if (!ReferenceEquals(head, wte)) list.Add(HeadName, head);
+        list.Add("transformer.ln_f.weight", ParameterKind.Norm, lnfW);
+        list.Add("transformer.ln_f.bias", ParameterKind.Norm, lnfB);
+        if (!ReferenceEquals(head, wte)) list.Add(HeadName, ParameterKind.Head, head);
         return list;
     }
 

@@ -42,17 +42,17 @@ public sealed class LlamaModel : ICausalLanguageModel
     static OtherParameterList OtherParametersOf(FrozenWeight embed, Layer[] layers, Tensor norm, FrozenWeight head)
     {
         var list = new OtherParameterList();
-        list.Add(EmbedName, embed);
+        list.Add(EmbedName, ParameterKind.Embedding, embed);
         for (int i = 0; i < layers.Length; i++)
         {
             var l = layers[i];
-            list.Add(LayerName(i, "input_layernorm.weight"), l.InNorm);
+            list.Add(LayerName(i, "input_layernorm.weight"), ParameterKind.Norm, l.InNorm);
             foreach (var (name, bias) in new[] { ("q_proj", l.Bq), ("k_proj", l.Bk), ("v_proj", l.Bv) })
-                if (bias is not null) list.Add(LayerName(i, $"self_attn.{name}.bias"), bias);
-            list.Add(LayerName(i, "post_attention_layernorm.weight"), l.PostNorm);
+                if (bias is not null) list.Add(LayerName(i, $"self_attn.{name}.bias"), ParameterKind.Bias, bias);
+            list.Add(LayerName(i, "post_attention_layernorm.weight"), ParameterKind.Norm, l.PostNorm);
         }
-        list.Add("model.norm.weight", norm);
-        if (!ReferenceEquals(head, embed)) list.Add(HeadName, head);
+        list.Add("model.norm.weight", ParameterKind.Norm, norm);
+        if (!ReferenceEquals(head, embed)) list.Add(HeadName, ParameterKind.Head, head);
         return list;
     }
 

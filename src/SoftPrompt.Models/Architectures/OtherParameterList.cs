@@ -15,14 +15,14 @@ sealed class OtherParameterList
 
     public IReadOnlyList<ParameterInfo> Infos => _infos;
 
-    public void Add(string name, Tensor value) => Add(name, value.HeapCopy, [.. value.Shape]);
+    public void Add(string name, ParameterKind kind, Tensor value) => Add(name, kind, value.HeapCopy, [.. value.Shape]);
 
-    public void Add(string name, FrozenWeight value) => Add(name, value.ToTensor, value.Rows, value.Cols);
+    public void Add(string name, ParameterKind kind, FrozenWeight value) => Add(name, kind, value.ToTensor, value.Rows, value.Cols);
 
     /// <summary>A parameter whose value is computed (GPT-2's c_attn bias, held split into q, k and v).</summary>
-    public void Add(string name, Func<Tensor> value, params int[] shape)
+    public void Add(string name, ParameterKind kind, Func<Tensor> value, params int[] shape)
     {
-        _infos.Add(new ParameterInfo(name, shape));
+        _infos.Add(new ParameterInfo(name, kind, shape));
         _values.Add(name, value);
     }
 

@@ -247,9 +247,10 @@ public static class AdapterDirectory
             else throw new AdapterFormatException($"{file.Path}: '{key}' is neither a linear layer's ΔW nor the delta of another parameter of this {model.Config.ModelType} model (e.g. '{model.LinearLayers[0].Name}.delta_weight', '{deltaNames.Keys.First()}').");
         }
         parameters = [.. model.OtherParameters.Where(parameters.Contains)];   // the model's order, as the method registers them when created
-        // softprompt.json's settings keep how weight decay acted (absent: toward zero, the default), for a resumed run.
-        bool towardPretrained = extras?["settings"]?[nameof(FullFineTuningConfig.DecayTowardPretrained)] is JsonValue v && v.TryGetValue(out bool b) && b;
-        var config = new FullFineTuningConfig(parameters.Count > 0 ? null : [.. targets.Select(t => t.Name)], towardPretrained);
+        // softprompt.json's settings keep how weight decay acted (absent: the defaults, toward zero, embeddings decayed), for a resumed run.
+        bool Setting(string name, bool absent) => extras?["settings"]?[name] is JsonValue v && v.TryGetValue(out bool b) ? b : absent;
+        var config = new FullFineTuningConfig(parameters.Count > 0 ? null : [.. targets.Select(t => t.Name)],
+            Setting(nameof(FullFineTuningConfig.DecayTowardPretrained), false), Setting(nameof(FullFineTuningConfig.DecayEmbeddings), true));
         var m = new FullFineTuningMethod(config, targets, model, parameters);
         foreach (var (layer, delta) in m.Deltas) Read(file, layer.Name + ".delta_weight", layer.OutFeatures, layer.InFeatures).Span.CopyTo(delta.Span);
         foreach (var (parameter, delta) in m.ParameterDeltas) Read(file, FullFineTuningMethod.DeltaName(parameter.Name), [.. parameter.Shape]).Span.CopyTo(delta.Span);

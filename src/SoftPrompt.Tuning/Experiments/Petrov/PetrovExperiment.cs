@@ -182,7 +182,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         {
             AdaptationKind.Prefix => AttentionInputPrefixMethod.Create(phase.PrefixLength, model, rng),
             AdaptationKind.Lora => LoraMethod.Create(new LoraConfig(phase.LoraRank, phase.LoraRank, TargetModules: ["c_proj", "c_fc"]), model, rng),
-            _ => FullFineTuningMethod.Create(new FullFineTuningConfig(), model),
+            _ => FullFineTuningMethod.Create(new FullFineTuningConfig(DecayEmbeddings: false), model),   // minGPT's decay rule, as the authors' Trainer
         };
         int steps = Steps(phase.Steps, phase.FullSteps);
         var examples = PetrovTuningData.Examples(phase.Task, Math.Min(steps * 64, 64_000));
@@ -281,7 +281,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             $"{(setup.Model.FirstLayerNorm ? "" : ", no first LayerNorm")}, {Padding} pad position(s) before the digits (pretraining and every phase). Scale: {scale}. Accuracy: exact match of all 10 greedy output tokens over {_testItems} test items.\n\n" +
             $"The paper: {setup.Expectation}.\n\nDirect / total change: the attention-shift diagnostic's largest total-variation change of a head's attention over the content, given the layer's own input / against the pretrained model's run (64 test prompts).\n\n" +
             "Full fine-tuning trains every parameter with the model in training mode (its 0.1 dropouts), as the authors' Trainer does, and decays the matrices toward zero " +
-            "(AdamW, 0.1; biases and norms are not decayed — theirs neither, nor its embeddings, which ours decays as a Hugging Face Trainer does). A prefix or LoRA trains with the model in eval mode, as theirs.\n\n" +
+            "(AdamW, 0.1; biases, norms and the embedding tables are not decayed: minGPT's rule, which the authors' code follows). A prefix or LoRA trains with the model in eval mode, as theirs.\n\n" +
             "| phase | method | trained on | evaluated on | parameters | steps (authors') | lr | accuracy | paper | direct change | total change | seconds |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in results)
         {

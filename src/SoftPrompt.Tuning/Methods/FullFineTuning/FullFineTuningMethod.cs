@@ -59,20 +59,23 @@ public sealed class FullFineTuningMethod : TuningMethod
 
     /// <summary>
     /// Each matrix delta's frozen value (a float32 copy: W as [out, in], an embedding table, the head), so that decay shrinks
-    /// W + ΔW; none when decaying toward the pretrained weights. Biases and norm weights are exempt (<see cref="ExemptFromWeightDecay"/>).
+    /// W + ΔW; none when decaying toward the pretrained weights. The exempt ones (<see cref="ExemptFromWeightDecay"/>) have none.
     /// </summary>
     public override IReadOnlyDictionary<Tensor, Tensor>? WeightDecayOffsets()
     {
         if (Config.DecayTowardPretrained) return null;
         if (_model is null) throw new InvalidOperationException("Full fine-tuning: decaying W + ΔW toward zero needs the model's W; build the method with the model.");
         var offsets = _deltas.ToDictionary(d => d.Delta, d => _model.LinearWeight(d.Layer.Name));   // Tensor: reference equality
+        var exempt = ExemptFromWeightDecay();
         foreach (var (p, delta) in _parameterDeltas)
-            if (p.Shape.Count >= 2) offsets[delta] = _model.OtherParameter(p.Name);
+            if (!exempt.Contains(delta)) offsets[delta] = _model.OtherParameter(p.Name);
         return offsets;
     }
 
-    /// <summary>Biases and norm weights (the vectors), as a Hugging Face Trainer exempts them.</summary>
-    public override IReadOnlySet<Tensor> ExemptFromWeightDecay() => _parameterDeltas.Where(d => d.Parameter.Shape.Count < 2).Select(d => d.Delta).ToHashSet();
+    /// <summary>Biases and norm weights, as a Hugging Face Trainer exempts them; the embedding tables too unless <see cref="FullFineTuningConfig.DecayEmbeddings"/> (minGPT's rule).</summary>
+    public override IReadOnlySet<Tensor> ExemptFromWeightDecay() => _parameterDeltas
+        .Where(d => d.Parameter.Kind is ParameterKind.Norm or ParameterKind.Bias || (d.Parameter.Kind == ParameterKind.Embedding && !Config.DecayEmbeddings))
+        .Select(d => d.Delta).ToHashSet();
 
     public override MethodOutput Compute() => new(null, null, [.. _deltas.Select(d => LowRankDelta.Dense(d.Layer.Name, d.Delta))])
     {
