@@ -7,6 +7,7 @@
 //   node tools/tokenizer_reference.js --make-fixtures (re)build the small WordPiece and Unigram tokenizers
 //   node tools/tokenizer_reference.js --gpt2-json DIR  DIR/tokenizer.json from DIR/vocab.json + merges.txt
 //   node tools/tokenizer_reference.js --pretokenizers expected/pretokenizers.jsonl (pre-tokenizers alone)
+//   node tools/tokenizer_reference.js --digits        expected/digits.jsonl (the shipped Petrov models' digit tokenizer)
 //
 // Output, one JSON object per corpus line: {"ids": [...]} plus, only where they differ from the obvious,
 // "special" (ids with special tokens, when not prefix + ids + suffix of the file's header),
@@ -138,6 +139,7 @@ async function main() {
   }
   if (args[0] === '--make-fixtures') { makeFixtures(); return; }
   if (args[0] === '--pretokenizers') return;   // handled at the end of the file
+  if (args[0] === '--digits') { await digits(); return; }
   const fromFile = f => hf.Tokenizer.fromFile(f);
   await expected('gpt2', await gpt2FromLegacy(path.join(cache, 'gpt2')));
   for (const name of ['llama2', 'llama3', 'qwen3']) await expected(name, fromFile(path.join(cache, name, 'tokenizer.json')));
@@ -145,6 +147,31 @@ async function main() {
 }
 
 main().catch(e => { console.error(e); process.exit(1); });
+
+// The digit tokenizer.json shipped with models/petrov/* (written by Gpt2Export): {"text", "ids", "decode"} for
+// digit strings with and without whitespace, or {"text", "error": true} where the library refuses the text.
+async function digits() {
+  const t = hf.Tokenizer.fromFile(path.join(root, 'models', 'petrov', 'L1-H1-d96-pad1-ascending', 'tokenizer.json'));
+  const texts = ['0123456789', '3 1 4 1 5 9 2 6', '  42\t7\n', '', '000000000000' + '4402715533', '7', '12a4', 'x', '1,2', '٣'];
+  let seed = 12345;
+  const next = n => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  for (let i = 0; i < 40; i++) {
+    let text = '';
+    const length = 1 + next(30);
+    for (let j = 0; j < length; j++) text += next(6) === 0 ? ' ' : String(next(10));
+    texts.push(text);
+  }
+  const out = [];
+  for (const text of texts) {
+    try {
+      const ids = (await t.encode(text, null, { addSpecialTokens: true })).getIds();
+      out.push(JSON.stringify({ text, ids, decode: await t.decode(ids, false) }));
+    } catch (e) { out.push(JSON.stringify({ text, error: true })); }
+  }
+  const file = path.join(fixtures, 'expected', 'digits.jsonl');
+  fs.writeFileSync(file, out.join('\n') + '\n');
+  console.error(`wrote ${file} (${texts.length} texts)`);
+}
 
 // Pre-tokenizers on their own (run with --pretokenizers): the pieces Hugging Face cuts a sample of corpus
 // lines into, for configurations the real tokenizers do not use (every Split behavior, invert, Digits,

@@ -30,6 +30,9 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.True(results.First(r => r.Phase.StartsWith("fine-tune")).DirectChange > 1e-4, "fine-tuning does");
         Assert.True(File.Exists(Path.Combine(_dir, "setup1-results.md")));
         Assert.Contains("| prefix on descending |", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
+        // The exported model carries the digit tokenizer, so every command that reads a checkpoint's tokenizer takes it.
+        string exported = Path.Combine(Directory.GetDirectories(_dir, "pretrain-*").Single(), "model");
+        Assert.Equal([0, 9, 3], Models.Tokenizers.Tokenizer.FromDirectory(exported).Encode("0 93"));
 
         // Running again finds the pretrained model and does not pretrain again.
         lines.Clear();
@@ -65,6 +68,19 @@ public sealed class PetrovExperimentTests : IDisposable
         }
         if (number == 4) Assert.Equal(12_288, results.Single(r => r.Phase.StartsWith("rank-1 LoRA")).Parameters);   // as many as the prefix, as in the paper
         Assert.Contains($"# Petrov et al. setup {number}", File.ReadAllText(Path.Combine(_dir, $"setup{number}-results.md")));
+    }
+
+    /// <summary>Every shipped model's tokenizer.json is the one the export writes (DigitTokenizerJson), compared as JSON.</summary>
+    [Fact]
+    public void TheShippedModelsCarryTheDigitTokenizer()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "SoftPrompt.sln"))) root = root.Parent!;
+        var expected = System.Text.Json.Nodes.JsonNode.Parse(DigitTokenizerJson.Text);
+        var dirs = Directory.GetDirectories(Path.Combine(root.FullName, "models", "petrov"));
+        Assert.Equal(4, dirs.Length);
+        foreach (var dir in dirs)
+            Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(expected, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, DigitTokenizerJson.FileName)))), dir);
     }
 
     /// <summary>A shipped model is used only by a scale its recorded pretraining steps cover; otherwise the runner pretrains.</summary>

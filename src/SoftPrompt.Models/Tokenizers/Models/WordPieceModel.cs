@@ -66,7 +66,7 @@ internal sealed class WordLevelModel(Vocabulary vocab, string? unkToken) : IToke
         {
             if (vocab.TryGet(piece.Span, out int id)) ids.Add(id);
             else if (unkToken is not null && vocab.Get(unkToken) is { } unk) ids.Add(unk);
-            else throw new InvalidOperationException($"WordLevel: '{piece.Span}' is not in the vocabulary and there is no unk_token");
+            else throw new InvalidOperationException($"WordLevel: '{piece.Span}' is not in the vocabulary, and {(unkToken is null ? "there is no unk_token" : $"nor is the unk_token '{unkToken}'")}.");
         }
     }
 

@@ -71,6 +71,7 @@ public static class Gpt2Export
         };
         if (pretrainSteps is { } steps) config[PretrainStepsField] = steps;
         AtomicFile.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+        if (c.VocabSize == DigitSequences.VocabSize) AtomicFile.WriteAllText(Path.Combine(directory, DigitTokenizerJson.FileName), DigitTokenizerJson.Text);   // the synthetic tasks' digits
     }
 
     /// <summary>HF names and tensors, in GPT2LMHeadModel's order; Linear weights [out, in] become Conv1D [in, out].</summary>
