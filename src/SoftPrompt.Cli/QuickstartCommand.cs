@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -21,7 +22,8 @@ namespace SoftPrompt.Cli;
 /// <c>softprompt quickstart [--model DIR] [--task T] [--method M] [--steps N] [--out DIR]</c>: the whole system in
 /// one command, on a model shipped in models/petrov (no download): load it, tune a prefix for a task with a
 /// progress bar, save the adapter, load it back, evaluate it against the model alone, generate with it, and
-/// run the attention-shift diagnostic. Writes DIR/adapter, DIR/attention and DIR/quickstart.md.
+/// run the attention-shift diagnostic. Writes DIR/adapter, DIR/attention, DIR/test.jsonl (the test items, for the commands
+/// it suggests next: eval, generate, analyze attention on the same model and adapter) and DIR/quickstart.md.
 /// </summary>
 internal static class QuickstartCommand
 {
@@ -126,11 +128,27 @@ internal static class QuickstartCommand
             string attentionDir = Path.Combine(outDir, "attention");
             AttentionShiftFiles.Write(attentionDir, report, kind, prompts.Length, lm.Config.Layers, lm.Config.Heads);
 
+            // 7. The test items as a data file, and the commands that take the shipped model and the saved adapter from here.
+            string dataFile = Path.Combine(outDir, "test.jsonl");
+            File.WriteAllLines(dataFile, test.Select(e => JsonSerializer.Serialize(new Dictionary<string, string>
+                { ["input"] = DigitEncoder.Text(e.Input), ["answer"] = DigitEncoder.Text(e.Output) })));
+            static string Quoted(string path) => path.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '$') ? $"'{path.Replace("'", "'\\''")}'" : path;
+            string qModel = Quoted(modelDir), qAdapter = Quoted(adapterDir), qData = Quoted(dataFile);
+            string[] next =
+            [
+                $"softprompt eval --model {qModel} --adapter {qAdapter} --data {qData} --max-new-tokens {PetrovExample.OutputLength}",
+                $"softprompt generate --model {qModel} --adapter {qAdapter} --prompt {DigitEncoder.Text(test[0].Input)} --max-new-tokens {PetrovExample.OutputLength}",
+                $"softprompt analyze attention --model {qModel} --adapter {qAdapter} --data {qData} --out {Quoted(Path.Combine(outDir, "attention-again"))}",
+            ];
+            AnsiConsole.MarkupLine($"[bold]7. next[/]: the test items are in {Markup.Escape(dataFile)}; the model's digit tokenizer serves every command:");
+            foreach (var line in next) Console.WriteLine("   " + line);   // unwrapped, to copy
+
             File.WriteAllText(Path.Combine(outDir, "quickstart.md"), string.Create(CultureInfo.InvariantCulture,
                 $"# SoftPrompt quickstart\n\nModel: `{modelDir}`. Task: {PetrovTasks.Name(petrovTask)}. Adapter: {kind}, {loaded.TrainableParameters:N0} parameters, " +
                 $"{options.MaxSteps} steps of 64 at lr {rate:G3}; validation exact match per seed: {string.Join(", ", seedNotes)}; the best kept (`{adapterDir}`).\n\n| evaluated on {PetrovTasks.Name(petrovTask)} ({test.Count} test items) | exact match |\n|---|---:|\n" +
                 $"| the model alone | {baseline:F1}% |\n| with the adapter | {adapted:F1}% |\n\nGenerated:\n\n{samples}\nAttention shift (`attention/`): largest direct change {report.MaxDirectChange:0.0e0}, " +
-                $"largest total change {report.MaxTotalChange:F3}, mean prefix mass {report.MeanPrefixMass:F3}.\n\n{report.Verdict}\n\nTook {clock.Elapsed.TotalSeconds:F0} s.\n"));
+                $"largest total change {report.MaxTotalChange:F3}, mean prefix mass {report.MeanPrefixMass:F3}.\n\n{report.Verdict}\n\n" +
+                $"Next (the test items are in `{dataFile}`):\n\n```\n{string.Join("\n", next)}\n```\n\nTook {clock.Elapsed.TotalSeconds:F0} s.\n"));
             AnsiConsole.MarkupLine($"Done in {clock.Elapsed.TotalSeconds:F0} s; summary in {Markup.Escape(Path.Combine(outDir, "quickstart.md"))}.");
             return 0;
         }));

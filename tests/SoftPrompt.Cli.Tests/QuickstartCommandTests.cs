@@ -18,7 +18,7 @@ public sealed class QuickstartCommandTests : IDisposable
     [Fact]
     public void TunesSavesEvaluatesGeneratesAndDiagnosesAPrefix()
     {
-        var (code, stdout, stderr) = CliRunner.Run("quickstart", "--model", Model, "--steps", "5", "--test-items", "16", "--out", _dir);
+        var (code, stdout, stderr) = CliRunner.Run("quickstart", "--model", Model, "--task", "ascending", "--steps", "5", "--test-items", "16", "--out", _dir);   // ascending: the pretrained task, so the figures are not all 0
         Assert.True(code == 0, stderr + stdout);
         foreach (var step in new[] { "1. model", "2. tuning", "3. saved", "4. evaluated", "5. generated", "6. attention-shift diagnostic" })
             Assert.Contains(step, stdout);
@@ -35,6 +35,23 @@ public sealed class QuickstartCommandTests : IDisposable
         string summary = File.ReadAllText(Path.Combine(_dir, "quickstart.md"));
         Assert.Contains("| the model alone |", summary);
         Assert.Equal(3, summary.Split('\n').Count(l => l.StartsWith("- `", StringComparison.Ordinal)));   // three generated examples
+
+        // The suggested commands run on the shipped model (its digit tokenizer) and the saved adapter, and eval's exact
+        // match over test.jsonl is the quickstart's own figure (not 0: the model was pretrained on ascending).
+        Assert.Contains("7. next", stdout);
+        Assert.Equal(16, File.ReadAllLines(Path.Combine(_dir, "test.jsonl")).Length);
+        string adapted = summary.Split('\n').Single(l => l.StartsWith("| with the adapter |", StringComparison.Ordinal)).Split('|')[2].Trim().TrimEnd('%');
+        var (evalCode, evalOut, evalErr) = CliRunner.Run("eval", "--model", Model, "--adapter", Path.Combine(_dir, "adapter"), "--data", Path.Combine(_dir, "test.jsonl"), "--max-new-tokens", "10", "--json");
+        Assert.True(evalCode == 0, evalErr + evalOut);
+        using var eval = JsonDocument.Parse(evalOut);
+        Assert.True(double.Parse(adapted, System.Globalization.CultureInfo.InvariantCulture) > 0, summary);
+        Assert.Equal(double.Parse(adapted, System.Globalization.CultureInfo.InvariantCulture), 100 * eval.RootElement.GetProperty("metrics").GetProperty("exact_match").GetDouble(), 1);
+        var (genCode, genOut, genErr) = CliRunner.Run("generate", "--model", Model, "--adapter", Path.Combine(_dir, "adapter"), "--prompt", "3141", "--max-new-tokens", "10");
+        Assert.True(genCode == 0, genErr + genOut);
+        Assert.Matches("^[0-9]{10}$", genOut.Trim().Split('\n')[^1].Trim());
+        var (anCode, anOut, anErr) = CliRunner.Run("analyze", "attention", "--model", Model, "--adapter", Path.Combine(_dir, "adapter"), "--data", Path.Combine(_dir, "test.jsonl"), "--out", Path.Combine(_dir, "again"));
+        Assert.True(anCode == 0, anErr + anOut);
+        Assert.Contains("only biases attention outputs", anOut);
     }
 
     [Theory]
