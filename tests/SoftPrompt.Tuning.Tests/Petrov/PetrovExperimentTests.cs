@@ -184,6 +184,9 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.True(row.InProgress);
         Assert.Equal(25, row.Steps);
         Assert.Contains("prefix on descending: in progress — stopped at step 25 of 60", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
+        // Another phase run into the same folder keeps the stopped phase's row, still in progress.
+        new PetrovExperiment(setup with { Phases = [full.Phases.Single(p => p.Kind == AdaptationKind.FullFineTuning) with { Steps = 3 }] }, _dir, fullScale: false, testItems: 8).Run();
+        Assert.Contains("prefix on descending: in progress — stopped at step 25 of 60", File.ReadAllText(Path.Combine(_dir, "setup1-results.md")));
 
         var lines = new List<string>();
         var done = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();

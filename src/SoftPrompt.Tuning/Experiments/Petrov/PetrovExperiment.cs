@@ -16,12 +16,15 @@ using SoftPrompt.Tuning.Training;
 
 namespace SoftPrompt.Tuning.Experiments.Petrov;
 
-/// <summary>An accuracy measured by the experiment: exact match (%) of all 10 greedy output tokens over the test items.</summary>
+/// <summary>
+/// An accuracy measured by the experiment: exact match (%) of all 10 greedy output tokens over the test items.
 /// DirectChange and TotalChange are the attention-shift diagnostic's largest values for the phase's adapter
 /// (<see cref="Analysis.AttentionShift"/>): a prefix cannot change a layer's attention over the content.
+/// Steps are those trained; ScaleSteps the phase's count at the run's scale, InProgress when Steps fell short (a stop).
+/// </summary>
 public sealed record PetrovResult(string Phase, string Method, string TrainedOn, string EvaluatedOn, int Steps, int FullSteps, long Parameters,
     double Accuracy, double? Reference, double Seconds, double? DirectChange = null, double? TotalChange = null, string? Seeds = null, double? LearningRate = null,
-    bool InProgress = false);
+    bool InProgress = false, int? ScaleSteps = null);
 
 /// <summary>
 /// Runs one setup end to end with our engine: pretraining (resumable; skipped when a checkpoint is shipped
@@ -101,7 +104,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), (int)reached, phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
-                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < Steps(phase.Steps, phase.FullSteps)));
+                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < Steps(phase.Steps, phase.FullSteps), ScaleSteps: Steps(phase.Steps, phase.FullSteps)));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
@@ -289,7 +292,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             md.Append($"| {r.Phase} | {r.Method} | {r.TrainedOn} | {r.EvaluatedOn} | {r.Parameters:N0} | {r.Steps:N0} ({r.FullSteps:N0}) | {lr} | {r.Accuracy:F1}% | {(r.Reference is { } x ? $"{x}%" : "")} | {(r.DirectChange is { } d ? d.ToString("0.0e0") : "")} | {(r.TotalChange is { } t ? t.ToString("F3") : "")} | {r.Seconds:F0} |\n");
         }
         foreach (var r in results.Where(r => r.InProgress).DistinctBy(r => r.Phase))
-            md.Append($"\n{r.Phase}: in progress — stopped at step {r.Steps:N0} of {Steps(setup.Phases.First(p => p.Name == r.Phase).Steps, r.FullSteps):N0}; rerun with the same --out to continue.");
+            md.Append($"\n{r.Phase}: in progress — stopped at step {r.Steps:N0} of {r.ScaleSteps:N0}; rerun with the same --out to continue.");
         foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
             md.Append($"\n{r.Phase}: {r.Seeds} — the best is reported.");
         foreach (var p in setup.Phases.Where(p => p.CurvePoints > 0))
