@@ -99,4 +99,18 @@ public sealed class ReportingTests : IDisposable
         XDocument.Parse(new CurvePlot().ToSvg());
         XDocument.Parse(new CurvePlot().Add("flat\u0001", [(5, 2.0)]).ToSvg());
     }
+
+    [Fact]
+    public void PaceGivesSecondsAStepAndTheTimeLeftFromThisSessionsSteps()
+    {
+        Assert.Equal("42 s", Pace.Duration(42.4));
+        Assert.Equal("12 min 05 s", Pace.Duration(725));
+        Assert.Equal("5 h 40 min", Pace.Duration(5 * 3600 + 40 * 60 + 59));
+        var pace = new Pace(startStep: 4_000);
+        Assert.Equal("", pace.Describe(4_000, 100_000));   // nothing measured yet this session
+        Thread.Sleep(20);
+        string line = pace.Describe(4_002, 100_000);
+        Assert.Matches(@"^, [0-9]+\.[0-9]{3} s/step, .+ left$", line);
+        Assert.EndsWith(", 0 s left", pace.Describe(100_000, 100_000));
+    }
 }

@@ -146,6 +146,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         double before = run.ElapsedSeconds;   // the sessions before this one: the log's elapsed_s runs on across resumes
         string logPath = Path.Combine(dir, "pretrain_log.jsonl");
         if (run.Step > 0) TrainingLog.TruncateAfter(logPath, run.Step);   // the lines logged after the checkpoint come again
+        var pace = new Pace(run.Step);
         using (var trainLog = new TrainingLog(logPath, append: run.Step > 0))
             while (run.Step < steps)
             {
@@ -154,7 +155,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 if (run.Step % 100 == 0 || run.Step == steps)
                 {
                     trainLog.Write(new TrainingRecord { Step = run.Step, Loss = loss, ElapsedSeconds = before + clock.Elapsed.TotalSeconds });
-                    _log($"pretraining setup {setup.Number}: step {run.Step}/{steps}, loss {loss:F4}");
+                    _log($"pretraining setup {setup.Number}: step {run.Step}/{steps}, loss {loss:F4}{pace.Describe(run.Step, steps)}");
                 }
                 if (run.Step % PretrainCheckpointEvery == 0 || run.Step == steps)
                 {
@@ -213,9 +214,12 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         Example[]? curve = phase.CurvePoints > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
         if (curve is not null) options = options with { EvalEvery = Math.Max(1, steps / phase.CurvePoints) };
         int logEvery = Math.Max(100, steps / 50);
+        long end = Math.Min(steps, StopAtStep ?? int.MaxValue);
+        var pace = new Pace(resumedAt);
         var progress = new InlineProgress<TrainingProgress>(p =>
         {
-            if (p.Eval is null && (p.Step % logEvery == 0 || p.Step == p.MaxSteps)) _log($"{phase.Name}: step {p.Step:N0}/{p.MaxSteps:N0}, loss {p.Loss:F4}");
+            if (p.Eval is null && (p.Step % logEvery == 0 || p.Step == end))
+                _log($"{phase.Name}: step {p.Step:N0}/{p.MaxSteps:N0}, loss {p.Loss:F4}{pace.Describe(p.Step, end)}");
         });
         var result = new Trainer(model, method, task, examples, curve, options, dir).Train(progress, ct);
         double seconds = result.Seconds;   // every session of a resumed phase
