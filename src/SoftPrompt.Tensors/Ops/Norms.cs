@@ -79,8 +79,11 @@ public static partial class Functional
                     float meanD = rms ? 0f : TensorPrimitives.Sum(d) / c;
                     float meanDx = TensorPrimitives.Dot(d, xhat) / c;
                     var gx = gxb.AsSpan(gxo + r * c, c);
-                    if (overwrite) for (int i = 0; i < c; i++) gx[i] = rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
-                    else for (int i = 0; i < c; i++) gx[i] += rstd[r] * (d[i] - meanD - xhat[i] * meanDx);
+                    // d ← d − mean(d) − x̂·mean(d·x̂), then dx (+)= rstd·d, vectorised
+                    if (!rms) TensorPrimitives.Subtract(d, meanD, d);
+                    TensorPrimitives.MultiplyAdd(xhat, -meanDx, d, d);
+                    if (overwrite) TensorPrimitives.Multiply(d, rstd[r], gx);
+                    else TensorPrimitives.MultiplyAdd(d, rstd[r], gx, gx);
                 }
             });
             if (dwPart is not null) SumParts(dwPart, tasks, c, weight!.GradSpan());
