@@ -126,4 +126,29 @@ public class AutogradTests
         }
         Assert.NotNull(prompt.Grad);
     }
+
+    [Fact]
+    public void ProfilesChargeEachRecordedOpAndEachBackwardNodeByType()
+    {
+        Tape.Clear();
+        var w = Param(1f, 2f, 3f);
+        var x = Tensor.FromArray([0.5f, -1f, 2f], 3);
+        using var forward = ForwardProfile.Start();
+        using var backward = BackwardProfile.Start();
+        forward.Resume();
+        var y = F.Mul(F.Add(w, x), x);   // two binary ops recorded
+        var z = F.Scale(x, 2f);          // records nothing: no input needs grad
+        var loss = F.Sum(F.Add(y, z));   // charged the Scale's time too
+        loss.Backward();
+        var f = forward.Entries.ToDictionary(e => e.Node);
+        Assert.Equal(3, f["BinaryNode"].Calls);
+        Assert.Equal(1, f.Values.Sum(e => e.Calls) - 3);   // the sum
+        Assert.All(forward.Entries, e => Assert.True(e.Seconds >= 0));
+        Assert.Equal(3, backward.Entries.Single(e => e.Node == "BinaryNode").Calls);
+        forward.Dispose();
+        Tape.Clear();
+        _ = F.Add(Param(1f), Param(2f));
+        Assert.Equal(3, f["BinaryNode"].Calls);   // a disposed profile collects nothing more
+        Assert.Equal(4, forward.Entries.Sum(e => e.Calls));
+    }
 }

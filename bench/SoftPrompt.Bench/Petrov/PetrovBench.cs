@@ -18,7 +18,7 @@ namespace SoftPrompt.Bench.Petrov;
 /// code runs plain PyTorch. Phases: setup 1 pretraining, fine-tuning and prefix (d = 96); setup 3/4
 /// pretraining (P = 10 pads), setup 4 prefix (P = 12) and rank-1 LoRA (d = 256, 4 layers); every phase's rows start
 /// with the setup's pad positions, as the authors' do. <c>--profile</c> splits our
-/// pretraining step into data, forward, backward (per op), clip and optimizer.
+/// pretraining step into data, forward and backward (each per op), clip and optimizer.
 /// </summary>
 public static class PetrovBench
 {
@@ -106,6 +106,7 @@ public static class PetrovBench
         if (backwardProfile)
         {
             using var profile = BackwardProfile.Start();
+        using var forwardProfile = ForwardProfile.Start();
             Time(steps);
             Console.Error.WriteLine($"{phase.Name}: backward by node (seconds per step, over {steps} steps):");
             foreach (var (node, seconds, calls) in profile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
@@ -124,6 +125,7 @@ public static class PetrovBench
         var parameters = run.Model.Parameters().ToArray();
         double data = 0, forward = 0, backward = 0, clip = 0, optimizer = 0;
         using var profile = BackwardProfile.Start();
+        using var forwardProfile = ForwardProfile.Start();
         long allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         int[] collections0 = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         for (int i = 0; i < steps; i++)
@@ -134,6 +136,7 @@ public static class PetrovBench
             run.Optimizer.ZeroGrad();
             using (TensorScope.Begin())
             {
+                forwardProfile.Resume();
                 var l = run.Model.Loss(batch);
                 l.Item();
                 forward += sw.Elapsed.TotalSeconds; sw.Restart();
@@ -149,6 +152,8 @@ public static class PetrovBench
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
         Console.WriteLine($"managed allocation {allocated / steps / 1024.0:F1} KiB per step; collections gen0/1/2 over {steps} steps: " +
             $"{GC.CollectionCount(0) - collections0[0]}/{GC.CollectionCount(1) - collections0[1]}/{GC.CollectionCount(2) - collections0[2]}");
+        Console.WriteLine("forward by node (seconds per step; each op charged the time since the previous recorded op):");
+        foreach (var (node, seconds, calls) in forwardProfile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
         Console.WriteLine("backward by node (seconds per step):");
         foreach (var (node, seconds, calls) in profile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
     }

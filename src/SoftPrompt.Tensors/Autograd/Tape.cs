@@ -42,6 +42,7 @@ public static class Tape
         output.Creator = node;
         output.RequiresGrad = true;
         Nodes.Add(node);
+        ForwardProfile.Current?.Charge(node);
         return output;
     }
 
@@ -53,6 +54,7 @@ public static class Tape
         primary.RequiresGrad = true;
         foreach (var o in others) { o.Creator = node; o.RequiresGrad = true; }
         Nodes.Add(node);
+        ForwardProfile.Current?.Charge(node);
     }
 
     internal static void Backward(Tensor root, Tensor? seed)
