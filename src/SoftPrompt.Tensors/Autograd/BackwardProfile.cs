@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SoftPrompt.Tensors.Autograd;
 
 /// <summary>
@@ -9,21 +7,16 @@ namespace SoftPrompt.Tensors.Autograd;
 public sealed class BackwardProfile : IDisposable
 {
     [ThreadStatic] static BackwardProfile? _current;
-    readonly Dictionary<string, (long Ticks, int Calls)> _byNode = new();
+    readonly OpTimes _times = new();
 
     internal static BackwardProfile? Current => _current;
 
     public static BackwardProfile Start() => _current = new BackwardProfile();
 
-    internal void Add(string node, long ticks)
-    {
-        _byNode.TryGetValue(node, out var e);
-        _byNode[node] = (e.Ticks + ticks, e.Calls + 1);
-    }
+    internal void Add(string node, long ticks) => _times.Add(node, ticks);
 
     /// <summary>Seconds and calls per node type, largest first.</summary>
-    public IReadOnlyList<(string Node, double Seconds, int Calls)> Entries =>
-        _byNode.Select(kv => (kv.Key, kv.Value.Ticks / (double)Stopwatch.Frequency, kv.Value.Calls)).OrderByDescending(e => e.Item2).ToList();
+    public IReadOnlyList<(string Node, double Seconds, int Calls)> Entries => _times.Entries;
 
     public string Report() => string.Join(Environment.NewLine, Entries.Select(e => $"{e.Node,-24} {e.Seconds,8:F3} s  {e.Calls,5} calls"));
 

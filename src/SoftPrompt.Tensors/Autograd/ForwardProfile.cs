@@ -11,7 +11,7 @@ namespace SoftPrompt.Tensors.Autograd;
 public sealed class ForwardProfile : IDisposable
 {
     [ThreadStatic] static ForwardProfile? _current;
-    readonly Dictionary<string, (long Ticks, int Calls)> _byNode = new();
+    readonly OpTimes _times = new();
     long _last = Stopwatch.GetTimestamp();
 
     internal static ForwardProfile? Current => _current;
@@ -24,15 +24,12 @@ public sealed class ForwardProfile : IDisposable
     internal void Charge(Node node)
     {
         long now = Stopwatch.GetTimestamp();
-        string name = node.GetType().Name;
-        _byNode.TryGetValue(name, out var e);
-        _byNode[name] = (e.Ticks + now - _last, e.Calls + 1);
+        _times.Add(node.GetType().Name, now - _last);
         _last = now;
     }
 
     /// <summary>Seconds and calls per node type, largest first.</summary>
-    public IReadOnlyList<(string Node, double Seconds, int Calls)> Entries =>
-        _byNode.Select(kv => (kv.Key, kv.Value.Ticks / (double)Stopwatch.Frequency, kv.Value.Calls)).OrderByDescending(e => e.Item2).ToList();
+    public IReadOnlyList<(string Node, double Seconds, int Calls)> Entries => _times.Entries;
 
     public void Dispose() { if (_current == this) _current = null; }
 }

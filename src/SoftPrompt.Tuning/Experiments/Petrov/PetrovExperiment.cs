@@ -101,10 +101,11 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
             var promptTask = PetrovTuningData.Task(method.VirtualTokens, Padding);
             var shift = Analysis.AttentionShift.Analyze(model, method, [.. PetrovSampler.TestSet(phase.Task, 64).Select(e => PetrovTuningData.Prompt(promptTask, e))]);
+            int scaleSteps = Steps(phase.Steps, phase.FullSteps);
             foreach (var task in phase.EvalTasks)
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), (int)reached, phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
-                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < Steps(phase.Steps, phase.FullSteps), ScaleSteps: Steps(phase.Steps, phase.FullSteps)));
+                    shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < scaleSteps, ScaleSteps: scaleSteps));
             _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
