@@ -25,7 +25,9 @@ internal sealed class MethodOptions
     public readonly Option<bool> Head = new("--head") { Description = "deep: classify with a head on the last position (labels from --verbalizer) instead of scoring label words." };
     public readonly Option<string?> TargetModules = new("--target-modules") { Description = "Comma-separated layer names for LoRA (PEFT's target_modules), e.g. c_attn or q_proj,v_proj; with --method full, only those layers' weights train (default: every parameter)." };
 
-    public IEnumerable<Option> All => [Method, VirtualTokens, Init, InitText, Encoder, EncoderHidden, LoraR, LoraAlpha, LoraDropout, TargetModules, Head];
+    public readonly Option<bool> NoEmbeddingDecay = new("--no-embedding-decay") { Description = "full: spare the embedding tables from --weight-decay, as minGPT (Petrov et al.'s code) does; by default they decay with the other matrices, as in a Hugging Face Trainer (biases and norms never decay)." };
+
+    public IEnumerable<Option> All => [Method, VirtualTokens, Init, InitText, Encoder, EncoderHidden, LoraR, LoraAlpha, LoraDropout, TargetModules, Head, NoEmbeddingDecay];
 
     public TuningMethod Create(ParseResult p, ICausalLanguageModel model, Func<string, int[]> encode, Tuning.Data.Verbalizer? verbalizer, ulong seed)
     {
@@ -35,6 +37,8 @@ internal sealed class MethodOptions
         int n = p.GetValue(VirtualTokens), hidden = p.GetValue(EncoderHidden);
         string init = p.GetValue(Init)!.ToLowerInvariant(), method = p.GetValue(Method)!.ToLowerInvariant();
         string? text = p.GetValue(InitText);
+        string[]? targets = p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (p.GetValue(NoEmbeddingDecay) && method != "full") throw new ArgumentException($"--no-embedding-decay sets full fine-tuning's weight decay; --method is '{method}'.");
         PrefixInit PrefixInitFrom() => init switch
         {
             "random" => PrefixInit.Random, "word" => PrefixInit.Word, "zero" => PrefixInit.Zero,
@@ -54,10 +58,9 @@ internal sealed class MethodOptions
             }, hidden), model, rng),
             "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(n, hidden > 0 ? hidden : 512, PrefixInitFrom(), text), model, rng, encode),
             "deep" => DeepPromptMethod.Create(new DeepPromptConfig(n, PrefixInitFrom(), text, headLabels), model, rng, encode),
-            "lora" => LoraMethod.Create(new LoraConfig(p.GetValue(LoraR), p.GetValue(LoraAlpha), p.GetValue(LoraDropout),
-                p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model, rng),
+            "lora" => LoraMethod.Create(new LoraConfig(p.GetValue(LoraR), p.GetValue(LoraAlpha), p.GetValue(LoraDropout), targets), model, rng),
             "attn-prefix" => Tuning.Methods.AttentionInputPrefix.AttentionInputPrefixMethod.Create(n, model, rng),
-            "full" => Tuning.Methods.FullFineTuning.FullFineTuningMethod.Create(new(p.GetValue(TargetModules)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), model),
+            "full" => Tuning.Methods.FullFineTuning.FullFineTuningMethod.Create(new(targets, DecayEmbeddings: !p.GetValue(NoEmbeddingDecay)), model),
             _ => throw new ArgumentException($"--method '{method}': prompt, prefix, ptuning, deep, lora, full or attn-prefix."),
         };
     }

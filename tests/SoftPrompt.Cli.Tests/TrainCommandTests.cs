@@ -73,6 +73,29 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void NoEmbeddingDecaySparesTheEmbeddingsOfAFullFineTuning()
+    {
+        string model = CliRunner.Gpt2Random, data = GenerationData();
+        bool SavedDecayEmbeddings(string name, params string[] extra)
+        {
+            string output = Path.Combine(_dir, name);
+            var run = CliRunner.Run([.. new[] { "train", "--model", model, "--method", "full", "--train", data, "--out", output,
+                "--max-steps", "1", "--weight-decay", "0.1" }, .. extra]);
+            Assert.True(run.Code == 0, run.Err + run.Out);
+            using var j = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "softprompt.json")));
+            return j.RootElement.GetProperty("settings").GetProperty("DecayEmbeddings").GetBoolean();
+        }
+        Assert.True(SavedDecayEmbeddings("trainer-rule"));
+        Assert.False(SavedDecayEmbeddings("mingpt-rule", "--no-embedding-decay"));
+
+        var wrongMethod = CliRunner.Run("train", "--model", model, "--method", "prompt", "--train", data, "--out", Path.Combine(_dir, "prompt"),
+            "--max-steps", "1", "--no-embedding-decay");
+        Assert.NotEqual(0, wrongMethod.Code);
+        Assert.Contains("--no-embedding-decay", wrongMethod.Err);
+        Assert.DoesNotContain("   at ", wrongMethod.Err);
+    }
+
+    [Fact]
     public void AnalyzeAttentionOfAPrefixAdapterFindsNoDirectChange()
     {
         string model = CliRunner.Gpt2Random, data = GenerationData(), adapter = Path.Combine(_dir, "prefix"), report = Path.Combine(_dir, "report");
