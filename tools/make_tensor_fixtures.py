@@ -240,6 +240,10 @@ def make_shape():
     for dim in (0, 1, 2, -1):
         ins = {f"x{i}": fx.randn(2, 3) for i in range(3)}
         fx.case(f"stack_{dim}", lambda x0, x1, x2, dim=dim: torch.stack([x0, x1, x2], dim), ins, op="stack", dim=dim)
+    # split into 3 equal parts; the output uses parts 2 and 0 (part 1 gets no gradient), as q | k | v where v is unused
+    for dim, shp in ((0, (6, 2, 2)), (1, (2, 3, 2)), (-1, (2, 3, 6))):
+        fx.case(f"split_{dim}", lambda x, dim=dim: (lambda p: torch.cat([p[2], p[0]], dim))(torch.chunk(x, 3, dim)),
+                {"x": fx.randn(*shp)}, op="split", dim=dim, parts=3)
     return fx
 
 

@@ -139,14 +139,14 @@ public sealed class Gpt2Model : ICausalLanguageModel
             Tensor P(string local, Tensor frozen) => plan.Parameter(LayerName(li, local), frozen);   // + full fine-tuning's delta, if any
             var h = plan.AttentionInput(li, OutputRows.Padded(x, start));   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
             var a = b.Ln1W is null ? h : F.LayerNorm(h, P("ln_1.weight", b.Ln1W), P("ln_1.bias", b.Ln1B!), eps);
-            var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db   // q|k|v, as c_attn's columns
-                ? (F.Add(b.Bq, F.Slice(db, 0, 0, d)), F.Add(b.Bk, F.Slice(db, 0, d, d)), F.Add(b.Bv, F.Slice(db, 0, 2 * d, d))) : (b.Bq, b.Bk, b.Bv);
+            var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db && F.Split(db, 0, 3) is var dqkv   // q|k|v, as c_attn's columns
+                ? (F.Add(b.Bq, dqkv[0]), F.Add(b.Bk, dqkv[1]), F.Add(b.Bv, dqkv[2])) : (b.Bq, b.Bk, b.Bv);
             string cAttn = LayerName(li, "attn.c_attn");
             var q = plan.FoldedLinear(cAttn, a, b.Wq, bq, weightInOut: true, outStart: 0);
             var k = plan.FoldedLinear(cAttn, a, b.Wk, bk, weightInOut: true, outStart: d);
             var v = plan.FoldedLinear(cAttn, a, b.Wv, bv, weightInOut: true, outStart: 2 * d);
-            if (plan.Delta(cAttn, a) is { } qkv)   // c_attn is q|k|v by columns
-                (q, k, v) = (F.Add(q, F.Slice(qkv, -1, 0, d)), F.Add(k, F.Slice(qkv, -1, d, d)), F.Add(v, F.Slice(qkv, -1, 2 * d, d)));
+            if (plan.Delta(cAttn, a) is { } delta && F.Split(delta, -1, 3) is var qkv)   // c_attn is q|k|v by columns
+                (q, k, v) = (F.Add(q, qkv[0]), F.Add(k, qkv[1]), F.Add(v, qkv[2]));
             options.KeyValueRecorder?.Record(li, k, v);
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);

@@ -33,11 +33,9 @@ public sealed class MinGptAttention : Module
     // x: [B, T, d] -> [B, T - queryStart, d]: queries at positions queryStart…T-1, keys and values at all
     public Tensor Forward(Tensor x, int queryStart = 0)
     {
-        var qkv = CAttn.Forward(x);                      // [B, T, 3d]
-        var q = F.Slice(qkv, -1, 0, _dim);
+        var qkv = F.Split(CAttn.Forward(x), -1, 3);     // [B, T, 3d] -> 3 × [B, T, d]
+        var (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         if (queryStart > 0) q = F.Slice(q, 1, queryStart, q.Shape[1] - queryStart);
-        var k = F.Slice(qkv, -1, _dim, _dim);
-        var v = F.Slice(qkv, -1, 2 * _dim, _dim);
         var drop = IsTraining && _dropout > 0f && _dropoutRng is not null ? new AttentionDropout(_dropout, _dropoutRng.NextUInt64()) : (AttentionDropout?)null;
         return CProj.Forward(F.Attention(q, k, v, _heads, _heads, dropout: drop));
     }
