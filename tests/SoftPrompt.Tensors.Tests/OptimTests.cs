@@ -47,6 +47,31 @@ public class OptimTests
     }
 
     [Fact]
+    public void AdamW_UpdatesALargeParameterInParallelAsInOrder()
+    {
+        // 100 chunks of 1,024 run as parallel tasks: every element as when each chunk is a parameter of its own
+        // (one chunk, one task), weight decay with an offset included.
+        const int chunk = 1024, chunks = 100;
+        var rng = new Rng(3);
+        Tensor Random(int n) { var t = Tensor.ZerosOnHeap(n); rng.FillNormal(t.Span, 0f, 1f); return t; }
+        var large = Random(chunk * chunks); large.RequiresGrad = true;
+        var offset = Random(chunk * chunks);
+        var small = Enumerable.Range(0, chunks).Select(c => { var t = Tensor.FromArray(large.Span.Slice(c * chunk, chunk).ToArray(), chunk); t.RequiresGrad = true; return t; }).ToArray();
+        var smallOffsets = Enumerable.Range(0, chunks).Select(c => (Tensor?)Tensor.FromArray(offset.Span.Slice(c * chunk, chunk).ToArray(), chunk)).ToArray();
+        var one = new AdamW([new ParamGroup([large], weightDecayOffsets: [offset])], lr: 0.01, weightDecay: 0.1);
+        var many = new AdamW([new ParamGroup(small, weightDecayOffsets: smallOffsets)], lr: 0.01, weightDecay: 0.1);
+        for (int step = 0; step < 3; step++)
+        {
+            var g = Random(chunk * chunks);
+            SetGrad(large, g.ToArray());
+            for (int c = 0; c < chunks; c++) SetGrad(small[c], g.Span.Slice(c * chunk, chunk).ToArray());
+            one.Step();
+            many.Step();
+        }
+        Assert.Equal(small.SelectMany(t => t.ToArray()).ToArray(), large.ToArray());
+    }
+
+    [Fact]
     public void AdamW_MatchesPyTorch()
     {
         // torch 1.13:  p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))

@@ -38,7 +38,6 @@ public sealed class AdamW : Optimizer
 
     public override void Step()
     {
-        Span<float> scratch = stackalloc float[Chunk];
         for (int g = 0; g < Groups.Count; g++)
         {
             var group = Groups[g];
@@ -54,30 +53,39 @@ public sealed class AdamW : Optimizer
                 long step = ++Steps[i];
                 // Scalars in double, as PyTorch computes them in Python, then rounded once for the float kernel.
                 float decay = (float)(1.0 - group.Lr * group.WeightDecay), decayOffset = (float)(-group.Lr * group.WeightDecay);
-                ReadOnlySpan<float> offset = group.WeightDecay != 0 && group.WeightDecayOffsets?[j] is { } w ? w.Span : default;
+                bool decays = group.WeightDecay != 0;
+                var offset = decays ? group.WeightDecayOffsets?[j] : null;
                 float stepSize = (float)(group.Lr / (1.0 - Math.Pow(o.Beta1, step)));
                 float bc2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(o.Beta2, step));
-                Span<float> ps = p.Span, m = _expAvg[i], v = _expAvgSq[i];
-                ReadOnlySpan<float> gs = p.Grad.Span;
-                for (int s = 0; s < ps.Length; s += Chunk)
+                float[] m = _expAvg[i], v = _expAvgSq[i];
+                var grad = p.Grad;
+                // Elementwise, so chunks run in parallel with the same bits as in order.
+                int chunks = (p.Length + Chunk - 1) / Chunk;
+                Kernels.RowParallel.For(chunks, 12L * Chunk, (first, end) =>
                 {
-                    int len = Math.Min(Chunk, ps.Length - s);
-                    var pc = ps.Slice(s, len); var gc = gs.Slice(s, len);
-                    var mc = m.Slice(s, len); var vc = v.Slice(s, len); var t = scratch[..len];
-                    if (group.WeightDecay != 0) TensorPrimitives.Multiply(pc, decay, pc);
-                    if (!offset.IsEmpty) TensorPrimitives.MultiplyAdd(offset.Slice(s, len), decayOffset, pc, pc);
-                    TensorPrimitives.Multiply(mc, beta1, mc);
-                    TensorPrimitives.MultiplyAdd(gc, oneMinusBeta1, mc, mc);
-                    TensorPrimitives.Multiply(vc, beta2, vc);
-                    TensorPrimitives.Multiply(gc, gc, t);
-                    TensorPrimitives.MultiplyAdd(t, oneMinusBeta2, vc, vc);
-                    // denom = √v / √(1 − β2ᵗ) + eps;  p −= stepSize · m / denom
-                    TensorPrimitives.Sqrt(vc, t);
-                    TensorPrimitives.Divide(t, bc2Sqrt, t);
-                    TensorPrimitives.Add(t, eps, t);
-                    TensorPrimitives.Divide(mc, t, t);
-                    TensorPrimitives.MultiplyAdd(t, -stepSize, pc, pc);
-                }
+                    Span<float> scratch = stackalloc float[Chunk];
+                    Span<float> ps = p.Span;
+                    ReadOnlySpan<float> gs = grad.Span;
+                    for (int c = first; c < end; c++)
+                    {
+                        int s = c * Chunk, len = Math.Min(Chunk, ps.Length - s);
+                        var pc = ps.Slice(s, len); var gc = gs.Slice(s, len);
+                        var mc = m.AsSpan(s, len); var vc = v.AsSpan(s, len); var t = scratch[..len];
+                        if (decays) TensorPrimitives.Multiply(pc, decay, pc);
+                        if (offset is not null) TensorPrimitives.MultiplyAdd(offset.Span.Slice(s, len), decayOffset, pc, pc);
+                        TensorPrimitives.Multiply(mc, beta1, mc);
+                        TensorPrimitives.MultiplyAdd(gc, oneMinusBeta1, mc, mc);
+                        TensorPrimitives.Multiply(vc, beta2, vc);
+                        TensorPrimitives.Multiply(gc, gc, t);
+                        TensorPrimitives.MultiplyAdd(t, oneMinusBeta2, vc, vc);
+                        // denom = √v / √(1 − β2ᵗ) + eps;  p −= stepSize · m / denom
+                        TensorPrimitives.Sqrt(vc, t);
+                        TensorPrimitives.Divide(t, bc2Sqrt, t);
+                        TensorPrimitives.Add(t, eps, t);
+                        TensorPrimitives.Divide(mc, t, t);
+                        TensorPrimitives.MultiplyAdd(t, -stepSize, pc, pc);
+                    }
+                });
             }
         }
     }
