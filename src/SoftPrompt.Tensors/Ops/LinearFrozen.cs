@@ -37,7 +37,7 @@ public static partial class Functional
             if (bias is not null && bias.RequiresGrad)
             {
                 var db = bias.GradSpan();
-                for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(db, dy.Slice(r * oc, oc), db);
+                RowSum.AddTo(dy, rows, oc, db);
             }
         }
     }

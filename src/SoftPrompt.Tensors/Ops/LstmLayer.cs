@@ -118,7 +118,7 @@ public static partial class Functional
             {
                 if (bias is null || !bias.RequiresGrad) continue;
                 var db = bias.GradSpan();
-                for (int r = 0; r < b * t; r++) TensorPrimitives.Add(db, dg.Slice(r * g4, g4), db);
+                RowSum.AddTo(dg, b * t, g4, db);
             }
         }
     }
