@@ -145,10 +145,15 @@ public class AutogradTests
         Assert.Equal(1, f.Values.Sum(e => e.Calls) - 3);   // the sum
         Assert.All(forward.Entries, e => Assert.True(e.Seconds >= 0));
         Assert.Equal(3, backward.Entries.Single(e => e.Node == "BinaryNode").Calls);
+        _ = F.Add(w, x);   // the first op after a backward is charged to the time between steps
+        _ = F.Add(w, x);
+        f = forward.Entries.ToDictionary(e => e.Node);
+        Assert.Equal(4, f["BinaryNode"].Calls);
+        Assert.Equal(1, f[ForwardProfile.BetweenSteps].Calls);
         forward.Dispose();
         Tape.Clear();
         _ = F.Add(Param(1f), Param(2f));
-        Assert.Equal(3, f["BinaryNode"].Calls);   // a disposed profile collects nothing more
-        Assert.Equal(4, forward.Entries.Sum(e => e.Calls));
+        Assert.Equal(4, f["BinaryNode"].Calls);   // a disposed profile collects nothing more
+        Assert.Equal(6, forward.Entries.Sum(e => e.Calls));
     }
 }

@@ -108,7 +108,7 @@ public static class PetrovBench
             using var profile = BackwardProfile.Start();
             using var forwardProfile = ForwardProfile.Start();
             Time(steps);
-            Console.Error.WriteLine($"{phase.Name}: forward by op (seconds per step, over {steps} steps; evaluation and set-up included):");
+            Console.Error.WriteLine($"{phase.Name}: forward by op (seconds per step, over {steps} steps; the first op of the run also carries the phase's set-up):");
             foreach (var (node, seconds, calls) in forwardProfile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
             Console.Error.WriteLine($"{phase.Name}: backward by node (seconds per step, over {steps} steps):");
             foreach (var (node, seconds, calls) in profile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");

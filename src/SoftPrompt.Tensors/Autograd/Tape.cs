@@ -90,6 +90,7 @@ public static class Tape
             }
         }
         Clear();
+        ForwardProfile.Current?.BackwardEnded();
     }
 
     /// <summary>Drops every recorded node (the graph is freed, as after a backward pass).</summary>
