@@ -14,8 +14,13 @@ public static class BufferPool
     /// <summary>Bytes currently held by the pool (not in use).</summary>
     public static long PooledBytes => Interlocked.Read(ref _pooledBytes);
 
-    /// <summary>Number of buffers freshly allocated since start (misses).</summary>
+    /// <summary>Number of buffers freshly allocated since start (misses), by every thread.</summary>
     public static long Allocations;
+
+    /// <summary>Misses of the calling thread's requests: what one training loop asks for, whatever other threads do meanwhile.</summary>
+    public static long AllocationsOnThisThread => t_allocations;
+
+    [ThreadStatic] static long t_allocations;
 
     public static float[] Rent(int length)
     {
@@ -28,6 +33,7 @@ public static class BufferPool
             }
         }
         Interlocked.Increment(ref Allocations);
+        t_allocations++;
         return GC.AllocateUninitializedArray<float>(length, pinned: true);
     }
 
