@@ -108,10 +108,8 @@ public static class PetrovBench
             using var profile = BackwardProfile.Start();
             using var forwardProfile = ForwardProfile.Start();
             Time(steps);
-            Console.Error.WriteLine($"{phase.Name}: forward by op (seconds per step, over {steps} steps; the first op of the run also carries the phase's set-up):");
-            foreach (var (node, seconds, calls) in forwardProfile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
-            Console.Error.WriteLine($"{phase.Name}: backward by node (seconds per step, over {steps} steps):");
-            foreach (var (node, seconds, calls) in profile.Entries) Console.Error.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
+            PrintByOp(Console.Error, $"{phase.Name}: forward by op (seconds per step, over {steps} steps; the first op of the run also carries the phase's set-up):", forwardProfile.Entries, steps);
+            PrintByOp(Console.Error, $"{phase.Name}: backward by node (seconds per step, over {steps} steps):", profile.Entries, steps);
         }
         Directory.Delete(dir, recursive: true);
         return perStep;
@@ -154,9 +152,14 @@ public static class PetrovBench
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
         Console.WriteLine($"managed allocation {allocated / steps / 1024.0:F1} KiB per step; collections gen0/1/2 over {steps} steps: " +
             $"{GC.CollectionCount(0) - collections0[0]}/{GC.CollectionCount(1) - collections0[1]}/{GC.CollectionCount(2) - collections0[2]}");
-        Console.WriteLine("forward by node (seconds per step; each op charged the time since the previous recorded op):");
-        foreach (var (node, seconds, calls) in forwardProfile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
-        Console.WriteLine("backward by node (seconds per step):");
-        foreach (var (node, seconds, calls) in profile.Entries) Console.WriteLine($"  {node,-28} {seconds / steps,8:F4} s  {calls / steps,4} calls");
+        PrintByOp(Console.Out, "forward by node (seconds per step; each op charged the time since the previous recorded op):", forwardProfile.Entries, steps);
+        PrintByOp(Console.Out, "backward by node (seconds per step):", profile.Entries, steps);
+    }
+
+    /// <summary>A profile's table: per op, seconds and calls per step.</summary>
+    static void PrintByOp(TextWriter output, string title, IReadOnlyList<(string Node, double Seconds, int Calls)> entries, int steps)
+    {
+        output.WriteLine(title);
+        foreach (var (node, seconds, calls) in entries) output.WriteLine($"  {node,-28} {seconds / steps,8:F5} s  {calls / steps,4} calls");
     }
 }

@@ -14,6 +14,7 @@ public sealed class ForwardProfile : IDisposable
     [ThreadStatic] static ForwardProfile? _current;
     readonly OpTimes _times = new();
     long _last = Stopwatch.GetTimestamp();
+    bool _afterBackward;
 
     internal static ForwardProfile? Current => _current;
 
@@ -25,8 +26,6 @@ public sealed class ForwardProfile : IDisposable
     /// <summary>What the first recorded op after a backward pass is charged to: the time since that pass ended holds the
     /// optimizer step, the next batch's data and whatever else ran between steps, not only the op's forward.</summary>
     public const string BetweenSteps = "(between steps: optimizer, data, first op)";
-
-    bool _afterBackward;
 
     internal void Charge(Node node)
     {

@@ -12,7 +12,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// </summary>
 public sealed class MinGptAttention : Module
 {
-    readonly int _heads, _dim;
+    readonly int _heads;
     readonly float _dropout;
     readonly Rng? _dropoutRng;
 
@@ -22,7 +22,6 @@ public sealed class MinGptAttention : Module
     /// <param name="dropoutRng">Draws the attention-dropout masks' keys (the model's, checkpointed); null: no attention dropout.</param>
     public MinGptAttention(int dim, int heads, Rng rng, float dropout = 0f, Rng? dropoutRng = null)
     {
-        _dim = dim;
         _heads = heads;
         _dropout = dropout;
         _dropoutRng = dropoutRng;
