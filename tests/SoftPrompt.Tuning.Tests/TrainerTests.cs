@@ -122,6 +122,20 @@ public sealed class TrainerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, "curves.svg")));
     }
 
+    [Fact]
+    public void EveryStepReportsItsOwnTimeWithinTheRunsTime()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("llama-tiny-gqa"));
+        var options = new TrainerOptions { MaxSteps = 6, BatchSize = 2, LearningRate = 0.01, EvalEvery = 2, CheckpointEvery = 3 };
+        var steps = new List<(long Step, double Seconds)>();
+        var result = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), Memorise, Memorise, options, _dir)
+            .Train(new InlineProgress<TrainingProgress>(p => { if (p.Eval is null) steps.Add((p.Step, p.StepSeconds)); }));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], steps.Select(s => s.Step));
+        Assert.All(steps, s => Assert.True(s.Seconds > 0, $"step {s.Step}: {s.Seconds} s"));
+        // the steps' own times leave out evaluations and checkpoints, which the run's time counts
+        Assert.True(steps.Sum(s => s.Seconds) < result.Seconds, $"{steps.Sum(s => s.Seconds)} s of steps, {result.Seconds} s in all");
+    }
+
     [Theory]
     [InlineData("lora")]       // LoRA dropout draws from the method's RNG
     [InlineData("ptuning_lstm")]   // so does the encoder LSTM's dropout

@@ -152,7 +152,7 @@ public sealed class Trainer
             losses.Add(meanLoss);
             double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
             double lr = optimizer.Groups[0].Lr;
-            var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(Elapsed()));
+            var report = new TrainingProgress(step, _o.MaxSteps, meanLoss, lr, tokens / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(Elapsed()), StepSeconds: seconds);
             if (step % _o.LogEvery == 0 || step == end)
                 log.Write(new TrainingRecord { Step = step, Epoch = sampler.Epoch, Loss = meanLoss, LearningRate = lr, TokensPerSecond = report.TokensPerSecond, ElapsedSeconds = Elapsed() });
             progress?.Report(report);

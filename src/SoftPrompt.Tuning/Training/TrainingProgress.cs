@@ -1,7 +1,11 @@
 namespace SoftPrompt.Tuning.Training;
 
-/// <summary>Reported after each optimizer update (and with Eval set after an evaluation). Elapsed counts the time before a resumed run's checkpoint.</summary>
-public sealed record TrainingProgress(long Step, long MaxSteps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed, EvalResult? Eval = null);
+/// <summary>
+/// Reported after each optimizer update (and with Eval set after an evaluation). Elapsed counts the time before a resumed run's checkpoint;
+/// StepSeconds is this update's own time — batch, forward, backward, clipping and optimizer, not logging, evaluation or checkpoints.
+/// </summary>
+public sealed record TrainingProgress(long Step, long MaxSteps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed, EvalResult? Eval = null,
+    double StepSeconds = 0);
 
 /// <summary>How a run ended. Seconds: the training time over every session of the run (a resumed run counts the time before its checkpoint).</summary>
 public sealed record TrainingResult(long Steps, IReadOnlyList<double> Losses, EvalResult? FinalEval, EvalResult? BestEval, long BestStep, bool StoppedEarly, int SkippedNonFinite,

@@ -179,8 +179,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     /// <summary>
     /// Trains one phase's adapter on the pretrained model (its N(0, 1) or LoRA init drawn from <paramref name="initSeed"/>); returns it,
     /// the seconds its training took (every session of a resumed run) and the steps it reached (fewer than the phase's with <see cref="StopAtStep"/>).
+    /// <paramref name="observer"/> sees every progress report of the trainer (the benchmark times steps with it).
     /// </summary>
-    public (TuningMethod Method, double Seconds, long Steps) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default)
+    public (TuningMethod Method, double Seconds, long Steps) Adapt(ICausalLanguageModel model, PetrovPhase phase, ulong initSeed = 7, CancellationToken ct = default,
+        IProgress<TrainingProgress>? observer = null)
     {
         var rng = new Rng(initSeed);   // the adaptation's initialisation (a prefix's N(0, 1) draw)
         TuningMethod method = phase.Kind switch
@@ -219,6 +221,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         var pace = new Pace(resumedAt);
         var progress = new InlineProgress<TrainingProgress>(p =>
         {
+            observer?.Report(p);
             if (p.Eval is null && (p.Step % logEvery == 0 || p.Step == end))
                 _log($"{phase.Name}: step {p.Step:N0}/{p.MaxSteps:N0}, loss {p.Loss:F4}{pace.Describe(p.Step, end)}");
         });
