@@ -15,7 +15,7 @@ namespace SoftPrompt.Bench.Petrov;
 /// (<see cref="MinGptPretrainer"/> for pretraining, <see cref="PetrovExperiment"/>'s adaptation through the
 /// Trainer for the rest) next to a PyTorch re-implementation of the authors' minGPT code
 /// (bench/reference/petrov_minGPT.py: minGPT's model and trainer, the prefix written over the attention
-/// input, rank-1 LoRA), run in the same invocation through run_reference.sh's default mode — the authors'
+/// input, rank-1 LoRA), run phase by phase beside ours in the same invocation through run_reference.sh's default mode — the authors'
 /// code runs plain PyTorch. Phases: setup 1 pretraining, fine-tuning and prefix (d = 96); setup 3/4
 /// pretraining (P = 10 pads), setup 4 prefix (P = 12) and rank-1 LoRA (d = 256, 4 layers); every phase's rows start
 /// with the setup's pad positions, as the authors' do. <c>--profile</c> splits our
@@ -41,27 +41,48 @@ public static class PetrovBench
         if (args.Has("profile")) { Profile(args.GetInt("setup", 3), steps, warmup); return []; }
         var only = args.Get("only")?.Split(',');
         var phases = only is null ? Phases : [.. Phases.Where(p => only.Contains(p.Kind) || only.Contains($"{p.Kind}{p.Setup}"))];
-        var ours = phases.Select(p => Ours(p, steps, warmup, args.Has("backward-profile"))).ToArray();
-
-        Dictionary<string, double>? reference = null;
-        string? note = null;
-        if (!args.Has("noref"))
+        // Phase by phase, ours then the reference's, so that both sides of a ratio run minutes apart at most: this
+        // machine's speed drifts by 20–40 % over a quarter of an hour (setup 4's prefix: 0.13–0.22 s a step on one day).
+        // --rounds N repeats each phase's pair N times and reports each side's median (each round's ratio is printed).
+        int rounds = Math.Max(1, args.GetInt("rounds", 1));
+        var rows = new List<BenchRow>();
+        string? refused = null;
+        foreach (var phase in phases)
         {
-            string output = Path.Combine(Path.GetTempPath(), $"softprompt-petrov-ref-{Environment.ProcessId}.json");
-            string input = JsonSerializer.Serialize(phases.Select(p => new { name = p.Name, setup = p.Setup, kind = p.Kind, pad = MinGptConfig.ForSetup(p.Setup).PrefixPadding, prefix = p.Prefix, rank = p.Rank }));
-            string inputFile = Path.ChangeExtension(output, ".in.json");
-            File.WriteAllText(inputFile, input);
-            Console.Error.WriteLine("running the PyTorch reference (the authors' minGPT code, default mode) …");
-            note = Reference.Run("default", $"--script petrov_minGPT.py --input {inputFile} --steps {steps} --warmup {warmup} --json {output}", out string stderr);
-            if (note is null)
+            var ours = new List<double>();
+            var theirs = new List<double>();
+            for (int round = 0; round < rounds; round++)
             {
-                using var doc = JsonDocument.Parse(File.ReadAllText(output));
-                reference = doc.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("step_seconds").GetDouble());
-                note = "reference: bench/reference/petrov_minGPT.py (the authors' minGPT model and trainer, plain PyTorch)";
+                ours.Add(Ours(phase, steps, warmup, args.Has("backward-profile") && round == 0));
+                if (!args.Has("noref") && refused is null && Reference(phase, steps, warmup, out refused) is { } t)
+                {
+                    theirs.Add(t);
+                    if (rounds > 1) Console.Error.WriteLine($"round {round + 1} of {rounds}: {phase.Name}: ours {ours[^1]:F4} s, theirs {t:F4} s, ratio {ours[^1] / t:F2}");
+                }
             }
-            else Console.Error.WriteLine($"note: PyTorch reference not measured: {note}\n{stderr}");
+            rows.Add(new BenchRow($"{phase.Name}, s/step", Statistics.Median(ours), theirs.Count > 0 ? Statistics.Median(theirs) : null, "s", LowerIsBetter: true,
+                args.Has("noref") ? null : refused ?? "reference: bench/reference/petrov_minGPT.py (the authors' minGPT model and trainer, plain PyTorch)" +
+                    (rounds > 1 ? $"; each side the median of {rounds} rounds, run in turn" : "")));
         }
-        return [.. phases.Select((p, i) => new BenchRow($"{p.Name}, s/step", ours[i], reference?.GetValueOrDefault(p.Name), "s", LowerIsBetter: true, note))];
+        return rows;
+    }
+
+    /// <summary>The authors' code's median seconds per step of one phase, or null with why (no PyTorch here, …).</summary>
+    static double? Reference(Phase phase, int steps, int warmup, out string? refused)
+    {
+        string output = Path.Combine(Path.GetTempPath(), $"softprompt-petrov-ref-{Environment.ProcessId}.json");
+        string input = JsonSerializer.Serialize(new[] { new { name = phase.Name, setup = phase.Setup, kind = phase.Kind, pad = MinGptConfig.ForSetup(phase.Setup).PrefixPadding, prefix = phase.Prefix, rank = phase.Rank } });
+        string inputFile = Path.ChangeExtension(output, ".in.json");
+        File.WriteAllText(inputFile, input);
+        Console.Error.WriteLine($"the authors' code (PyTorch reference, default mode): {phase.Name} …");
+        refused = Step.Reference.Run("default", $"--script petrov_minGPT.py --input {inputFile} --steps {steps} --warmup {warmup} --json {output}", out string stderr);
+        if (refused is not null)
+        {
+            Console.Error.WriteLine($"note: PyTorch reference not measured: {refused}\n{stderr}");
+            return null;
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllText(output));
+        return doc.RootElement.EnumerateArray().Single().GetProperty("step_seconds").GetDouble();
     }
 
     /// <summary>
@@ -122,9 +143,8 @@ public static class PetrovBench
     /// <summary>The median of a phase's timed steps, printed with their mean and least (how much the machine swung during the run).</summary>
     static double Median(Phase phase, double[] times)
     {
-        Array.Sort(times);
-        double median = times[times.Length / 2];
-        Console.Error.WriteLine($"ours: {phase.Name}: median {median:F4} s/step (mean {times.Average():F4}, least {times[0]:F4}, over {times.Length} steps)");
+        double median = Statistics.Median(times);
+        Console.Error.WriteLine($"ours: {phase.Name}: median {median:F4} s/step (mean {times.Average():F4}, least {times.Min():F4}, over {times.Length} steps)");
         return median;
     }
 

@@ -53,7 +53,7 @@ public static class StepBench
             }
         }
         if (Checksum(model.FrozenWeights()) != frozenBefore) throw new InvalidOperationException("a frozen weight changed during training");
-        double median = Median(times);
+        double median = Statistics.Median(times);
         double rssMib = PeakRssMib();
 
         var rows = new List<BenchRow>();
@@ -142,12 +142,6 @@ public static class StepBench
             foreach (int bits in System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(t.Span))
                 h = (h ^ (uint)bits) * 1099511628211UL;
         return h;
-    }
-
-    static double Median(List<double> xs)
-    {
-        var s = xs.OrderBy(x => x).ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
     /// <summary>This process's peak resident set (VmHWM), in MiB.</summary>
