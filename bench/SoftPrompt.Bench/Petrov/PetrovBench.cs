@@ -3,6 +3,7 @@ using System.Text.Json;
 using SoftPrompt.Bench.Step;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tensors.Kernels;
 using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tensors.Optim;
 using SoftPrompt.Tuning.Experiments.Petrov;
@@ -45,6 +46,7 @@ public static class PetrovBench
         // machine's speed drifts by 20–40 % over a quarter of an hour (setup 4's prefix: 0.13–0.22 s a step on one day).
         // --rounds N repeats each phase's pair N times and reports each side's median (each round's ratio is printed).
         int rounds = Math.Max(1, args.GetInt("rounds", 1));
+        double peak = PeakFlops.Measure();
         var rows = new List<BenchRow>();
         string? refused = null;
         foreach (var phase in phases)
@@ -60,11 +62,27 @@ public static class PetrovBench
                     if (rounds > 1) Console.Error.WriteLine($"round {round + 1} of {rounds}: {phase.Name}: ours {ours[^1]:F4} s, theirs {t:F4} s, ratio {ours[^1] / t:F2}");
                 }
             }
+            PrintBound(phase, Statistics.Median(ours), theirs.Count > 0 ? Statistics.Median(theirs) : null, peak);
             rows.Add(new BenchRow($"{phase.Name}, s/step", Statistics.Median(ours), theirs.Count > 0 ? Statistics.Median(theirs) : null, "s", LowerIsBetter: true,
                 args.Has("noref") ? null : refused ?? "reference: bench/reference/petrov_minGPT.py (the authors' minGPT model and trainer, plain PyTorch)" +
                     (rounds > 1 ? $"; each side the median of {rounds} rounds, run in turn" : "")));
         }
         return rows;
+    }
+
+    /// <summary>Our products' floating-point work per step of each phase (<see cref="Sgemm.FlopsDone"/> over the timed run).</summary>
+    static readonly Dictionary<Phase, double> _productFlops = [];
+
+    /// <summary>
+    /// Where a phase's step stands against this machine: its products' work per step, the time that work takes at the
+    /// measured fp32 peak (no step can be shorter), and what 3× faster than the authors' code asks.
+    /// </summary>
+    static void PrintBound(Phase phase, double ours, double? theirs, double peakGflops)
+    {
+        double gflop = _productFlops[phase] / 1e9, bound = gflop / peakGflops;
+        Console.Error.WriteLine($"bound: {phase.Name}: products {gflop:F2} GFLOP a step ({gflop / ours:F0} GFLOP/s over our step); " +
+            $"at the measured peak of {peakGflops:F0} GFLOP/s they take {bound:F4} s, the shortest possible step" +
+            (theirs is { } t ? $"; 3× the authors' code asks ≤ {t / 3:F4} s ({(t / 3 < bound ? "below that bound: out of reach" : $"{gflop / (t / 3):F0} GFLOP/s over the step")})" : ""));
     }
 
     /// <summary>The authors' code's median seconds per step of one phase, or null with why (no PyTorch here, …).</summary>
@@ -103,7 +121,9 @@ public static class PetrovBench
             var times = new double[steps];
             var warm = Stopwatch.StartNew();
             for (int i = 0; i < warmup || warm.Elapsed.TotalSeconds < WarmupSeconds; i++) pretrainer.TrainStep();
+            long flops0 = Sgemm.FlopsDone;
             for (int i = 0; i < steps; i++) { var sw = Stopwatch.StartNew(); pretrainer.TrainStep(); times[i] = sw.Elapsed.TotalSeconds; }
+            _productFlops[phase] = (Sgemm.FlopsDone - flops0) / (double)steps;
             return Median(phase, times);
         }
         // Adaptations: the experiment's own Trainer path on the (untrained) model; the median of the trainer's own step times
@@ -126,7 +146,9 @@ public static class PetrovBench
         }
         double first = Time(warmup);
         if (first < WarmupSeconds) warmup = (int)Math.Ceiling(warmup * WarmupSeconds / Math.Max(first, 1e-3));
+        long flopsBefore = Sgemm.FlopsDone;
         Time(warmup + steps);
+        _productFlops[phase] = (Sgemm.FlopsDone - flopsBefore) / (double)stepSeconds.Count;
         double perStep = Median(phase, [.. stepSeconds.Skip(warmup)]);
         if (backwardProfile)
         {

@@ -46,6 +46,14 @@ public static partial class Sgemm
         public bool BHalfIsBf16;    // bf16 bits, else f16
     }
 
+    /// <summary>
+    /// Floating-point operations (2·m·n·k a product) of every product this process has run, on any thread: the benches set
+    /// a step's time beside the time this work would take at the machine's peak. A product with k = 0 or alpha = 0 only scales C: none.
+    /// </summary>
+    public static long FlopsDone => Interlocked.Read(ref s_flopsDone);
+
+    static long s_flopsDone;
+
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
     static unsafe void Execute(in GemmArgs g, bool parallel)
     {
@@ -54,6 +62,7 @@ public static partial class Sgemm
             ScaleC(g.C, g.Ldc, g.M, g.N, g.Beta);
             return;
         }
+        Interlocked.Add(ref s_flopsDone, 2L * g.M * g.N * g.K);
         if (g.M == 1 || g.N == 1)
         {
             ExecuteGemv(in g, parallel);
