@@ -22,7 +22,8 @@ internal static class ExperimentCommand
         var stopAt = new Option<int?>("--stop-at-step") { Description = "End each selected phase this run at this step of its count, checkpointed (its learning rate and curve as in the whole run); the report marks it in progress, and a rerun with the same --out continues it. For phases longer than a session." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
-        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, stopAt, seed };
+        var status = new Option<bool>("--status") { Description = "Show how far each stage of this setup and scale has come in DIR (steps, last exact match, training time, sessions) without training anything." };
+        var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, stopAt, seed, status };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
             string s = parse.GetValue(scale)!;
@@ -36,6 +37,13 @@ internal static class ExperimentCommand
             }
             var experiment = new PetrovExperiment(definition, parse.GetValue(output)!, s == "full", ShippedModels(), parse.GetValue(items),
                 line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(DateTime.Now.ToString("HH:mm:ss"))}[/] {Markup.Escape(line)}"), parse.GetValue(seed)) { StopAtStep = parse.GetValue(stopAt) };
+            if (parse.GetValue(status))
+            {
+                string dir = parse.GetValue(output)!;
+                if (!Directory.Exists(dir)) throw new ArgumentException($"--out '{dir}': no such directory, so no run to show.");
+                WriteStatus(experiment.Progress(), definition.Number, s, dir);
+                return 0;
+            }
             if (parse.GetValue(pretrainOnly))
             {
                 string model = experiment.Pretrain(parse.GetValue(retrain));
@@ -51,6 +59,23 @@ internal static class ExperimentCommand
             return 0;
         }));
         return new Command("experiment", "Reproductions of the seed papers' experiments.") { petrov };
+    }
+
+    /// <summary>The --status lines: one a stage, in the order a run trains them — plain lines, not a table or wrapped markup, so that
+    /// long paths and notes stay whole and the output greps.</summary>
+    static void WriteStatus(IReadOnlyList<PetrovStageProgress> stages, int setupNumber, string scale, string outputDirectory)
+    {
+        Console.WriteLine($"setup {setupNumber}, {scale} scale, in {outputDirectory}:");
+        foreach (var st in stages)
+        {
+            string steps = st.Done ? st.StepsText : $"{st.StepsText} steps";
+            var parts = new List<string>();
+            if (st.ExactMatch is { } m) parts.Add($"exact match {m:F1} % at step {st.ExactMatchStep:N0} (320 test items)");
+            if (st.Seconds is not null) parts.Add($"{st.SecondsText} of training" + (st.Sessions > 0 ? $" over {st.Sessions} session{(st.Sessions == 1 ? "" : "s")}" : ""));
+            if (st.Folder is { } f) parts.Add(Path.GetRelativePath(outputDirectory, f) is var r && !r.StartsWith("..") ? r : f);
+            if (st.Note is { } note) parts.Add(note);
+            Console.WriteLine($"  {st.Stage}: {steps}" + (parts.Count > 0 ? "; " + string.Join("; ", parts) : ""));
+        }
     }
 
     /// <summary>The shipped pretrained models (models/petrov in the repository), found from the working directory or the binaries.</summary>

@@ -29,9 +29,24 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("in progress: step 3", stdout);
         Assert.Contains("\"in_progress\": true", File.ReadAllText(Path.Combine(run, "setup1-results.json")));
+        // --status reads how far the run came, trains nothing and writes nothing
+        string[] status = ["experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--out", run, "--status"];
+        var before = Directory.GetFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+        (code, stdout, stderr) = CliRunner.Run(status);
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("prefix on descending", stdout);
+        Assert.Contains("3 / 5", stdout);
+        Assert.Contains("shipped model", stdout);   // setup 1's pretraining is the shipped model's
+        Assert.Equal(before, Directory.GetFiles(run, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc));
+        (code, stdout, stderr) = CliRunner.Run([.. status[..7], "7", .. status[8..]]);   // other steps: the folder's run would not continue
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("0 / 7", stdout);
+        Assert.Contains("holds another run", stdout);
         (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--test-items", "16", "--out", run);
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("resuming from step 3 of 5", stdout);
+        (code, stdout, stderr) = CliRunner.Run(status);
+        Assert.Contains("done (5)", stdout);
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "setup1-results.json")));
         var rows = report.RootElement.GetProperty("results").EnumerateArray().ToArray();
         var prefix = Assert.Single(rows, r => r.GetProperty("phase").GetString() == "prefix on descending");
@@ -39,6 +54,16 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.Equal(40_000, prefix.GetProperty("full_steps").GetInt32());
         Assert.DoesNotContain(rows, r => r.GetProperty("phase").GetString()!.StartsWith("fine-tune"));
         Assert.Equal(16, report.RootElement.GetProperty("test_items").GetInt32());
+    }
+
+    [Fact]
+    public void StatusOfADirectoryThatDoesNotExistIsAnErrorNamingIt()
+    {
+        string missing = Path.Combine(_dir, "never-ran");
+        var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "4", "--scale", "full", "--out", missing, "--status");
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--out '{missing}': no such directory", stderr + stdout);
+        Assert.False(Directory.Exists(missing));
     }
 
     [Theory]

@@ -40,7 +40,10 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>The step a complete checkpoint was saved at; errors name the file.</summary>
-    public static long Step(string dir) => ReadState(Path.Combine(dir, StateFile)).Step;
+    public static long Step(string dir) => State(dir).Step;
+
+    /// <summary>What a complete checkpoint records besides its tensors (step, sampler, training seconds); errors name the file.</summary>
+    public static TrainerState State(string dir) => ReadState(Path.Combine(dir, StateFile));
 
     static TrainerState ReadState(string statePath)
     {

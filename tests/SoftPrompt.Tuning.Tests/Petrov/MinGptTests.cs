@@ -129,6 +129,14 @@ public class MinGptTests
         {
             PretrainCheckpoint.Save(dir, first);
             Assert.True(PretrainCheckpoint.Exists(dir));
+            // what --status reads from a pretraining folder (its checkpoint is dir/checkpoint)
+            string run = dir + "-run";
+            Assert.Equal((0L, "not started"), (PetrovStageProgress.Pretraining(run, 10).Reached, PetrovStageProgress.Pretraining(run, 10).Note));
+            PretrainCheckpoint.Save(Path.Combine(run, "checkpoint"), first);
+            var progress = PetrovStageProgress.Pretraining(run, 10);
+            Assert.Equal((3L, 12.5, false), (progress.Reached, progress.Seconds!.Value, progress.Done));
+            Assert.Equal("3 / 10", progress.StepsText);
+            Directory.Delete(run, recursive: true);
             var resumed = PretrainCheckpoint.Resume(dir);
             Assert.Equal(3, resumed.Step);
             Assert.Equal(12.5, resumed.ElapsedSeconds);   // the time so far carries across sessions

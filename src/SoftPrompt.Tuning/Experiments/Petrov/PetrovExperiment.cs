@@ -202,7 +202,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             ModelDropout = phase.Kind == AdaptationKind.FullFineTuning,
             CheckpointEvery = PhaseCheckpointEvery, StopAtStep = StopAtStep,
         };
-        string dir = Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
+        string dir = PhaseDirectory(phase, initSeed);
         // A phase run resumes from its checkpoint when the same phase (steps, learning rate, seed, pretrained model) ran
         // there before — the authors' long phases take many hours here; anything else starts afresh.
         // Outside Run (the benchmark) the pretrained model has no fingerprint: always a fresh start.
@@ -234,6 +234,37 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 .Add("exact match", points, PlotAxis.Right).Save(Path.Combine(outputDirectory, $"setup{setup.Number}-{Slug(phase.Name)}{(phase.Seeds > 1 ? $"-seed{initSeed}" : "")}-curve.svg"));
         }
         return (method, seconds, result.Steps);
+    }
+
+    /// <summary>Where a phase's run (checkpoint, log, adapter) lives for one initialisation seed.</summary>
+    string PhaseDirectory(PetrovPhase phase, ulong initSeed) =>
+        Path.Combine(outputDirectory, $"setup{setup.Number}", Slug(phase.Name) + (phase.Seeds > 1 ? $"-seed{initSeed}" : ""));
+
+    /// <summary>
+    /// How far each stage of this setup at this scale has come in the output directory — pretraining (or the shipped model
+    /// that serves it), then every phase and seed a run would train — from the files alone: nothing is trained or written.
+    /// </summary>
+    public IReadOnlyList<PetrovStageProgress> Progress()
+    {
+        int pretrainSteps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
+        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
+        var stages = new List<PetrovStageProgress>
+        {
+            File.Exists(Path.Combine(shipped, "config.json")) && ShippedSteps(Path.Combine(shipped, "config.json")) is int s && s >= pretrainSteps
+                ? new PetrovStageProgress("pretraining", s, pretrainSteps, null, Note: "the shipped model serves this scale")
+                : PetrovStageProgress.Pretraining(Path.Combine(outputDirectory, PretrainKey), pretrainSteps),
+        };
+        foreach (var phase in setup.Phases)
+        {
+            int seedCount = fullScale ? 1 : phase.Seeds;
+            for (int k = 0; k < seedCount; k++)
+            {
+                ulong initSeed = seed + (ulong)k;
+                stages.Add(PetrovStageProgress.Phase(phase.Name + (seedCount > 1 ? $" (seed {initSeed})" : ""), PhaseDirectory(phase, initSeed),
+                    Steps(phase.Steps, phase.FullSteps), LearningRate(phase), initSeed));
+            }
+        }
+        return stages;
     }
 
     /// <summary>

@@ -49,6 +49,29 @@ public static class PhaseRun
             prefix_length = phase.PrefixLength, lora_rank = phase.LoraRank, init_seed = initSeed, model = modelFingerprint,
         }, new JsonSerializerOptions { WriteIndented = true });
 
+    /// <summary>The run a phase folder holds (phase.json's steps, learning rate and initialisation seed), or null when it holds none; errors name the file.</summary>
+    public static (int Steps, double LearningRate, ulong InitSeed)? Recorded(string directory)
+    {
+        string path = Path.Combine(directory, IdentityFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+            return (root.GetProperty("steps").GetInt32(), root.GetProperty("learning_rate").GetDouble(), root.GetProperty("init_seed").GetUInt64());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new AdapterFormatException($"{path}: not a phase identity ({e.Message}).");
+        }
+    }
+
+    /// <summary>How many sessions have trained in the folder (the lines of its sessions.jsonl).</summary>
+    public static int Sessions(string directory)
+    {
+        string path = Path.Combine(directory, SessionsFile);
+        return File.Exists(path) ? File.ReadLines(path).Count(l => l.Length > 0) : 0;
+    }
+
     /// <summary>Makes <paramref name="directory"/> ready for the run <paramref name="identity"/> names; returns the step its checkpoint holds (0: a fresh start).</summary>
     public static long Prepare(string directory, string identity)
     {

@@ -39,13 +39,18 @@ public static class PretrainCheckpoint
         AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>What a complete checkpoint records besides its tensors (its step, its training seconds); errors name the file.</summary>
+    public static PretrainState State(string dir)
+    {
+        string statePath = Path.Combine(dir, StateFile);
+        try { return JsonSerializer.Deserialize<PretrainState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a pretraining state ({e.Message})."); }
+    }
+
     /// <summary>Rebuilds the run a checkpoint was saved from, at the step it was saved; errors name the file.</summary>
     public static MinGptPretrainer Resume(string dir)
     {
-        string statePath = Path.Combine(dir, StateFile);
-        PretrainState state;
-        try { state = JsonSerializer.Deserialize<PretrainState>(File.ReadAllText(statePath)) ?? throw new JsonException("empty"); }
-        catch (JsonException e) { throw new AdapterFormatException($"{statePath}: not a pretraining state ({e.Message})."); }
+        var state = State(dir);
         var run = new MinGptPretrainer(state.Config, [.. state.Tasks.Select(PetrovTasks.Parse)], state.Options);
         StateFiles.LoadParameters(Path.Combine(dir, ModelFile), run.Model);
         StateFiles.LoadOptimizer(Path.Combine(dir, OptimizerFile), run.Optimizer);

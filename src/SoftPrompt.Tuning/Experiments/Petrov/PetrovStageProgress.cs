@@ -1,0 +1,47 @@
+using System.Globalization;
+using SoftPrompt.Tuning.Reporting;
+using SoftPrompt.Tuning.Training;
+
+namespace SoftPrompt.Tuning.Experiments.Petrov;
+
+/// <summary>
+/// How far one stage of a run (pretraining, or an adaptation phase and seed) has come, as its folder shows it —
+/// <c>experiment petrov --status</c>: the steps reached of the scale's, the last exact match on the curve's test items
+/// (phases with a curve), the training seconds over every session, and the sessions that trained it.
+/// </summary>
+public sealed record PetrovStageProgress(string Stage, long Reached, long Steps, string? Folder, double? ExactMatch = null, long? ExactMatchStep = null,
+    double? Seconds = null, int Sessions = 0, string? Note = null)
+{
+    public bool Done => Reached >= Steps;
+
+    /// <summary>An adaptation phase's folder (<see cref="PhaseRun"/>): its checkpoint, train_log.jsonl, phase.json and sessions.jsonl.</summary>
+    public static PetrovStageProgress Phase(string stage, string directory, int steps, double learningRate, ulong initSeed)
+    {
+        if (!Directory.Exists(directory)) return new(stage, 0, steps, null, Note: "not started");
+        string checkpoint = Path.Combine(directory, "checkpoint"), log = Path.Combine(directory, "train_log.jsonl");
+        long reached = TrainingCheckpoint.Exists(checkpoint) ? TrainingCheckpoint.Step(checkpoint) : 0;
+        if (PhaseRun.Recorded(directory) is { } run && (run.Steps != steps || run.LearningRate != learningRate || run.InitSeed != initSeed))
+            return new(stage, 0, steps, directory, Note: string.Create(CultureInfo.InvariantCulture,
+                $"holds another run, {reached:N0} of {run.Steps:N0} steps at lr {run.LearningRate:g3} from seed {run.InitSeed}: this one would start afresh"));
+        var state = reached > 0 ? TrainingCheckpoint.State(checkpoint) : null;
+        var lastEval = File.Exists(log) ? TrainingLog.Read(log).LastOrDefault(r => r.Get("exact_match") is not null) : null;
+        return new(stage, reached, steps, directory, 100 * lastEval?.Get("exact_match"), lastEval?.Step, state?.ElapsedSeconds, PhaseRun.Sessions(directory));
+    }
+
+    /// <summary>A pretraining folder: its checkpoint (step and training seconds) and whether the model was exported.</summary>
+    public static PetrovStageProgress Pretraining(string directory, int steps)
+    {
+        string checkpoint = Path.Combine(directory, "checkpoint");
+        if (!PretrainCheckpoint.Exists(checkpoint)) return new("pretraining", 0, steps, Directory.Exists(directory) ? directory : null, Note: "not started");
+        var state = PretrainCheckpoint.State(checkpoint);
+        bool exported = File.Exists(Path.Combine(directory, "model", "config.json"));
+        return new("pretraining", state.Step, steps, directory, Seconds: state.ElapsedSeconds,
+            Note: exported && state.Step >= steps ? "model exported" : null);
+    }
+
+    /// <summary>"46,000 / 100,000", or "done (100,000)".</summary>
+    public string StepsText => Done ? $"done ({Steps:N0})" : $"{Reached:N0} / {Steps:N0}";
+
+    /// <summary>"6 h 21 min", or "" when the folder does not say.</summary>
+    public string SecondsText => Seconds is { } s ? Pace.Duration(s) : "";
+}
