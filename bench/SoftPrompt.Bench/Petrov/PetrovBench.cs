@@ -53,33 +53,35 @@ public static class PetrovBench
         {
             var ours = new List<double>();
             var theirs = new List<double>();
+            double productFlops = 0;
             for (int round = 0; round < rounds; round++)
             {
-                ours.Add(Ours(phase, steps, warmup, args.Has("backward-profile") && round == 0));
+                var (seconds, flops) = Ours(phase, steps, warmup, args.Has("backward-profile") && round == 0);
+                ours.Add(seconds);
+                productFlops = flops;
                 if (!args.Has("noref") && refused is null && Reference(phase, steps, warmup, out refused) is { } t)
                 {
                     theirs.Add(t);
                     if (rounds > 1) Console.Error.WriteLine($"round {round + 1} of {rounds}: {phase.Name}: ours {ours[^1]:F4} s, theirs {t:F4} s, ratio {ours[^1] / t:F2}");
                 }
             }
-            PrintBound(phase, Statistics.Median(ours), theirs.Count > 0 ? Statistics.Median(theirs) : null, peak);
-            rows.Add(new BenchRow($"{phase.Name}, s/step", Statistics.Median(ours), theirs.Count > 0 ? Statistics.Median(theirs) : null, "s", LowerIsBetter: true,
+            double oursMedian = Statistics.Median(ours);
+            double? theirsMedian = theirs.Count > 0 ? Statistics.Median(theirs) : null;
+            PrintBound(phase, productFlops, oursMedian, theirsMedian, peak);
+            rows.Add(new BenchRow($"{phase.Name}, s/step", oursMedian, theirsMedian, "s", LowerIsBetter: true,
                 args.Has("noref") ? null : refused ?? "reference: bench/reference/petrov_minGPT.py (the authors' minGPT model and trainer, plain PyTorch)" +
                     (rounds > 1 ? $"; each side the median of {rounds} rounds, run in turn" : "")));
         }
         return rows;
     }
 
-    /// <summary>Our products' floating-point work per step of each phase (<see cref="Sgemm.FlopsDone"/> over the timed run).</summary>
-    static readonly Dictionary<Phase, double> _productFlops = [];
-
     /// <summary>
     /// Where a phase's step stands against this machine: its products' work per step, the time that work takes at the
     /// measured fp32 peak (no step can be shorter), and what 3× faster than the authors' code asks.
     /// </summary>
-    static void PrintBound(Phase phase, double ours, double? theirs, double peakGflops)
+    static void PrintBound(Phase phase, double productFlops, double ours, double? theirs, double peakGflops)
     {
-        double gflop = _productFlops[phase] / 1e9, bound = gflop / peakGflops;
+        double gflop = productFlops / 1e9, bound = gflop / peakGflops;
         Console.Error.WriteLine($"bound: {phase.Name}: products {gflop:F2} GFLOP a step ({gflop / ours:F0} GFLOP/s over our step); " +
             $"at the measured peak of {peakGflops:F0} GFLOP/s they take {bound:F4} s, the shortest possible step" +
             (theirs is { } t ? $"; 3× the authors' code asks ≤ {t / 3:F4} s ({(t / 3 < bound ? "below that bound: out of reach" : $"{gflop / (t / 3):F0} GFLOP/s over the step")})" : ""));
@@ -110,9 +112,12 @@ public static class PetrovBench
     /// </summary>
     const double WarmupSeconds = 3;
 
-    /// <summary>Median seconds per step of our phase after <paramref name="warmup"/> steps (and at least <see cref="WarmupSeconds"/>).</summary>
+    /// <summary>
+    /// Median seconds per step of our phase after <paramref name="warmup"/> steps (and at least <see cref="WarmupSeconds"/>), and the
+    /// products' floating-point work per step (<see cref="Sgemm.FlopsDone"/> over the timed run).
+    /// </summary>
     /// <param name="backwardProfile">also print an adaptation's backward pass by node, per step (<c>--backward-profile</c>)</param>
-    static double Ours(Phase phase, int steps, int warmup, bool backwardProfile = false)
+    static (double Seconds, double ProductFlops) Ours(Phase phase, int steps, int warmup, bool backwardProfile = false)
     {
         var setup = PetrovSetup.For(phase.Setup);
         var pretrainer = new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
@@ -123,8 +128,7 @@ public static class PetrovBench
             for (int i = 0; i < warmup || warm.Elapsed.TotalSeconds < WarmupSeconds; i++) pretrainer.TrainStep();
             long flops0 = Sgemm.FlopsDone;
             for (int i = 0; i < steps; i++) { var sw = Stopwatch.StartNew(); pretrainer.TrainStep(); times[i] = sw.Elapsed.TotalSeconds; }
-            _productFlops[phase] = (Sgemm.FlopsDone - flops0) / (double)steps;
-            return Median(phase, times);
+            return (Median(phase, times), (Sgemm.FlopsDone - flops0) / (double)steps);
         }
         // Adaptations: the experiment's own Trainer path on the (untrained) model; the median of the trainer's own step times
         // after the warm-up, as for pretraining and the reference (a phase's set-up and final evaluation are not steps: timing
@@ -148,7 +152,7 @@ public static class PetrovBench
         if (first < WarmupSeconds) warmup = (int)Math.Ceiling(warmup * WarmupSeconds / Math.Max(first, 1e-3));
         long flopsBefore = Sgemm.FlopsDone;
         Time(warmup + steps);
-        _productFlops[phase] = (Sgemm.FlopsDone - flopsBefore) / (double)stepSeconds.Count;
+        double productFlops = (Sgemm.FlopsDone - flopsBefore) / (double)stepSeconds.Count;
         double perStep = Median(phase, [.. stepSeconds.Skip(warmup)]);
         if (backwardProfile)
         {
@@ -159,7 +163,7 @@ public static class PetrovBench
             PrintByOp(Console.Error, $"{phase.Name}: backward by node (seconds per step, over {steps} steps):", profile.Entries, steps);
         }
         Directory.Delete(dir, recursive: true);
-        return perStep;
+        return (perStep, productFlops);
     }
 
     /// <summary>The median of a phase's timed steps, printed with their mean and least (how much the machine swung during the run).</summary>
