@@ -136,6 +136,13 @@ public class MinGptTests
             var progress = PetrovStageProgress.Pretraining(run, 10);
             Assert.Equal((3L, 12.5, false), (progress.Reached, progress.Seconds!.Value, progress.Done));
             Assert.Equal("3 / 10", progress.StepsText);
+            Assert.Null(progress.SecondsPerStep);   // no log yet
+            using (var log = new SoftPrompt.Tuning.Reporting.TrainingLog(Path.Combine(run, "pretrain_log.jsonl")))
+                foreach (var (step, elapsed) in new[] { (1L, 12.0), (2L, 12.5), (3L, 13.5) })
+                    log.Write(new SoftPrompt.Tuning.Reporting.TrainingRecord { Step = step, Loss = 1.0, ElapsedSeconds = elapsed });
+            progress = PetrovStageProgress.Pretraining(run, 10);
+            Assert.Equal(0.75, progress.SecondsPerStep!.Value, 12);   // (13.5 - 12) s over 2 steps
+            Assert.Equal("0.750 s a step over the last logged steps: 5 s left at that pace", progress.PaceText);
             Directory.Delete(run, recursive: true);
             var resumed = PretrainCheckpoint.Resume(dir);
             Assert.Equal(3, resumed.Step);
