@@ -128,10 +128,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         // A shipped model (models/petrov/<key>/) serves a scale when it had at least that scale's pretraining
         // steps (config.json's softprompt_pretrain_steps; absent means the authors' count).
         int steps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
-        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
-        if (!retrain && File.Exists(Path.Combine(shipped, "config.json")))
+        if (!retrain && Shipped() is var (shipped, shippedSteps))
         {
-            int shippedSteps = ShippedSteps(Path.Combine(shipped, "config.json"));
             if (shippedSteps >= steps)
             {
                 _log($"pretraining skipped: using the shipped {shipped} ({shippedSteps:N0} steps)");
@@ -169,11 +167,17 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         return (export, steps);
     }
 
-    /// <summary>The pretraining steps a shipped checkpoint records in its config.json (absent: the authors' count, which the first shipped model had).</summary>
-    int ShippedSteps(string configPath)
+    /// <summary>
+    /// The shipped model of this setup (models/petrov/&lt;key&gt;/) and the pretraining steps its config.json records (absent: the
+    /// authors' count, which the first shipped model had); null when none is shipped.
+    /// </summary>
+    (string Directory, int Steps)? Shipped()
     {
-        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))?[Gpt2Export.PretrainStepsField];
-        return node is null ? setup.FullPretrainSteps : node.GetValue<int>();
+        if (shippedModels is null) return null;
+        string dir = Path.Combine(shippedModels, ModelKey), config = Path.Combine(dir, "config.json");
+        if (!File.Exists(config)) return null;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))?[Gpt2Export.PretrainStepsField];
+        return (dir, node is null ? setup.FullPretrainSteps : node.GetValue<int>());
     }
 
     /// <summary>
@@ -247,10 +251,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
     public IReadOnlyList<PetrovStageProgress> Progress()
     {
         int pretrainSteps = Steps(setup.PretrainSteps, setup.FullPretrainSteps);
-        string shipped = shippedModels is null ? "" : Path.Combine(shippedModels, ModelKey);
         var stages = new List<PetrovStageProgress>
         {
-            File.Exists(Path.Combine(shipped, "config.json")) && ShippedSteps(Path.Combine(shipped, "config.json")) is int s && s >= pretrainSteps
+            Shipped() is var (_, s) && s >= pretrainSteps
                 ? new PetrovStageProgress("pretraining", s, pretrainSteps, null, Note: "the shipped model serves this scale")
                 : PetrovStageProgress.Pretraining(Path.Combine(outputDirectory, PretrainKey), pretrainSteps),
         };

@@ -23,11 +23,11 @@ public sealed record PetrovStageProgress(string Stage, long Reached, long Steps,
     {
         if (!Directory.Exists(directory)) return new(stage, 0, steps, null, Note: "not started");
         string checkpoint = Path.Combine(directory, "checkpoint"), log = Path.Combine(directory, "train_log.jsonl");
-        long reached = TrainingCheckpoint.Exists(checkpoint) ? TrainingCheckpoint.Step(checkpoint) : 0;
+        var state = TrainingCheckpoint.Exists(checkpoint) ? TrainingCheckpoint.State(checkpoint) : null;
+        long reached = state?.Step ?? 0;
         if (PhaseRun.Recorded(directory) is { } run && (run.Steps != steps || run.LearningRate != learningRate || run.InitSeed != initSeed))
             return new(stage, 0, steps, directory, Note: string.Create(CultureInfo.InvariantCulture,
                 $"holds another run, {reached:N0} of {run.Steps:N0} steps at lr {run.LearningRate:g3} from seed {run.InitSeed}: this one would start afresh"));
-        var state = reached > 0 ? TrainingCheckpoint.State(checkpoint) : null;
         var records = File.Exists(log) ? TrainingLog.Read(log) : [];
         var lastEval = records.LastOrDefault(r => r.Get("exact_match") is not null);
         return new(stage, reached, steps, directory, 100 * lastEval?.Get("exact_match"), lastEval?.Step, state?.ElapsedSeconds, PhaseRun.Sessions(directory),
