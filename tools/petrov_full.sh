@@ -26,7 +26,7 @@ out=checkpoints/petrov
 setup3() {
   softprompt experiment petrov --setup 3 --scale full --pretrain-only --out "$out/setup3-full"
   softprompt experiment petrov --setup 3 --scale full --out "$out/setup3-full" \
-    --phases "prefix on ascending,prefix on descending,prefix on +1,prefix on +2,prefix on histogram"
+    --phases "prefix on ascending,prefix on descending,prefix on add1,prefix on add2,prefix on histogram"
 }
 
 composition() {
