@@ -25,7 +25,7 @@ internal static class TrainCommand
         var steps = new Option<int>("--max-steps") { Description = "Optimizer updates.", DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch-size") { Description = "Examples per batch.", DefaultValueFactory = _ => 8 };
         var accumulation = new Option<int>("--grad-accum") { Description = "Batches per update.", DefaultValueFactory = _ => 1 };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.3 prompt, 0.01 ptuning, 0.005 prefix, 0.01 deep, 0.001 lora)." };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.3 prompt, 0.01 ptuning, 0.005 prefix, 0.01 deep, 0.001 lora, full, attn-prefix)." };
         var optimizer = new Option<string>("--optimizer") { Description = "adamw | adafactor.", DefaultValueFactory = _ => "adamw" };
         var schedule = new Option<string>("--schedule") { Description = "linear | cosine | constant.", DefaultValueFactory = _ => "linear" };
         var warmup = new Option<int>("--warmup") { Description = "Warmup updates.", DefaultValueFactory = _ => 0 };
