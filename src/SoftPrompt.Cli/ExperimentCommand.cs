@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SoftPrompt.Tuning.Experiments.Petrov;
+using SoftPrompt.Tuning.Training;
 using Spectre.Console;
 
 namespace SoftPrompt.Cli;
@@ -44,6 +45,7 @@ internal static class ExperimentCommand
                 WriteStatus(experiment.Progress(), definition.Number, s, dir);
                 return 0;
             }
+            using var runLock = RunDirectoryLock.Acquire(parse.GetValue(output)!);   // one run at a time in DIR: a second would interleave its checkpoints
             if (parse.GetValue(pretrainOnly))
             {
                 string model = experiment.Pretrain(parse.GetValue(retrain));

@@ -63,6 +63,7 @@ internal static class QuickstartCommand
             //    layout; the one with the best exact match on a validation sample of the training split is kept.
             var validation = PetrovTuningData.ValidationSample(petrovTask);
             var examples = PetrovTuningData.Examples(petrovTask, Math.Min(parse.GetValue(steps) * 64, 64_000));
+            using var runLock = RunDirectoryLock.Acquire(outDir);   // a second quickstart into the same --out would delete this one's adapters
             if (Directory.Exists(outDir)) foreach (var d in Directory.GetDirectories(outDir, "adapter*")) Directory.Delete(d, recursive: true);   // a quickstart starts afresh
             TrainerOptions options = null!;
             TrainingResult trained = null!;

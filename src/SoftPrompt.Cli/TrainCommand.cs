@@ -62,6 +62,7 @@ internal static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery), EarlyStoppingPatience = parse.GetValue(patience), Seed = parse.GetValue(seed),
                 ModelDropout = parse.GetValue(modelDropout),
             };
+            using var runLock = RunDirectoryLock.Acquire(outDir);   // one run at a time in --out: a second would interleave its checkpoints
             var trainer = new Trainer(lm, m, tuningTask, trainData, evalData, options, outDir, new JsonObject { ["base_model"] = Path.GetFullPath(dir) });
             AnsiConsole.MarkupLine($"[bold]{m.Kind}[/] on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {m.TrainableParameters:N0} trainable parameters, {trainData.Count} training examples, template [italic]{Markup.Escape(tuningTask.Template.Source)}[/]");
             var result = TrainingProgressBar.Run(trainer, options.MaxSteps);

@@ -66,6 +66,24 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.False(Directory.Exists(missing));
     }
 
+    [Fact]
+    public void ARunIntoADirectoryAnotherRunHoldsIsRefusedAndLeavesItsFilesAlone()
+    {
+        string run = Path.Combine(_dir, "run"), kept = Path.Combine(run, "setup1-results.md");
+        using (SoftPrompt.Tuning.Training.RunDirectoryLock.Acquire(run))
+        {
+            File.WriteAllText(kept, "kept");
+            var (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--phases", "prefix", "--steps", "5", "--test-items", "16", "--out", run, "--retrain");
+            Assert.NotEqual(0, code);
+            Assert.Contains($"error: {run}: another run is training into this directory", stderr);
+            Assert.Equal("kept", File.ReadAllText(kept));
+            Assert.Equal(new[] { kept, Path.Combine(run, ".softprompt.lock") }.Order(StringComparer.Ordinal), Directory.GetFileSystemEntries(run).Order(StringComparer.Ordinal));
+            // --status only reads, so it works beside a running run
+            (code, stdout, stderr) = CliRunner.Run("experiment", "petrov", "--setup", "1", "--out", run, "--status");
+            Assert.True(code == 0, stderr + stdout);
+        }
+    }
+
     [Theory]
     [InlineData("experiment", "petrov", "--setup", "1")]
     [InlineData("quickstart")]
