@@ -70,6 +70,19 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.Contains($"# Petrov et al. setup {number}", File.ReadAllText(Path.Combine(_dir, $"setup{number}-results.md")));
     }
 
+    /// <summary>The phases longer than a session measure their curve every 5,000 steps at full scale, so a run stopped part-way has one.</summary>
+    [Fact]
+    public void LongFullScalePhasesMeasureTheirCurveEveryFiveThousandSteps()
+    {
+        var composition = PetrovSetup.For(3).Phases.Single(p => p.Name == "prefix on ascending then +1");
+        var histogram4 = PetrovSetup.For(4).Phases.Single(p => p.Name == "prefix on histogram");
+        var lora = PetrovSetup.For(4).Phases.Single(p => p.Kind == AdaptationKind.Lora);
+        Assert.Equal((5_000, 83), (composition.CurveEvery(fullScale: true), composition.CurveEvery(fullScale: false)));   // 500,000 / 100; 1,000 / 12
+        Assert.Equal((5_000, 200), (histogram4.CurveEvery(true), histogram4.CurveEvery(false)));
+        Assert.Equal((1_000, 300), (lora.CurveEvery(true), lora.CurveEvery(false)));   // no full-scale count of its own: its 10 points
+        Assert.Equal(0, PetrovSetup.For(1).Phases[0].CurveEvery(true));
+    }
+
     /// <summary>Every shipped model's tokenizer.json is the one the export writes (DigitTokenizerJson), compared as JSON.</summary>
     [Fact]
     public void TheShippedModelsCarryTheDigitTokenizer()

@@ -217,9 +217,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         if (resumedAt > 0)
             _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})" +
                  (earlierBuild is not null && earlierBuild != PhaseRun.Build ? $"; begun by build {earlierBuild}, continued by {PhaseRun.Build}" : ""));
-        // With curve points, the trainer measures exact match on 320 test items every steps / CurvePoints updates (train_log.jsonl, curves.svg).
-        Example[]? curve = phase.CurvePoints > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
-        if (curve is not null) options = options with { EvalEvery = Math.Max(1, steps / phase.CurvePoints) };
+        // With a curve, the trainer measures exact match on 320 test items every CurveEvery updates (train_log.jsonl, curves.svg).
+        int curveEvery = phase.CurveEvery(fullScale);
+        Example[]? curve = curveEvery > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
+        if (curve is not null) options = options with { EvalEvery = curveEvery };
         int logEvery = Math.Max(100, steps / 50);
         long end = Math.Min(steps, StopAtStep ?? int.MaxValue);
         var pace = new Pace(resumedAt);
@@ -337,8 +338,8 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             md.Append($"\n{r.Phase}: in progress — stopped at step {r.Steps:N0} of {r.ScaleSteps:N0}; rerun with the same --out to continue.");
         foreach (var r in results.Where(r => r.Seeds is not null).DistinctBy(r => r.Phase))
             md.Append($"\n{r.Phase}: {r.Seeds} — the best is reported.");
-        foreach (var p in setup.Phases.Where(p => p.CurvePoints > 0))
-            md.Append($"\n{p.Name}: exact match vs steps in setup{setup.Number}-{Slug(p.Name)}{(p.Seeds > 1 ? "-seed*" : "")}-curve.svg (320 test items, {p.CurvePoints} points).");
+        foreach (var p in setup.Phases.Where(p => p.CurveEvery(fullScale) > 0))
+            md.Append($"\n{p.Name}: exact match vs steps in setup{setup.Number}-{Slug(p.Name)}{(p.Seeds > 1 ? "-seed*" : "")}-curve.svg (320 test items every {p.CurveEvery(fullScale):N0} steps).");
         md.Append('\n');
         File.WriteAllText(Path.Combine(outputDirectory, $"setup{setup.Number}-results.md"), md.ToString());
     }

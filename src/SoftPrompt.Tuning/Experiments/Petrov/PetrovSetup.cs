@@ -9,9 +9,20 @@ public enum AdaptationKind { FullFineTuning, Prefix, Lora }
 /// </summary>
 /// Seeds: how many initialisations to train; the one with the best accuracy on a validation sample
 /// (training split) is reported — a prefix's outcome depends strongly on its N(0, 1) draw.
-/// CurvePoints: how many times to measure the accuracy (320 test items) during training, for an accuracy-vs-steps plot (0: none).
+/// CurvePoints: how many times to measure the accuracy (320 test items) during training, for an accuracy-vs-steps plot (0: none);
+/// FullCurvePoints: as many at the full scale, where not 0 — a long phase that a session cannot finish wants points every few
+/// thousand steps, so that the curve of a run stopped part-way has a shape.
 public sealed record PetrovPhase(string Name, AdaptationKind Kind, PetrovTask Task, int Steps, int FullSteps, double LearningRate,
-    IReadOnlyList<PetrovTask> EvalTasks, int PrefixLength = 0, int LoraRank = 0, double? Reference = null, int Seeds = 1, int CurvePoints = 0);
+    IReadOnlyList<PetrovTask> EvalTasks, int PrefixLength = 0, int LoraRank = 0, double? Reference = null, int Seeds = 1, int CurvePoints = 0,
+    int FullCurvePoints = 0)
+{
+    /// <summary>Steps between two accuracy measurements at this scale; 0 when the phase draws no curve.</summary>
+    public int CurveEvery(bool fullScale)
+    {
+        int points = fullScale && FullCurvePoints > 0 ? FullCurvePoints : CurvePoints;
+        return points == 0 ? 0 : Math.Max(1, (fullScale ? FullSteps : Steps) / points);
+    }
+}
 
 /// <summary>
 /// A setup of Petrov, Torr and Bibi's experiments (the numbers): the model, what it is pretrained
@@ -54,13 +65,15 @@ public sealed record PetrovSetup(int Number, MinGptConfig Model, IReadOnlyList<P
         3 => new(3, MinGptConfig.ForSetup(3), Four, 3_000, 40_000, Four,
             [
                 .. Four.Select(t => new PetrovPhase($"prefix on {PetrovTasks.Name(t)}", AdaptationKind.Prefix, t, 300, 20_000, 5e-5, [t], PrefixLength: 10, Reference: 99)),
-                new("prefix on ascending then +1", AdaptationKind.Prefix, PetrovTask.SortAscendingAddOne, 1_000, 500_000, 5e-5, [PetrovTask.SortAscendingAddOne], PrefixLength: 10, Reference: 72, CurvePoints: 12),
+                new("prefix on ascending then +1", AdaptationKind.Prefix, PetrovTask.SortAscendingAddOne, 1_000, 500_000, 5e-5, [PetrovTask.SortAscendingAddOne], PrefixLength: 10, Reference: 72, CurvePoints: 12,
+                    FullCurvePoints: 100),   // every 5,000 of the authors' 500,000 steps: about 12 minutes apart here
                 new("prefix on histogram", AdaptationKind.Prefix, PetrovTask.Histogram, 600, 20_000, 5e-5, [PetrovTask.Histogram], PrefixLength: 10, Reference: 0.6),
             ],
             "prefixes elicit the pretrained tasks (≥ 99%), partly learn their composition ascending-then-+1 (≈ 72% after 500k), not histogram (≈ 0.6%)"),
         4 => new(4, MinGptConfig.ForSetup(4), Four, 3_000, 40_000, Four,
             [
-                new("prefix on histogram", AdaptationKind.Prefix, PetrovTask.Histogram, 2_000, 100_000, 5e-5, [PetrovTask.Histogram], PrefixLength: 12, Reference: 0.3, CurvePoints: 10),
+                new("prefix on histogram", AdaptationKind.Prefix, PetrovTask.Histogram, 2_000, 100_000, 5e-5, [PetrovTask.Histogram], PrefixLength: 12, Reference: 0.3, CurvePoints: 10,
+                    FullCurvePoints: 20),
                 new("rank-1 LoRA on histogram", AdaptationKind.Lora, PetrovTask.Histogram, 3_000, 10_000, 5e-3, [PetrovTask.Histogram], LoraRank: 1, Reference: 92, CurvePoints: 10),
             ],
             "with as many parameters (12,288), a prefix cannot learn histogram (≈ 0.3%) and rank-1 LoRA on c_proj and c_fc can (≈ 92%)"),
