@@ -26,11 +26,12 @@ public sealed class RunDirectoryLockTests : IDisposable
     public void AnotherProcessHoldingTheLockIsSeenAndItsEndReleasesIt()
     {
         // flock(1) takes the kind of lock .NET takes on Linux (a shared one here: only an exclusive request conflicts with it, so this
-        // also checks that a run asks for the directory alone); killing it stands for a run that was killed.
+        // also checks that a run asks for the directory alone); killing it stands for a run that was killed. --close keeps the lock in
+        // flock's own process, not in the command it starts, so the lock is gone once flock has exited.
         string run = Path.Combine(_dir, "run");
         Directory.CreateDirectory(run);
         string lockFile = Path.Combine(run, RunDirectoryLock.FileName), ready = Path.Combine(_dir, "ready");
-        using var holder = Process.Start(new ProcessStartInfo("flock", ["--shared", lockFile, "sh", "-c", $"touch '{ready}'; sleep 60"]))!;
+        using var holder = Process.Start(new ProcessStartInfo("flock", ["--shared", "--close", lockFile, "sh", "-c", $"touch '{ready}'; sleep 60"]))!;
         try
         {
             var clock = Stopwatch.StartNew();
