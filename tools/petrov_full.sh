@@ -20,6 +20,7 @@ dotnet build -c Release src/SoftPrompt.Cli -v q -nologo > /dev/null
 # A copy of the build runs the stages, so that rebuilding the checkout while they run (hours) cannot pull files from under them.
 bin=$(mktemp -d /tmp/softprompt-petrov-full.XXXXXX)
 cp -r src/SoftPrompt.Cli/bin/Release/net10.0/. "$bin"
+trap 'rm -rf "$bin"' EXIT
 softprompt() { dotnet "$bin/softprompt.dll" "$@"; }
 out=checkpoints/petrov
 
