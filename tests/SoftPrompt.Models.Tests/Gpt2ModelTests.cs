@@ -61,20 +61,6 @@ internal static class ReferenceLogits
         var logits = model.Forward(ids, shape[0], shape[1]);
         var reference = expected.LoadTensor("logits");
         Assert.Equal(reference.Shape.ToArray(), logits.Shape.ToArray());
-        AssertClose(logits.ToArray(), reference.ToArray(), Path.GetFileName(dir));
-    }
-
-    /// <summary>max |a−b| / max(|b|, 1e-2·max|b|) ≤ tol: relative where values are large, absolute near zero.</summary>
-    public static void AssertClose(float[] a, float[] b, string what, double tol = 1e-4)
-    {
-        Assert.True(a.Length == b.Length, $"{what}: {a.Length} values, expected {b.Length}");
-        double floor = Math.Max(1e-2 * b.Max(v => Math.Abs(v)), 1e-12), worst = 0;
-        int at = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            double e = Math.Abs(a[i] - b[i]) / Math.Max(Math.Abs(b[i]), floor);
-            if (!(e <= worst)) { worst = e; at = i; }
-        }
-        Assert.True(worst <= tol, $"{what}: max relative error {worst:E2} at {at} (got {a[at]}, expected {b[at]})");
+        Compare.Close(logits.ToArray(), reference.ToArray(), 1e-4, Path.GetFileName(dir));
     }
 }

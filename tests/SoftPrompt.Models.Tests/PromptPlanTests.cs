@@ -69,14 +69,14 @@ public class PromptPlanTests
         using var fx = new PlanFixture(model, name);
         Tape.Clear();
         var logits = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan });
-        ReferenceLogits.AssertClose(logits.ToArray(), fx.File.LoadTensor("logits").ToArray(), $"{name} logits");
+        Compare.Close(logits.ToArray(), fx.File.LoadTensor("logits").ToArray(), 1e-4, $"{name} logits");
         F.Sum(F.Mul(logits, fx.R)).Backward();
         foreach (var (key, leaf) in fx.Leaves)
         {
             Assert.True(leaf.Grad is not null, $"{name}: {key} got no gradient");
             // 5e-4: a gradient entry far below the tensor's largest loses relative precision to cancellation in float32
             // (the AVX2 kernels' summation order gives 1.8e-4 on an entry of 0.54 whose tensor reaches 25: 7e-6 of its scale).
-            ReferenceLogits.AssertClose(leaf.Grad!.ToArray(), fx.File.LoadTensor("grad_" + key).ToArray(), $"{name} ∂L/∂{key}", tol: 5e-4);
+            Compare.Close(leaf.Grad!.ToArray(), fx.File.LoadTensor("grad_" + key).ToArray(), 5e-4, $"{name} ∂L/∂{key}");
         }
     }
 
@@ -90,10 +90,10 @@ public class PromptPlanTests
         var rows = embeds.Select(e => new RowPlan { SoftTokens = [new(0, e)] }).ToArray();
         Tape.Clear();
         var logits = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = new PromptPlan(rows) });
-        ReferenceLogits.AssertClose(logits.ToArray(), fx.File.LoadTensor("plain_logits").ToArray(), $"{name} plain logits");
+        Compare.Close(logits.ToArray(), fx.File.LoadTensor("plain_logits").ToArray(), 1e-4, $"{name} plain logits");
         F.Sum(F.Mul(logits, fx.R)).Backward();
         var grad = embeds.SelectMany(e => e.Grad!.ToArray()).ToArray();
-        ReferenceLogits.AssertClose(grad, fx.File.LoadTensor("grad_embeds").ToArray(), $"{name} ∂L/∂inputs_embeds");
+        Compare.Close(grad, fx.File.LoadTensor("grad_embeds").ToArray(), 1e-4, $"{name} ∂L/∂inputs_embeds");
     }
 
     /// <summary>Each row's token embeddings [T, D], as leaves.</summary>
@@ -119,7 +119,7 @@ public class PromptPlanTests
         {
             var alone = model.Forward(fx.Ids.AsSpan(b * fx.Seq, fx.Seq), 1, fx.Seq, new ForwardOptions { Plan = new PromptPlan([fx.Plan[b]]) }).ToArray();
             var row = all.AsSpan(b * fx.Seq * v, fx.Seq * v).ToArray();
-            ReferenceLogits.AssertClose(row, alone, $"{name} row {b} in the batch vs alone");   // float rounding only: GEMM blocking differs with the batch size
+            Compare.Close(row, alone, 1e-4, $"{name} row {b} in the batch vs alone");   // float rounding only: GEMM blocking differs with the batch size
         }
     }
 
@@ -139,7 +139,7 @@ public class PromptPlanTests
             var some = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan, OutputPositions = positions });
             Assert.Equal([positions.Length, v], some.Shape.ToArray());
             var expected = positions.SelectMany(p => full.AsSpan(p * v, v).ToArray()).ToArray();
-            ReferenceLogits.AssertClose(some.ToArray(), expected, $"{name} selected positions {string.Join(",", positions)}", tol: 1e-6);
+            Compare.Close(some.ToArray(), expected, 1e-6, $"{name} selected positions {string.Join(",", positions)}");
         }
     }
 
@@ -153,10 +153,10 @@ public class PromptPlanTests
         var prefix = Enumerable.Range(0, model.Config.Layers).Select(l => { var t = fx.File.LoadTensor($"attnin{l}"); t.RequiresGrad = true; return t; }).ToArray();
         Tape.Clear();
         var logits = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = PromptPlan.Uniform(fx.Batch, new RowPlan { AttentionInputPrefix = new AttentionInputPrefix(prefix) }) });
-        ReferenceLogits.AssertClose(logits.ToArray(), fx.File.LoadTensor("attn_logits").ToArray(), $"{name} attention-input prefix logits");
+        Compare.Close(logits.ToArray(), fx.File.LoadTensor("attn_logits").ToArray(), 1e-4, $"{name} attention-input prefix logits");
         F.Sum(F.Mul(logits, fx.R)).Backward();
         for (int l = 0; l < prefix.Length; l++)
-            ReferenceLogits.AssertClose(prefix[l].Grad!.ToArray(), fx.File.LoadTensor($"grad_attnin{l}").ToArray(), $"{name} ∂L/∂prefix, layer {l}", tol: 5e-4);
+            Compare.Close(prefix[l].Grad!.ToArray(), fx.File.LoadTensor($"grad_attnin{l}").ToArray(), 5e-4, $"{name} ∂L/∂prefix, layer {l}");
     }
 
     [Theory]
@@ -188,9 +188,9 @@ public class PromptPlanTests
         var fullLogits = fullRows.ToArray();
         var fullGrads = Gradients(F.Sum(F.Mul(fullRows, weights)));
         var some = model.Forward(ids, batch, seq, new ForwardOptions { Plan = plan, OutputPositions = wanted });   // [N, V]
-        ReferenceLogits.AssertClose(some.ToArray(), fullLogits, $"{name} wanted rows", tol: 1e-5);
+        Compare.Close(some.ToArray(), fullLogits, 1e-5, $"{name} wanted rows");
         var someGrads = Gradients(F.Sum(F.Mul(some, weights)));
-        for (int l = 0; l < layers; l++) ReferenceLogits.AssertClose(someGrads[l], fullGrads[l], $"{name} prefix gradient, layer {l}", tol: 1e-5);
+        for (int l = 0; l < layers; l++) Compare.Close(someGrads[l], fullGrads[l], 1e-5, $"{name} prefix gradient, layer {l}");
         Assert.Contains(fullGrads[0], g => g != 0f);
     }
 

@@ -91,9 +91,9 @@ public class SharedLeadingTokensTests
         }
         var whole = Run(() => model.Forward(ids, Batch, Seq, options));
         var shared = Run(() => SharedLeadingTokens.Forward(model, ids, Batch, Seq, options));
-        ReferenceLogits.AssertClose(shared.Logits, whole.Logits, $"{name}, {kind}: logits", tol: 1e-4);   // float rounding: the shared rows sum their gradient and scores in another order
+        Compare.Close(shared.Logits, whole.Logits, 1e-4, $"{name}, {kind}: logits");   // float rounding: the shared rows sum their gradient and scores in another order
         for (int i = 0; i < leaves.Count; i++)
-            ReferenceLogits.AssertClose(shared.Grads[i], whole.Grads[i], $"{name}, {kind}: gradient of plan tensor {i}", tol: 5e-4);
+            Compare.Close(shared.Grads[i], whole.Grads[i], 5e-4, $"{name}, {kind}: gradient of plan tensor {i}");
     }
 
     [Fact]
