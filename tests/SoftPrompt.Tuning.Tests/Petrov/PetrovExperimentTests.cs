@@ -177,6 +177,9 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.Contains($"\"build\":\"{PhaseRun.Build}\"", sessions[1]);
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, adapter)), File.ReadAllBytes(Path.Combine(split, adapter)));
         Assert.Equal(uninterrupted.Select(r => r.Accuracy), resumed.Select(r => r.Accuracy));
+        // The phase's closing line gives the training time of both runs, as its report row does.
+        Assert.Contains(lines, l => l.StartsWith("prefix on descending: ", StringComparison.Ordinal) && l.Contains("% (", StringComparison.Ordinal)
+                                    && l.Contains($"({resumed.First(r => r.Phase == "prefix on descending").Seconds:F0} s of training in all; this run ", StringComparison.Ordinal));
 
         // Other settings (here the steps) are another run: the directory is emptied and the phase starts at step 0.
         lines.Clear();

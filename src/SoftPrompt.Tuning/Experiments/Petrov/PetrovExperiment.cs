@@ -106,7 +106,9 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), (int)reached, phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
                     shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < scaleSteps, ScaleSteps: scaleSteps));
-            _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} ({clock.Elapsed.TotalSeconds:F0} s)");
+            _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} " +
+                 // A phase resumed over several runs took the seconds of all of them; this run's alone would understate it.
+                 $"({seconds:F0} s of training in all; this run {clock.Elapsed.TotalSeconds:F0} s)");
         }
         WriteReport(results);
         return results;
