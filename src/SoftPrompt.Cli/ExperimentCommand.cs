@@ -72,7 +72,8 @@ internal static class ExperimentCommand
         {
             string steps = st.Done ? st.StepsText : $"{st.StepsText} steps";
             var parts = new List<string>();
-            if (st.ExactMatch is { } m) parts.Add($"exact match {m:F1} % at step {st.ExactMatchStep:N0} (320 test items)");
+            if (st.FinalExactMatch is { } final) parts.Add($"exact match {final:F1} % at step {st.Reached:N0} ({st.FinalTestItems:N0} test items)");
+            else if (st.ExactMatch is { } m) parts.Add($"exact match {m:F1} % at step {st.ExactMatchStep:N0} (320 test items)");
             if (st.Seconds is not null) parts.Add($"{st.SecondsText} of training" + (st.Sessions > 0 ? $" over {st.Sessions} session{(st.Sessions == 1 ? "" : "s")}" : ""));
             if (st.PaceText is { Length: > 0 } pace) parts.Add(pace);
             if (st.Folder is { } f) parts.Add(Path.GetRelativePath(outputDirectory, f) is var r && !r.StartsWith("..") ? r : f);

@@ -54,6 +54,9 @@ public sealed class ExperimentCommandTests : IDisposable
         Assert.Equal(40_000, prefix.GetProperty("full_steps").GetInt32());
         Assert.DoesNotContain(rows, r => r.GetProperty("phase").GetString()!.StartsWith("fine-tune"));
         Assert.Equal(16, report.RootElement.GetProperty("test_items").GetInt32());
+        // The finished phase's figure, as the run measured it on its test items (result.json in its folder).
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"exact match {prefix.GetProperty("accuracy").GetDouble():F1} % at step 5 (16 test items)"), stdout);
     }
 
     [Fact]

@@ -189,6 +189,43 @@ public sealed class PetrovExperimentTests : IDisposable
         Assert.Contains("\"steps\": 310", File.ReadAllText(Path.Combine(split, "setup1", "prefix-on-descending", "phase.json")));
     }
 
+    /// <summary>
+    /// A finished phase keeps its figure in result.json, which --status gives; a rerun only evaluates it again, and is not counted
+    /// as a session that trained (builds before 2026-12-02 logged one: those lines, from the last step, are not counted either).
+    /// </summary>
+    [Fact]
+    public void AFinishedPhaseKeepsItsFigureAndARerunIsNotASession()
+    {
+        var full = PetrovSetup.For(1);
+        var setup = full with { PretrainSteps = 20, Phases = [full.Phases.Single(p => p.Kind == AdaptationKind.Prefix) with { Steps = 60 }] };
+        string folder = Path.Combine(_dir, "setup1", "prefix-on-descending"), sessions = Path.Combine(folder, "sessions.jsonl");
+        var first = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8) { PhaseCheckpointEvery = 50 }.Run();
+        double accuracy = first.Single(r => r.Phase == "prefix on descending").Accuracy;
+        var result = PhaseRun.ReadResult(folder)!;
+        Assert.Equal((60L, 8), (result.Step, result.TestItems));
+        Assert.Equal(accuracy, result.ExactMatch["descending"]);
+        Assert.Single(File.ReadAllLines(sessions));
+
+        var lines = new List<string>();
+        var again = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8, log: lines.Add) { PhaseCheckpointEvery = 50 }.Run();
+        Assert.Contains(lines, l => l.StartsWith("prefix on descending: trained to step 60 of 60 before", StringComparison.Ordinal));
+        Assert.Equal(accuracy, again.Single(r => r.Phase == "prefix on descending").Accuracy);
+        Assert.Single(File.ReadAllLines(sessions));
+
+        File.AppendAllText(sessions, "{\"started\":\"2026-12-01T11:09:54Z\",\"from_step\":60,\"build\":\"older\"}\n");   // what an older build wrote on a rerun
+        var stage = new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8).Progress().Single(s => s.Stage == "prefix on descending");
+        Assert.True(stage.Done);
+        Assert.Equal(1, stage.Sessions);
+        Assert.Equal((accuracy, 8), (stage.FinalExactMatch, stage.FinalTestItems));
+
+        // A result measured at another step than the checkpoint's is not this checkpoint's figure.
+        PhaseRun.WriteResult(folder, 50, 8, new Dictionary<string, double> { ["descending"] = 1 }, 1);
+        Assert.Null(new PetrovExperiment(setup, _dir, fullScale: false, testItems: 8).Progress().Single(s => s.Stage == "prefix on descending").FinalExactMatch);
+        File.WriteAllText(Path.Combine(folder, "result.json"), "{\"step\": 60}");
+        var error = Assert.ThrowsAny<Exception>(() => PhaseRun.ReadResult(folder));
+        Assert.Contains("result.json", error.Message);
+    }
+
     /// <summary>A phase stopped at a step is reported in progress with the steps it reached; a rerun continues it to its count.</summary>
     [Fact]
     public void APhaseStoppedAtAStepIsReportedInProgressAndContinues()

@@ -85,6 +85,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             TuningMethod? method = null;
             double seconds = 0, bestValidation = -1;
             long reached = 0;
+            ulong bestSeed = seed;
             var seedNotes = new List<string>();
             var validationItems = PetrovTuningData.ValidationSample(phase.Task);
             int seedCount = fullScale ? 1 : phase.Seeds;   // full scale is the authors' protocol: one initialisation, all its steps
@@ -95,7 +96,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 seconds += s;
                 reached = n;
                 seedNotes.Add($"{seed + (ulong)k}: {v:F1}%");
-                if (v > bestValidation) (bestValidation, method) = (v, candidate);
+                if (v > bestValidation) (bestValidation, method, bestSeed) = (v, candidate, seed + (ulong)k);
             }
             string? seeds = seedCount > 1 ? "validation " + string.Join(", ", seedNotes) : null;
             if (method is null) throw new InvalidOperationException($"{phase.Name}: no seed was trained (Seeds = {phase.Seeds}).");
@@ -106,7 +107,10 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
                 results.Add(new(phase.Name, phase.Kind.ToString(), PetrovTasks.Name(phase.Task), PetrovTasks.Name(task), (int)reached, phase.FullSteps,
                     method.TrainableParameters, Accuracy(model, method, task), task == phase.Task ? phase.Reference : null, seconds,
                     shift.MaxDirectChange, shift.MaxTotalChange, seeds, LearningRate(phase), InProgress: reached < scaleSteps, ScaleSteps: scaleSteps));
-            _log($"{phase.Name}: {string.Join(", ", results.Where(r => r.Phase == phase.Name).Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} " +
+            var rows = results.Where(r => r.Phase == phase.Name).ToList();
+            // The folder keeps the figure (--status gives it without evaluating again).
+            PhaseRun.WriteResult(PhaseDirectory(phase, bestSeed), reached, _testItems, rows.ToDictionary(r => r.EvaluatedOn, r => r.Accuracy), seconds);
+            _log($"{phase.Name}: {string.Join(", ", rows.Select(r => $"{r.EvaluatedOn} {r.Accuracy:F1}%"))} " +
                  // A phase resumed over several runs took the seconds of all of them; this run's alone would understate it.
                  $"({seconds:F0} s of training in all; this run {clock.Elapsed.TotalSeconds:F0} s)");
         }
@@ -215,16 +219,21 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         long resumedAt = 0;
         if (_modelFingerprint is null) { if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, recursive: true); }
         else resumedAt = PhaseRun.Prepare(dir, PhaseRun.Identity(setup.Number, phase, initSeed, steps, options.LearningRate, _modelFingerprint));
-        string? earlierBuild = _modelFingerprint is null ? null : PhaseRun.RecordSession(dir, resumedAt);
-        if (resumedAt > 0)
-            _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})" +
-                 (earlierBuild is not null && earlierBuild != PhaseRun.Build ? $"; begun by build {earlierBuild}, continued by {PhaseRun.Build}" : ""));
+        long end = Math.Min(steps, StopAtStep ?? int.MaxValue);
+        if (resumedAt >= end)
+            _log($"{phase.Name}: trained to step {resumedAt:N0} of {steps:N0} before ({dir}); evaluating it");   // no session: nothing is trained
+        else
+        {
+            string? earlierBuild = _modelFingerprint is null ? null : PhaseRun.RecordSession(dir, resumedAt);
+            if (resumedAt > 0)
+                _log($"{phase.Name}: resuming from step {resumedAt:N0} of {steps:N0} ({dir})" +
+                     (earlierBuild is not null && earlierBuild != PhaseRun.Build ? $"; begun by build {earlierBuild}, continued by {PhaseRun.Build}" : ""));
+        }
         // With a curve, the trainer measures exact match on 320 test items every CurveEvery updates (train_log.jsonl, curves.svg).
         int curveEvery = phase.CurveEvery(fullScale);
         Example[]? curve = curveEvery > 0 ? [.. PetrovSampler.TestSet(phase.Task, 320).Select(PetrovTuningData.Fields)] : null;
         if (curve is not null) options = options with { EvalEvery = curveEvery };
         int logEvery = Math.Max(100, steps / 50);
-        long end = Math.Min(steps, StopAtStep ?? int.MaxValue);
         var pace = new Pace(resumedAt);
         var progress = new InlineProgress<TrainingProgress>(p =>
         {
@@ -267,7 +276,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
             {
                 ulong initSeed = seed + (ulong)k;
                 stages.Add(PetrovStageProgress.Phase(phase.Name + (seedCount > 1 ? $" (seed {initSeed})" : ""), PhaseDirectory(phase, initSeed),
-                    Steps(phase.Steps, phase.FullSteps), LearningRate(phase), initSeed));
+                    Steps(phase.Steps, phase.FullSteps), LearningRate(phase), initSeed, PetrovTasks.Name(phase.Task)));
             }
         }
         return stages;

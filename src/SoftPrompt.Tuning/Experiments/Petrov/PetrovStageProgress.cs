@@ -7,19 +7,21 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// <summary>
 /// How far one stage of a run (pretraining, or an adaptation phase and seed) has come, as its folder shows it —
 /// <c>experiment petrov --status</c>: the steps reached of the scale's, the last exact match on the curve's test items
-/// (phases with a curve), the training seconds over every session, the sessions that trained it, and the pace of its
-/// last logged steps (seconds a step), from which the time left follows.
+/// (phases with a curve), the exact match on the task's test items measured when a run last ended at the step reached
+/// (result.json; <see cref="FinalTestItems"/> of them), the training seconds over every session, the sessions that trained it,
+/// and the pace of its last logged steps (seconds a step), from which the time left follows.
 /// </summary>
 public sealed record PetrovStageProgress(string Stage, long Reached, long Steps, string? Folder, double? ExactMatch = null, long? ExactMatchStep = null,
-    double? Seconds = null, int Sessions = 0, string? Note = null, double? SecondsPerStep = null)
+    double? Seconds = null, int Sessions = 0, string? Note = null, double? SecondsPerStep = null, double? FinalExactMatch = null, int FinalTestItems = 0)
 {
     /// <summary>The steps over which <see cref="SecondsPerStep"/> is measured: the end of the log.</summary>
     public const int PaceWindow = 2_000;
 
     public bool Done => Reached >= Steps;
 
-    /// <summary>An adaptation phase's folder (<see cref="PhaseRun"/>): its checkpoint, train_log.jsonl, phase.json and sessions.jsonl.</summary>
-    public static PetrovStageProgress Phase(string stage, string directory, int steps, double learningRate, ulong initSeed)
+    /// <summary>An adaptation phase's folder (<see cref="PhaseRun"/>): its checkpoint, train_log.jsonl, phase.json, sessions.jsonl and result.json
+    /// (the exact match on <paramref name="task"/>, when measured at the step the checkpoint holds).</summary>
+    public static PetrovStageProgress Phase(string stage, string directory, int steps, double learningRate, ulong initSeed, string? task = null)
     {
         if (!Directory.Exists(directory)) return new(stage, 0, steps, null, Note: "not started");
         string checkpoint = Path.Combine(directory, "checkpoint"), log = Path.Combine(directory, "train_log.jsonl");
@@ -30,8 +32,12 @@ public sealed record PetrovStageProgress(string Stage, long Reached, long Steps,
                 $"holds another run, {reached:N0} of {run.Steps:N0} steps at lr {run.LearningRate:g3} from seed {run.InitSeed}: this one would start afresh"));
         var records = File.Exists(log) ? TrainingLog.Read(log) : [];
         var lastEval = records.LastOrDefault(r => r.Get("exact_match") is not null);
-        return new(stage, reached, steps, directory, 100 * lastEval?.Get("exact_match"), lastEval?.Step, state?.ElapsedSeconds, PhaseRun.Sessions(directory),
-            SecondsPerStep: RecentPace(records));
+        double? final = null;
+        int finalItems = 0;
+        if (task is not null && PhaseRun.ReadResult(directory) is { } result && result.Step == reached && result.ExactMatch.TryGetValue(task, out double m))
+            (final, finalItems) = (m, result.TestItems);
+        return new(stage, reached, steps, directory, 100 * lastEval?.Get("exact_match"), lastEval?.Step, state?.ElapsedSeconds, PhaseRun.Sessions(directory, steps),
+            SecondsPerStep: RecentPace(records), FinalExactMatch: final, FinalTestItems: finalItems);
     }
 
     /// <summary>A pretraining folder: its checkpoint (step and training seconds) and whether the model was exported.</summary>

@@ -11,12 +11,13 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// the phase, its steps, learning rate and initialisation seed, and the pretrained model's fingerprint.
 /// A rerun with the same identity continues from the trainer's checkpoint there (the authors' long phases
 /// take many hours on this machine, more than one session); any other run empties the directory first.
-/// sessions.jsonl there gets a line per session (when, from which step, which build), so a phase that one build
-/// began and a newer one finished says so.
+/// sessions.jsonl there gets a line per session that trains (when, from which step, which build), so a phase that one build
+/// began and a newer one finished says so; result.json holds the phase's last evaluation on the test items, so that
+/// <c>--status</c> gives a finished phase's figure without evaluating it again.
 /// </summary>
 public static class PhaseRun
 {
-    const string IdentityFile = "phase.json", SessionsFile = "sessions.jsonl";
+    const string IdentityFile = "phase.json", SessionsFile = "sessions.jsonl", ResultFile = "result.json";
 
     /// <summary>This build: the assembly's informational version (version + git commit, as the SDK stamps it).</summary>
     public static string Build { get; } = typeof(PhaseRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
@@ -65,11 +66,47 @@ public static class PhaseRun
         }
     }
 
-    /// <summary>How many sessions have trained in the folder (the lines of its sessions.jsonl).</summary>
-    public static int Sessions(string directory)
+    /// <summary>
+    /// How many sessions have trained in the folder: the lines of its sessions.jsonl that start below <paramref name="steps"/>
+    /// (builds before 2026-12-02 also logged a rerun that only evaluated the finished phase, from its last step).
+    /// </summary>
+    public static int Sessions(string directory, long steps)
     {
         string path = Path.Combine(directory, SessionsFile);
-        return File.Exists(path) ? File.ReadLines(path).Count(l => l.Length > 0) : 0;
+        if (!File.Exists(path)) return 0;
+        int count = 0;
+        foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
+            try { if (JsonDocument.Parse(line).RootElement.GetProperty("from_step").GetInt64() < steps) count++; }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException) { count++; }   // a line cut short: a session all the same
+        return count;
+    }
+
+    /// <summary>A phase's evaluation as result.json records it: the step it was measured at, on how many test items, exact match (%) on each task evaluated.</summary>
+    public sealed record Result(long Step, int TestItems, IReadOnlyDictionary<string, double> ExactMatch, double Seconds, string Measured, string Build);
+
+    /// <summary>Records the phase's evaluation (atomically: an interrupted write leaves the previous one).</summary>
+    public static void WriteResult(string directory, long step, int testItems, IReadOnlyDictionary<string, double> exactMatch, double seconds) =>
+        AtomicFile.WriteAllText(Path.Combine(directory, ResultFile), JsonSerializer.Serialize(new
+        {
+            step, test_items = testItems, exact_match = exactMatch, seconds, measured = DateTime.UtcNow.ToString("O"), build = Build,
+        }, new JsonSerializerOptions(Readable) { WriteIndented = true }));
+
+    /// <summary>The phase's recorded evaluation, or null when there is none; errors name the file.</summary>
+    public static Result? ReadResult(string directory)
+    {
+        string path = Path.Combine(directory, ResultFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+            var exact = root.GetProperty("exact_match").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            return new(root.GetProperty("step").GetInt64(), root.GetProperty("test_items").GetInt32(), exact, root.GetProperty("seconds").GetDouble(),
+                root.GetProperty("measured").GetString() ?? "", root.GetProperty("build").GetString() ?? "");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new AdapterFormatException($"{path}: not a phase result ({e.Message}).");
+        }
     }
 
     /// <summary>Makes <paramref name="directory"/> ready for the run <paramref name="identity"/> names; returns the step its checkpoint holds (0: a fresh start).</summary>
