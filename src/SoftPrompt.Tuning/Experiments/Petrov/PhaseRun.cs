@@ -81,32 +81,28 @@ public static class PhaseRun
         return count;
     }
 
-    /// <summary>A phase's evaluation as result.json records it: the step it was measured at, on how many test items, exact match (%) on each task evaluated.</summary>
+    /// <summary>A phase's evaluation as result.json records it: the step it was measured at, on how many test items, exact match (%) on each task evaluated,
+    /// the training seconds, when (UTC) and by which build.</summary>
     public sealed record Result(long Step, int TestItems, IReadOnlyDictionary<string, double> ExactMatch, double Seconds, string Measured, string Build);
+
+    /// <summary>result.json's form, both ways: snake_case, indented, every field required when read.</summary>
+    static readonly JsonSerializerOptions ResultJson = new(Readable)
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, RespectRequiredConstructorParameters = true, RespectNullableAnnotations = true,
+    };
 
     /// <summary>Records the phase's evaluation (atomically: an interrupted write leaves the previous one).</summary>
     public static void WriteResult(string directory, long step, int testItems, IReadOnlyDictionary<string, double> exactMatch, double seconds) =>
-        AtomicFile.WriteAllText(Path.Combine(directory, ResultFile), JsonSerializer.Serialize(new
-        {
-            step, test_items = testItems, exact_match = exactMatch, seconds, measured = DateTime.UtcNow.ToString("O"), build = Build,
-        }, new JsonSerializerOptions(Readable) { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(directory, ResultFile),
+            JsonSerializer.Serialize(new Result(step, testItems, exactMatch, seconds, DateTime.UtcNow.ToString("O"), Build), ResultJson));
 
     /// <summary>The phase's recorded evaluation, or null when there is none; errors name the file.</summary>
     public static Result? ReadResult(string directory)
     {
         string path = Path.Combine(directory, ResultFile);
         if (!File.Exists(path)) return null;
-        try
-        {
-            var root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
-            var exact = root.GetProperty("exact_match").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
-            return new(root.GetProperty("step").GetInt64(), root.GetProperty("test_items").GetInt32(), exact, root.GetProperty("seconds").GetDouble(),
-                root.GetProperty("measured").GetString() ?? "", root.GetProperty("build").GetString() ?? "");
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new AdapterFormatException($"{path}: not a phase result ({e.Message}).");
-        }
+        try { return JsonSerializer.Deserialize<Result>(File.ReadAllText(path), ResultJson) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new AdapterFormatException($"{path}: not a phase result ({e.Message})."); }
     }
 
     /// <summary>Makes <paramref name="directory"/> ready for the run <paramref name="identity"/> names; returns the step its checkpoint holds (0: a fresh start).</summary>
