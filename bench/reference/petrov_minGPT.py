@@ -39,6 +39,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from blas_check import require_fast_blas
+
 LENGTH, DIGITS, VOCAB = 10, 8, 10
 MODELS = {1: dict(n_layer=1, n_head=1, n_embd=96, ln1=True), 2: dict(n_layer=1, n_head=4, n_embd=256, ln1=False),
           3: dict(n_layer=4, n_head=4, n_embd=256, ln1=True), 4: dict(n_layer=4, n_head=4, n_embd=256, ln1=True)}
@@ -195,6 +197,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json", required=True)
     a = ap.parse_args()
+    require_fast_blas()
     torch.manual_seed(1428)
     phases = json.load(open(a.input))
     out = [{"name": p["name"], "step_seconds": run_phase(p, a.steps, a.warmup)} for p in phases]

@@ -36,6 +36,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from blas_check import require_fast_blas
+
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
 LN_EPS = 1e-5
 IGNORE = -100
@@ -218,6 +220,7 @@ def main():
     a = parse_args()
     if a.threads is not None:
         torch.set_num_threads(a.threads)
+    require_fast_blas()
     dtype = getattr(torch, a.dtype)
 
     if a.sdpa:

@@ -45,6 +45,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from blas_check import require_fast_blas
+
 ADAMW = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
 
 
@@ -181,6 +183,7 @@ def main():
     ap.add_argument("--input", required=True)
     ap.add_argument("--json", required=True)
     a = ap.parse_args()
+    require_fast_blas()
     spec = json.load(open(a.input))
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])
