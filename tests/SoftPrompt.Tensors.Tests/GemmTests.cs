@@ -30,6 +30,20 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(19, 31, 64)]      // attention scores of one head (setup 4: 19 queries, 12 + 19 keys, head size 64)
+    [InlineData(19, 64, 31)]      // probabilities · values
+    [InlineData(31, 64, 19)]      // dK, dV: transposed probabilities · queries or output gradients
+    [InlineData(19, 12, 64)]      // the 12 prefix keys
+    public void AttentionHeadShapes_MatchReference_AllLayouts_AlphaBetaPadding_BothKernels(int m, int n, int k)
+    {
+        foreach (var (ta, tb) in Layouts)
+            foreach (var (alpha, beta) in new[] { (1f, 0f), (0.125f, 1f), (-0.5f, 0.25f) })
+                foreach (int pad in new[] { 0, 3 })
+                    foreach (bool force256 in BothKernels())
+                        Check(ta, tb, m, n, k, alpha, beta, pad, force256, seed: m * 7919 + n * 31 + k + pad);
+    }
+
+    [Theory]
     [InlineData(1000, 7, 65)]     // many row panels, few columns
     [InlineData(7, 1000, 63)]     // skinny M: the parallel split goes over columns
     [InlineData(65, 40, 1000)]    // K over one KC block: later blocks accumulate with beta = 1
