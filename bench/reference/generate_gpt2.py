@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from blas_check import require_fast_blas
+
 
 def load_safetensors(path):
     """name -> float32 tensor; a tiny reader (F32 only, which is what the benchmark writes)."""
@@ -111,6 +113,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    require_fast_blas()
     with open(a.input) as f:
         spec = json.load(f)
     with open(f"{a.model}/config.json") as f:
