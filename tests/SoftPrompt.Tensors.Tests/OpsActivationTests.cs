@@ -38,4 +38,33 @@ public class OpsActivationTests
             Assert.True(Math.Abs(x.Grad!.Span[i] - df) <= 2e-6 * Math.Max(1, Math.Abs(df)), $"gelu'({v}) = {x.Grad.Span[i]}, expected {df}");
         }
     }
+
+    [Fact]
+    public void GeluTanh_WideLanes_HaveTheBitsOfTheEightLanePath()
+    {
+        // Whole rows run 16 lanes at a time where the CPU has AVX-512; rows of 8 run the 8-lane loop only.
+        // Both must give the same bits, value and gradient (a checkpoint resumed on another machine stays exact).
+        var rng = new Random(3);
+        var xs = Enumerable.Range(0, 4096).Select(_ => (float)(rng.NextDouble() * 16 - 8)).ToArray();
+        var gs = Enumerable.Range(0, 4096).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var (wideY, wideGrad) = GeluWithGrad(xs, gs);
+        for (int start = 0; start < xs.Length; start += 8)
+        {
+            var (y, grad) = GeluWithGrad(xs[start..(start + 8)], gs[start..(start + 8)]);
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.Equal(BitConverter.SingleToUInt32Bits(wideY[start + i]), BitConverter.SingleToUInt32Bits(y[i]));
+                Assert.Equal(BitConverter.SingleToUInt32Bits(wideGrad[start + i]), BitConverter.SingleToUInt32Bits(grad[i]));
+            }
+        }
+
+        static (float[] Y, float[] Grad) GeluWithGrad(float[] xs, float[] gs)
+        {
+            var x = Tensor.FromArray(xs, xs.Length);
+            x.RequiresGrad = true;
+            var y = Gelu(x, approximateTanh: true);
+            y.Backward(Tensor.FromArray(gs, gs.Length));
+            return (y.Span.ToArray(), x.Grad!.Span.ToArray());
+        }
+    }
 }

@@ -44,6 +44,7 @@ public static partial class Sgemm
         public float Alpha = alpha, Beta = beta;
         public ushort* BHalf;       // set instead of B when B holds 16-bit floats (Sgemm.Half.cs)
         public bool BHalfIsBf16;    // bf16 bits, else f16
+        public float* Bias;         // [N] added to every row of C in the first K block (beta is 0 then), or null
     }
 
     /// <summary>
@@ -57,6 +58,16 @@ public static partial class Sgemm
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
     static unsafe void Execute(in GemmArgs g, bool parallel)
     {
+        if (g.Bias != null && (g.K == 0 || g.Alpha == 0f || g.M == 1 || g.N == 1))
+        {
+            // Paths without tiles: C = bias, then C += alpha·op(A)·op(B) (the same bits as the tiles' epilogue).
+            FillRows(g.C, g.Ldc, g.M, g.N, g.Bias);
+            GemmArgs accumulate = g;
+            accumulate.Bias = null;
+            accumulate.Beta = 1f;
+            Execute(in accumulate, parallel);
+            return;
+        }
         if (g.K == 0 || g.Alpha == 0f)
         {
             ScaleC(g.C, g.Ldc, g.M, g.N, g.Beta);
@@ -204,6 +215,7 @@ public static partial class Sgemm
             Blocking bl = _bl;
             float alpha = _g.Alpha, beta = _beta;
             nint ldc = _g.Ldc;
+            float* bias = _pc == 0 ? _g.Bias : null;   // added by the first K block's stores only
             for (int n = 0; n < slabCount; n++)
             {
                 int slab = s0 + (start + n) % slabCount;
@@ -215,12 +227,13 @@ public static partial class Sgemm
                     int nValid = Math.Min(nr, _nc - j);
                     float* bp = _bPack + (nint)q * kc * nr;
                     float* cCol = _g.C + _jc + j;
+                    float* biasCol = bias == null ? null : bias + _jc + j;
                     for (int ip = p0; ip < p1; ip++)
                     {
                         int i = ip * mr;
                         int mValid = Math.Min(mr, _g.M - i);
                         float* ap = aPack + (nint)(ip - p0) * kc * mr;
-                        Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, tile);
+                        Tile(in bl, kc, ap, bp, cCol + i * ldc, ldc, mValid, nValid, alpha, beta, biasCol, tile);
                     }
                 }
             }
@@ -257,6 +270,13 @@ public static partial class Sgemm
                     PackCopy(dst, _g.B + (nint)_pc * _g.Ldb + j, _g.Ldb, nr, valid, _kc);
             }
         }
+    }
+
+    /// <summary>Every row of C[m,n] = bias[0..n).</summary>
+    static unsafe void FillRows(float* c, int ldc, int m, int n, float* bias)
+    {
+        var row = new ReadOnlySpan<float>(bias, n);
+        for (int i = 0; i < m; i++) row.CopyTo(new Span<float>(c + (nint)i * ldc, n));
     }
 
     /// <summary>C[m,n] = beta * C (beta == 0: zeros, C not read). The k == 0 / alpha == 0 case.</summary>

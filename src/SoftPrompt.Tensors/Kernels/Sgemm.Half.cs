@@ -22,23 +22,26 @@ public static partial class Sgemm
     /// </summary>
     public static unsafe void MultiplyHalfB(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<ushort> b, WeightDtype bDtype, int ldb,
-        Span<float> c, int ldc, float alpha = 1f, float beta = 0f)
+        Span<float> c, int ldc, float alpha = 1f, float beta = 0f, ReadOnlySpan<float> bias = default)
     {
         if (bDtype is not (WeightDtype.BF16 or WeightDtype.F16))
             throw new ArgumentException($"MultiplyHalfB: B must be BF16 or F16, got {bDtype}.", nameof(bDtype));
         CheckOperand("A", transA ? k : m, transA ? m : k, lda, a.Length, 0, 1);
         CheckOperand("B", transB ? n : k, transB ? k : n, ldb, b.Length, 0, 1);
         CheckOperand("C", m, n, ldc, c.Length, 0, 1);
+        CheckBias(bias, n, beta);
         if (m == 0 || n == 0) return;
 
         fixed (float* pa = a)
         fixed (ushort* pb = b)
         fixed (float* pc = c)
+        fixed (float* pbias = bias)
         {
             var g = new GemmArgs(transA, transB, m, n, k, pa, lda, null, ldb, pc, ldc, alpha, beta)
             {
                 BHalf = pb,
                 BHalfIsBf16 = bDtype == WeightDtype.BF16,
+                Bias = bias.IsEmpty ? null : pbias,
             };
             Execute(in g, parallel: true);
         }

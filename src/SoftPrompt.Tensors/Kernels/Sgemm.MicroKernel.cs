@@ -11,7 +11,8 @@ public static partial class Sgemm
     // MR·NR/W FMAs into accumulators that live in registers for the whole kc loop.
     //   Vector256:  6×16 -> 12 ymm accumulators + 2 B + 1 broadcast = 15 of 16 ymm (AVX2).
     //   Vector512: 12×32 -> 24 zmm accumulators + 2 B + 1 broadcast = 27 of 32 zmm (AVX-512).
-    // At the end the tile is written as C = alpha*acc + beta*C (beta == 0: C is not read).
+    // At the end the tile is written as C = alpha*acc + beta*C (beta == 0: C is not read), or, given
+    // a bias (the NR columns' entries; beta is 0 then), C = alpha*acc + bias: one FMA a vector.
     // The kernels are fully optimised from the first call and never inlined, so their loop is
     // always the one compiled on its own (accumulators in registers, nothing else live in the
     // loop) whatever the JIT decides for the driver around them; inlined, they measured the same.
@@ -20,7 +21,7 @@ public static partial class Sgemm
     /// Full tile, AVX2: C[6,16] (row stride ldc) = alpha * Apanel[kc,6]^T · Bpanel[kc,16] + beta * C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    static unsafe void Kernel6x16(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    static unsafe void Kernel6x16(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, float* bias)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -42,7 +43,17 @@ public static partial class Sgemm
         }
 
         Vector256<float> va = Vector256.Create(alpha);
-        if (beta == 0f)
+        if (bias != null)
+        {
+            Vector256<float> z0 = Vector256.Load(bias), z1 = Vector256.Load(bias + 8);
+            Bias256(c, c00, c01, va, z0, z1); c += ldc;
+            Bias256(c, c10, c11, va, z0, z1); c += ldc;
+            Bias256(c, c20, c21, va, z0, z1); c += ldc;
+            Bias256(c, c30, c31, va, z0, z1); c += ldc;
+            Bias256(c, c40, c41, va, z0, z1); c += ldc;
+            Bias256(c, c50, c51, va, z0, z1);
+        }
+        else if (beta == 0f)
         {
             (va * c00).Store(c); (va * c01).Store(c + 8); c += ldc;
             (va * c10).Store(c); (va * c11).Store(c + 8); c += ldc;
@@ -64,6 +75,13 @@ public static partial class Sgemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Bias256(float* c, Vector256<float> x0, Vector256<float> x1, Vector256<float> va, Vector256<float> z0, Vector256<float> z1)
+    {
+        Vector256.FusedMultiplyAdd(va, x0, z0).Store(c);
+        Vector256.FusedMultiplyAdd(va, x1, z1).Store(c + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static unsafe void Update256(float* c, Vector256<float> x0, Vector256<float> x1, Vector256<float> va, Vector256<float> vb)
     {
         Vector256.FusedMultiplyAdd(va, x0, vb * Vector256.Load(c)).Store(c);
@@ -75,7 +93,7 @@ public static partial class Sgemm
     /// The same structure as <see cref="Kernel6x16"/> with twice the rows and twice the vector width.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    static unsafe void Kernel12x32(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
+    static unsafe void Kernel12x32(nint kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, float* bias)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -106,7 +124,23 @@ public static partial class Sgemm
         }
 
         Vector512<float> va = Vector512.Create(alpha);
-        if (beta == 0f)
+        if (bias != null)
+        {
+            Vector512<float> z0 = Vector512.Load(bias), z1 = Vector512.Load(bias + 16);
+            Bias512(c, c00, c01, va, z0, z1); c += ldc;
+            Bias512(c, c10, c11, va, z0, z1); c += ldc;
+            Bias512(c, c20, c21, va, z0, z1); c += ldc;
+            Bias512(c, c30, c31, va, z0, z1); c += ldc;
+            Bias512(c, c40, c41, va, z0, z1); c += ldc;
+            Bias512(c, c50, c51, va, z0, z1); c += ldc;
+            Bias512(c, c60, c61, va, z0, z1); c += ldc;
+            Bias512(c, c70, c71, va, z0, z1); c += ldc;
+            Bias512(c, c80, c81, va, z0, z1); c += ldc;
+            Bias512(c, c90, c91, va, z0, z1); c += ldc;
+            Bias512(c, cA0, cA1, va, z0, z1); c += ldc;
+            Bias512(c, cB0, cB1, va, z0, z1);
+        }
+        else if (beta == 0f)
         {
             (va * c00).Store(c); (va * c01).Store(c + 16); c += ldc;
             (va * c10).Store(c); (va * c11).Store(c + 16); c += ldc;
@@ -140,6 +174,13 @@ public static partial class Sgemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Bias512(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> va, Vector512<float> z0, Vector512<float> z1)
+    {
+        Vector512.FusedMultiplyAdd(va, x0, z0).Store(c);
+        Vector512.FusedMultiplyAdd(va, x1, z1).Store(c + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static unsafe void Update512(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> va, Vector512<float> vb)
     {
         Vector512.FusedMultiplyAdd(va, x0, vb * Vector512.Load(c)).Store(c);
@@ -154,27 +195,35 @@ public static partial class Sgemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static unsafe void Tile(in Blocking bl, int kc, float* a, float* b, float* c, nint ldc, int mr, int nr,
-        float alpha, float beta, float* tile)
+        float alpha, float beta, float* bias, float* tile)
     {
         if (mr == bl.MR && nr == bl.NR)
         {
-            if (bl.Wide) Kernel12x32(kc, a, b, c, ldc, alpha, beta);
-            else Kernel6x16(kc, a, b, c, ldc, alpha, beta);
+            if (bl.Wide) Kernel12x32(kc, a, b, c, ldc, alpha, beta, bias);
+            else Kernel6x16(kc, a, b, c, ldc, alpha, beta, bias);
             return;
         }
-        if (bl.Wide) Kernel12x32(kc, a, b, tile, bl.NR, 1f, 0f);
-        else Kernel6x16(kc, a, b, tile, bl.NR, 1f, 0f);
-        MergeTile(c, ldc, tile, bl.NR, mr, nr, alpha, beta);
+        if (bl.Wide) Kernel12x32(kc, a, b, tile, bl.NR, 1f, 0f, null);
+        else Kernel6x16(kc, a, b, tile, bl.NR, 1f, 0f, null);
+        MergeTile(c, ldc, tile, bl.NR, mr, nr, alpha, beta, bias);
     }
 
-    /// <summary>C[mr,nr] = alpha * T[mr,nr] + beta * C (beta == 0: C not read), 8 columns at a time.</summary>
-    static unsafe void MergeTile(float* c, nint ldc, float* t, int ldt, int mr, int nr, float alpha, float beta)
+    /// <summary>
+    /// C[mr,nr] = alpha * T[mr,nr] + beta * C (beta == 0: C not read), or alpha * T + bias[0..nr) given a bias,
+    /// 8 columns at a time.
+    /// </summary>
+    static unsafe void MergeTile(float* c, nint ldc, float* t, int ldt, int mr, int nr, float alpha, float beta, float* bias)
     {
         Vector256<float> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
         for (int i = 0; i < mr; i++, c += ldc, t += ldt)
         {
             int j = 0;
-            if (beta == 0f)
+            if (bias != null)
+            {
+                for (; j + 8 <= nr; j += 8) Vector256.FusedMultiplyAdd(va, Vector256.Load(t + j), Vector256.Load(bias + j)).Store(c + j);
+                for (; j < nr; j++) c[j] = alpha * t[j] + bias[j];
+            }
+            else if (beta == 0f)
             {
                 for (; j + 8 <= nr; j += 8) (va * Vector256.Load(t + j)).Store(c + j);
                 for (; j < nr; j++) c[j] = alpha * t[j];

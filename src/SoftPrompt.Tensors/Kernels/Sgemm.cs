@@ -21,23 +21,38 @@ public static partial class Sgemm
     /// op(A) is A (stored [m,k], row stride <paramref name="lda"/>) or, with <paramref name="transA"/>,
     /// A^T (A stored [k,m], row stride lda); likewise B is stored [k,n] or, transposed, [n,k].
     /// With <paramref name="beta"/> == 0, C is overwritten and never read (it may hold NaN).
+    /// A non-empty <paramref name="bias"/> ([n], with beta == 0) is added to every row of C as the
+    /// tiles are stored: <c>C = alpha * op(A) · op(B) + bias</c>, a Linear layer's output in one pass
+    /// over C, with the bits of filling C with the bias and multiplying with beta = 1.
     /// </summary>
     public static unsafe void Multiply(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        Span<float> c, int ldc, float alpha = 1f, float beta = 0f)
+        Span<float> c, int ldc, float alpha = 1f, float beta = 0f, ReadOnlySpan<float> bias = default)
     {
         CheckOperand("A", transA ? k : m, transA ? m : k, lda, a.Length, 0, 1);
         CheckOperand("B", transB ? n : k, transB ? k : n, ldb, b.Length, 0, 1);
         CheckOperand("C", m, n, ldc, c.Length, 0, 1);
+        CheckBias(bias, n, beta);
         if (m == 0 || n == 0) return;
 
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
+        fixed (float* pbias = bias)
         {
-            var g = new GemmArgs(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, alpha, beta);
+            var g = new GemmArgs(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, alpha, beta) { Bias = bias.IsEmpty ? null : pbias };
             Execute(in g, parallel: true);
         }
+    }
+
+    /// <summary>A bias is [n] floats (or more) and replaces beta·C: it needs beta == 0.</summary>
+    static void CheckBias(ReadOnlySpan<float> bias, int n, float beta)
+    {
+        if (bias.IsEmpty) return;
+        if (bias.Length < n)
+            throw new ArgumentException($"bias holds {bias.Length} floats but C has {n} columns.", nameof(bias));
+        if (beta != 0f)
+            throw new ArgumentException($"a bias is added instead of beta·C: beta must be 0, got {beta}.", nameof(beta));
     }
 
     /// <summary>

@@ -114,9 +114,20 @@ public static partial class Functional
     // the separate TensorPrimitives passes cost more than the arithmetic. With e = e^{2u} and r = 1/(e + 1):
     // ½(1 + t) = e·r and 1 − t² = 4·e·r², which keep their relative precision where t is near −1 (forming
     // 1 + t from t loses it); u is capped at 15 (tanh(15) is 1 in float) so that e stays finite.
+    // With AVX-512 the same arithmetic runs 16 lanes at a time first (the same bits: lane by lane, Vector512.Exp is Vector256.Exp).
     static void GeluTanhForward(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x); ref float yr = ref MemoryMarshal.GetReference(y);
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
+                var (e, r) = GeluExp(v, v * v);
+                (v * e * r).StoreUnsafe(ref yr, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             ref float xr = ref MemoryMarshal.GetReference(x); ref float yr = ref MemoryMarshal.GetReference(y);
@@ -137,6 +148,23 @@ public static partial class Functional
     static void GeluTanhBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> gx, bool overwrite)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x); ref float dr = ref MemoryMarshal.GetReference(dy); ref float gr = ref MemoryMarshal.GetReference(gx);
+            var one = Vector512<float>.One;
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                var v = Vector512.LoadUnsafe(ref xr, (nuint)i);
+                var v2 = v * v;
+                var (e, r) = GeluExp(v, v2);
+                var slope = Vector512.Create(2f * Sqrt2OverPi) * v * Vector512.FusedMultiplyAdd(Vector512.Create(3f * GeluCoef), v2, one);
+                var er = e * r;
+                var d = Vector512.FusedMultiplyAdd(slope * er, r, er);
+                var g = Vector512.LoadUnsafe(ref dr, (nuint)i) * d;
+                if (!overwrite) g += Vector512.LoadUnsafe(ref gr, (nuint)i);
+                g.StoreUnsafe(ref gr, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             ref float xr = ref MemoryMarshal.GetReference(x); ref float dr = ref MemoryMarshal.GetReference(dy); ref float gr = ref MemoryMarshal.GetReference(gx);
@@ -169,6 +197,13 @@ public static partial class Functional
         var u = Vector256.Create(Sqrt2OverPi) * x * Vector256.FusedMultiplyAdd(Vector256.Create(GeluCoef), x2, Vector256<float>.One);
         var e = Vector256.Exp(Vector256.Min(u + u, Vector256.Create(30f)));
         return (e, Vector256<float>.One / (e + Vector256<float>.One));
+    }
+
+    static (Vector512<float> E, Vector512<float> R) GeluExp(Vector512<float> x, Vector512<float> x2)
+    {
+        var u = Vector512.Create(Sqrt2OverPi) * x * Vector512.FusedMultiplyAdd(Vector512.Create(GeluCoef), x2, Vector512<float>.One);
+        var e = Vector512.Exp(Vector512.Min(u + u, Vector512.Create(30f)));
+        return (e, Vector512<float>.One / (e + Vector512<float>.One));
     }
 
     [ThreadStatic] static float[]? _activationScratch;

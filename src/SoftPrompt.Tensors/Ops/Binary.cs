@@ -23,7 +23,8 @@ public static partial class Functional
         var yb = y.Buffer; int yOff = y.Offset;
         if (a.Length == y.Length && b.Length == y.Length)
         {
-            BinaryRow(kind, a.Span, 1, b.Span, 1, y.Span);
+            int n = y.Length;
+            ElementBlocks(n, (start, len) => BinaryRow(kind, ab.AsSpan(aOff + start, len), 1, bb.AsSpan(bOff + start, len), 1, yb.AsSpan(yOff + start, len)));
         }
         else
         {
@@ -36,6 +37,26 @@ public static partial class Functional
         }
         if (Tape.Needs(a, b)) Tape.Record(new BinaryNode(kind, a, b), y);
         return y;
+    }
+
+    const int ElementBlock = 16_384;   // floats a task takes at once in a same-shape elementwise op (64 KiB)
+
+    /// <summary>
+    /// body(start, length) over [0, n) in blocks of <see cref="ElementBlock"/>, as parallel tasks when there are
+    /// several blocks (a residual stream of 1,856 × 256 floats is 29): elementwise results do not depend on the split.
+    /// </summary>
+    static void ElementBlocks(int n, Action<int, int> body)
+    {
+        if (n <= ElementBlock) { if (n > 0) body(0, n); return; }
+        int blocks = (n + ElementBlock - 1) / ElementBlock;
+        Kernels.RowParallel.For(blocks, 2L * ElementBlock, (s, e) =>
+        {
+            for (int blk = s; blk < e; blk++)
+            {
+                int start = blk * ElementBlock;
+                body(start, Math.Min(ElementBlock, n - start));
+            }
+        });
     }
 
     /// <summary>y = a ∘ b over one row; a stride of 0 means that operand is one broadcast value.</summary>
@@ -90,34 +111,39 @@ public static partial class Functional
             if (b.RequiresGrad) AddGrad(b, Partial(g, a, b, wrtA: false), shape);
         }
 
-        static void AddGrad(Tensor t, ReadOnlySpan<float> grad, int[] shape)
+        static void AddGrad(Tensor t, Tensor grad, int[] shape)
         {
             if (t.Length == grad.Length)
             {
-                var gt = t.GradSpanForWrite(out bool overwrite);
-                if (overwrite) { grad.CopyTo(gt); return; }
+                t.GradSpanForWrite(out bool overwrite);
+                var gt = t.Grad!; var gtb = gt.Buffer; int gto = gt.Offset;
+                var gb = grad.Buffer; int go = grad.Offset;
+                ElementBlocks(grad.Length, overwrite
+                    ? (start, len) => gb.AsSpan(go + start, len).CopyTo(gtb.AsSpan(gto + start, len))
+                    : (start, len) => TensorPrimitives.Add(gtb.AsSpan(gto + start, len), gb.AsSpan(go + start, len), gtb.AsSpan(gto + start, len)));
+                return;
             }
-            Broadcast.SumInto(grad, shape, t.GradSpan(), t.Shape);
+            Broadcast.SumInto(grad.Span, shape, t.GradSpan(), t.Shape);
         }
 
         /// <summary>dy scaled by the partial derivative, at the output's shape.</summary>
-        ReadOnlySpan<float> Partial(Tensor g, Tensor a, Tensor b, bool wrtA)
+        Tensor Partial(Tensor g, Tensor a, Tensor b, bool wrtA)
         {
             switch (kind)
             {
-                case BinaryKind.Add: return g.Span;
+                case BinaryKind.Add: return g;
                 case BinaryKind.Sub:
-                    if (wrtA) return g.Span;
-                    var neg = g.EmptyLike(); TensorPrimitives.Negate(g.Span, neg.Span); return neg.Span;
+                    if (wrtA) return g;
+                    var neg = g.EmptyLike(); TensorPrimitives.Negate(g.Span, neg.Span); return neg;
                 case BinaryKind.Mul:
                     // d(a·b)/da = b
-                    return Mul(g, wrtA ? b : a).Span;
+                    return Mul(g, wrtA ? b : a);
                 default:
-                    if (wrtA) return Div(g, b).Span;
+                    if (wrtA) return Div(g, b);
                     // d(a/b)/db = -a/b² = -y/b
                     var t = Div(Mul(g, Output), b);
                     TensorPrimitives.Negate(t.Span, t.Span);
-                    return t.Span;
+                    return t;
             }
         }
     }

@@ -18,7 +18,7 @@ public static partial class Functional
         int c = x.Size(-1), oc = weightInOut ? w.Cols : w.Rows;
         var y = LinearOutput(x, weightInOut ? w.Rows : w.Cols, oc, bias, w.ToString(), out int rows);
         var ys = y.Span;
-        Sgemm.MultiplyHalfB(false, !weightInOut, rows, oc, c, x.Span, c, w.Bits, w.Dtype, w.Cols, ys, oc, beta: bias is null ? 0f : 1f);
+        Sgemm.MultiplyHalfB(false, !weightInOut, rows, oc, c, x.Span, c, w.Bits, w.Dtype, w.Cols, ys, oc, bias: bias is null ? default : bias.Span);
         if (Tape.Needs(x, bias)) Tape.Record(new FrozenLinearNode(x, w, bias, weightInOut, rows, c, oc), y);
         return y;
     }

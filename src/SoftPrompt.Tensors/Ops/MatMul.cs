@@ -74,7 +74,7 @@ public static partial class Functional
 
     /// <summary>
     /// Linear's output [.., OC] for x [.., C], after checking C against the weight's input features and the
-    /// bias against OC: each row holds the bias (the GEMM then accumulates, beta 1), or is uninitialised without one.
+    /// bias against OC, uninitialised: the GEMM writes every element (and adds the bias as it stores them).
     /// </summary>
     static Tensor LinearOutput(Tensor x, int weightIn, int oc, Tensor? bias, string weight, out int rows)
     {
@@ -83,16 +83,11 @@ public static partial class Functional
             throw new ShapeMismatchException($"Linear: input features {c} do not match the weight's {weightIn} (shapes {Tensor.Format(x.Shape)} and {weight}).");
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
             throw new ShapeMismatchException($"Linear: bias must be [{oc}] (shapes {weight} and {Tensor.Format(bias.Shape)}).");
-        rows = c == 0 ? 0 : x.Length / c;
         var shape = x.Shape.ToArray();
         shape[^1] = oc;
-        var y = Tensor.Uninitialized(shape);
-        if (bias is not null)
-        {
-            var bs = bias.Span; var ys = y.Span;
-            for (int r = 0; r < rows; r++) bs.CopyTo(ys.Slice(r * oc, oc));
-        }
-        return y;
+        rows = 1;
+        for (int i = 0; i < shape.Length - 1; i++) rows *= shape[i];   // also when C = 0: those rows are the bias (or 0)
+        return Tensor.Uninitialized(shape);
     }
 
     // x: [.., C], w: [OC, C] (PyTorch Linear layout) or [C, OC] with weightInOut (GPT-2 Conv1D), bias: [OC] -> [.., OC]
@@ -102,7 +97,7 @@ public static partial class Functional
         int c = x.Size(-1), oc = weightInOut ? w.Shape[1] : w.Shape[0];
         var y = LinearOutput(x, weightInOut ? w.Shape[0] : w.Shape[1], oc, bias, Tensor.Format(w.Shape), out int rows);
         var ys = y.Span;
-        Sgemm.Multiply(false, !weightInOut, rows, oc, c, x.Span, c, w.Span, w.Shape[1], ys, oc, beta: bias is null ? 0f : 1f);
+        Sgemm.Multiply(false, !weightInOut, rows, oc, c, x.Span, c, w.Span, w.Shape[1], ys, oc, bias: bias is null ? default : bias.Span);
         if (Tape.Needs(x, w, bias)) Tape.Record(new LinearNode(x, w, bias, weightInOut, rows, c, oc), y);
         return y;
     }
