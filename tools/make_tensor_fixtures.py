@@ -351,6 +351,11 @@ def make_norms():
     fx.case("rms_norm_plain", lambda x: rms_norm(x, None, 1e-5), {"x": fx.randn(4, C)}, op="rms_norm", eps=1e-5)
     fx.case("rms_norm_frozen_w", lambda x, w: rms_norm(x, w, 1e-6), {"x": fx.randn(3, C), "w": fx.randn(C)}, trainable=["x"], op="rms_norm", eps=1e-6)
     fx.case("rms_norm_many_rows", lambda x, w: rms_norm(x, w, 1e-6), {"x": fx.randn(64, C), "w": fx.randn(C)}, op="rms_norm", eps=1e-6)
+    # Widths the vector kernels split into several vectors and a scalar tail (37), and a model's (256).
+    for c in (37, 256):
+        fx.case(f"layer_norm_wb_{c}", lambda x, w, b, c=c: F.layer_norm(x, (c,), w, b, 1e-5),
+                {"x": fx.randn(5, c) * 3 - 1, "w": fx.randn(c), "b": fx.randn(c)}, op="layer_norm", eps=1e-5)
+        fx.case(f"rms_norm_w_{c}", lambda x, w, c=c: rms_norm(x, w, 1e-6), {"x": fx.randn(5, c), "w": fx.randn(c)}, op="rms_norm", eps=1e-6)
     return fx
 
 

@@ -28,18 +28,9 @@ public static partial class Functional
         float[]? bb = bias?.Buffer; int bo = bias?.Offset ?? 0;
         RowParallel.For(rows, 8L * c, (s, e) =>
         {
+            ReadOnlySpan<float> w = wb is null ? default : wb.AsSpan(wo, c), b = bb is null ? default : bb.AsSpan(bo, c);
             for (int r = s; r < e; r++)
-            {
-                var xr = xb.AsSpan(xo + r * c, c); var yr = yb.AsSpan(yo + r * c, c);
-                float mu = rms ? 0f : TensorPrimitives.Sum(xr) / c;
-                if (rms) xr.CopyTo(yr); else TensorPrimitives.Subtract(xr, mu, yr);
-                float var = TensorPrimitives.Dot(yr, yr) / c;
-                float rs = 1f / MathF.Sqrt(var + eps);
-                mean[r] = mu; rstd[r] = rs;
-                TensorPrimitives.Multiply(yr, rs, yr);
-                if (wb is not null) TensorPrimitives.Multiply(yr, wb.AsSpan(wo, c), yr);
-                if (bb is not null) TensorPrimitives.Add(yr, bb.AsSpan(bo, c), yr);
-            }
+                (mean[r], rstd[r]) = NormRows.Forward(xb.AsSpan(xo + r * c, c), w, b, yb.AsSpan(yo + r * c, c), eps, rms);
         });
         if (Tape.Needs(x, weight, bias)) Tape.Record(new NormNode(x, weight, bias, mean, rstd, rms, c, rows), y);
         return y;
@@ -66,25 +57,11 @@ public static partial class Functional
             RowParallel.ForTasks(tasks, task =>
             {
                 var (s, e) = WorkerPool.Chunk(task, tasks, rows);
-                var xhat = new float[c]; var d = new float[c];
+                ReadOnlySpan<float> w = wb is null ? default : wb.AsSpan(wo, c);
+                Span<float> dw = dwPart is null ? default : dwPart.AsSpan(task * c, c), db = dbPart is null ? default : dbPart.AsSpan(task * c, c);
                 for (int r = s; r < e; r++)
-                {
-                    var xr = xb.AsSpan(xo + r * c, c); var gr = gb.AsSpan(go + r * c, c);
-                    if (rms) TensorPrimitives.Multiply(xr, rstd[r], xhat);
-                    else { TensorPrimitives.Subtract(xr, mean[r], xhat); TensorPrimitives.Multiply(xhat, rstd[r], xhat); }
-                    if (dwPart is not null) { var p = dwPart.AsSpan(task * c, c); TensorPrimitives.MultiplyAdd(gr, xhat, p, p); }
-                    if (dbPart is not null) { var p = dbPart.AsSpan(task * c, c); TensorPrimitives.Add(p, gr, p); }
-                    if (gxb is null) continue;
-                    if (wb is not null) TensorPrimitives.Multiply(gr, wb.AsSpan(wo, c), d); else gr.CopyTo(d);
-                    float meanD = rms ? 0f : TensorPrimitives.Sum(d) / c;
-                    float meanDx = TensorPrimitives.Dot(d, xhat) / c;
-                    var gx = gxb.AsSpan(gxo + r * c, c);
-                    // d ← d − mean(d) − x̂·mean(d·x̂), then dx (+)= rstd·d, vectorised
-                    if (!rms) TensorPrimitives.Subtract(d, meanD, d);
-                    TensorPrimitives.MultiplyAdd(xhat, -meanDx, d, d);
-                    if (overwrite) TensorPrimitives.Multiply(d, rstd[r], gx);
-                    else TensorPrimitives.MultiplyAdd(d, rstd[r], gx, gx);
-                }
+                    NormRows.Backward(xb.AsSpan(xo + r * c, c), gb.AsSpan(go + r * c, c), w, mean[r], rstd[r], rms,
+                        gxb is null ? default : gxb.AsSpan(gxo + r * c, c), overwrite, dw, db);
             });
             if (dwPart is not null) SumParts(dwPart, tasks, c, weight!.GradSpan());
             if (dbPart is not null) SumParts(dbPart, tasks, c, bias!.GradSpan());
