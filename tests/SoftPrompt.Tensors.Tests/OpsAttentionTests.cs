@@ -52,6 +52,34 @@ public class OpsAttentionTests
         Assert.Throws<ShapeMismatchException>(() => Attention(q, kBuf, vBuf, 2, 1, keyLength: 10));
     }
 
+    [Theory]
+    [InlineData(29, 0, 29)]    // a pretraining row: 29 keys, 4 vectors wide with a tail
+    [InlineData(19, 12, 19)]   // the setup 4 prefix: 12 prefix keys and 19 content keys
+    [InlineData(10, 0, 29)]    // queries at the end of a longer sequence (the last layer's loss positions)
+    [InlineData(70, 3, 70)]    // rows longer than the short-row softmax: the general one
+    public void CausalRowsWithoutAMask_MatchTheMaskedPath(int tq, int p, int tk)
+    {
+        // Without a padding mask the causal softmax runs on the visible keys only; an all-ones mask takes the general
+        // path (scores masked to -inf, then the softmax over the whole row). Outputs and every gradient must agree.
+        var rng = new Rng(29);
+        Tensor R(params int[] shape) { var t = Tensor.Zeros(shape); rng.FillNormal(t.Span, 0f, 1f); t.RequiresGrad = true; return t; }
+        var (q, k, v, pk, pv) = (R(2, tq, 16), R(2, tk, 16), R(2, tk, 16), p > 0 ? R(2, p, 16) : null, p > 0 ? R(2, p, 16) : null);
+        var dy = Tensor.Zeros(2, tq, 16); rng.FillNormal(dy.Span, 0f, 1f);
+        float[][] Run(int[]? mask)
+        {
+            foreach (var t in new[] { q, k, v, pk, pv }) t?.ZeroGrad();
+            var y = Attention(q, k, v, 2, 2, pk, pv, mask: mask);
+            y.Backward(dy);
+            return [y.ToArray(), q.Grad!.ToArray(), k.Grad!.ToArray(), v.Grad!.ToArray(), .. p > 0 ? new[] { pk!.Grad!.ToArray(), pv!.Grad!.ToArray() } : []];
+        }
+        var shortPath = Run(null);
+        var general = Run(Enumerable.Repeat(1, 2 * tk).ToArray());
+        for (int t = 0; t < general.Length; t++)
+            for (int i = 0; i < general[t].Length; i++)
+                Assert.True(Math.Abs(shortPath[t][i] - general[t][i]) <= 1e-5f * (1 + Math.Abs(general[t][i])),
+                    $"tensor {t} element {i}: {shortPath[t][i]} without a mask, {general[t][i]} with an all-ones mask");
+    }
+
     [Fact]
     public void FullyMaskedQueryRowsOutputExactZeros()
     {

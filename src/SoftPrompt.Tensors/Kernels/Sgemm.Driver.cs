@@ -51,9 +51,35 @@ public static partial class Sgemm
     /// Floating-point operations (2·m·n·k a product) of every product this process has run, on any thread: the benches set
     /// a step's time beside the time this work would take at the machine's peak. A product with k = 0 or alpha = 0 only scales C: none.
     /// </summary>
-    public static long FlopsDone => Interlocked.Read(ref s_flopsDone);
+    public static long FlopsDone
+    {
+        get
+        {
+            lock (s_flopCounters)
+            {
+                long sum = 0;
+                foreach (var counter in s_flopCounters) sum += Volatile.Read(ref counter[0]);
+                return sum;
+            }
+        }
+    }
 
-    static long s_flopsDone;
+    // One counter per thread that multiplies, written by that thread alone: attention runs thousands of small products a
+    // step on both threads, and one shared atomic counter bounced its cache line between the cores on every one of them.
+    // A counter is 16 longs (128 bytes) so that no two threads' counters share a cache line.
+    static readonly List<long[]> s_flopCounters = [];
+    [ThreadStatic] static long[]? t_flopCounter;
+
+    static void CountFlops(long flops)
+    {
+        var counter = t_flopCounter;
+        if (counter is null)
+        {
+            t_flopCounter = counter = new long[16];
+            lock (s_flopCounters) s_flopCounters.Add(counter);
+        }
+        Volatile.Write(ref counter[0], counter[0] + flops);
+    }
 
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
     static unsafe void Execute(in GemmArgs g, bool parallel)
@@ -73,7 +99,7 @@ public static partial class Sgemm
             ScaleC(g.C, g.Ldc, g.M, g.N, g.Beta);
             return;
         }
-        Interlocked.Add(ref s_flopsDone, 2L * g.M * g.N * g.K);
+        CountFlops(2L * g.M * g.N * g.K);
         if (g.M == 1 || g.N == 1)
         {
             ExecuteGemv(in g, parallel);

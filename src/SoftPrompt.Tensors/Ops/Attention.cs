@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Kernels;
 
@@ -111,8 +113,16 @@ public static partial class Functional
             for (int i = 0; i < s.Tq; i++)
             {
                 var row = sc.Slice(i * s.L, s.L);
-                MaskRow(s, b, i, row);
-                SoftmaxRow(row, row);
+                if (s.Mask is not null)
+                {
+                    MaskRow(s, b, i, row);
+                    SoftmaxRow(row, row);
+                    continue;
+                }
+                // Causal only: the keys past the query's position get probability 0 without being scored into the softmax.
+                int visible = Visible(s, i);
+                ShortSoftmax(row[..visible]);
+                row[visible..].Clear();
             }
             // O[Tq, hd] = P[:, :P] · Vp + P[:, P:] · V, P dropped when training with attention dropout
             var pw = Dropped(s, off.Probs, sc);
@@ -120,6 +130,44 @@ public static partial class Functional
             if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, pw, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
             Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, pw[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
         }
+    }
+
+    /// <summary>Keys query i may see without a padding mask: the prefix and content up to its position (causal), or all.</summary>
+    static int Visible(AttentionShape s, int i) => s.Causal ? Math.Min(s.L, s.P + s.Tk - s.Tq + i + 1) : s.L;
+
+    const int ShortRow = 64;
+
+    /// <summary>
+    /// x ← softmax(x) in one fused pass per step for rows of at most 64 (attention over a short sequence: 5 primitive
+    /// calls cost more than the arithmetic there), over a copy padded to whole vectors with -∞; longer rows take
+    /// <see cref="SoftmaxRow"/>.
+    /// </summary>
+    static void ShortSoftmax(Span<float> x)
+    {
+        int n = x.Length;
+        if (n > ShortRow || !Vector256.IsHardwareAccelerated) { SoftmaxRow(x, x); return; }
+        int vectors = (n + 7) / 8;
+        Span<float> buf = stackalloc float[ShortRow];
+        x.CopyTo(buf);
+        buf[n..(vectors * 8)].Fill(float.NegativeInfinity);
+        ref float br = ref MemoryMarshal.GetReference(buf);
+        var max = Vector256.LoadUnsafe(ref br);
+        for (int v = 1; v < vectors; v++) max = Vector256.Max(max, Vector256.LoadUnsafe(ref br, (nuint)(v * 8)));
+        float m = float.NegativeInfinity;
+        for (int l = 0; l < 8; l++) m = MathF.Max(m, max[l]);
+        var vm = Vector256.Create(m);
+        var sum = Vector256<float>.Zero;
+        for (int v = 0; v < vectors; v++)
+        {
+            var e = Vector256.Exp(Vector256.LoadUnsafe(ref br, (nuint)(v * 8)) - vm);
+            e.StoreUnsafe(ref br, (nuint)(v * 8));
+            sum += e;
+        }
+        var inv = Vector256.Create(1f / Vector256.Sum(sum));
+        int j = 0;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        for (; j + 8 <= n; j += 8) (Vector256.LoadUnsafe(ref br, (nuint)j) * inv).StoreUnsafe(ref xr, (nuint)j);
+        for (; j < n; j++) x[j] = buf[j] * inv[0];
     }
 
     /// <summary>Sets the scores of keys query i may not see to -∞ (causal limit, padding).</summary>
@@ -199,10 +247,13 @@ public static partial class Functional
                 if (s.Dropout is { } d) DropoutMask.Apply(dS, dS, (uint)off.Probs, d.Key, d.P, accumulate: false);
                 for (int i = 0; i < s.Tq; i++)
                 {
-                    var pRow = pr.Slice(i * L, L); var dRow = dS.Slice(i * L, L);
+                    // Without a padding mask, keys past the causal limit have probability 0, so their dS is 0.
+                    int visible = s.Mask is null ? Visible(s, i) : L;
+                    var pRow = pr.Slice(i * L, visible); var dRow = dS.Slice(i * L, visible);
                     float dot = TensorPrimitives.Dot(pRow, dRow);
                     TensorPrimitives.Subtract(dRow, dot, dRow);
                     TensorPrimitives.Multiply(dRow, pRow, dRow);
+                    dS.Slice(i * L + visible, L - visible).Clear();
                 }
                 if (dq is not null)
                 {
