@@ -23,7 +23,7 @@ internal static class ExperimentCommand
         var stopAt = new Option<int?>("--stop-at-step") { Description = "End each selected phase this run at this step of its count, checkpointed (its learning rate and curve as in the whole run); the report marks it in progress, and a rerun with the same --out continues it. For phases longer than a session." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "First initialisation seed of each adaptation (a prefix's N(0, 1) draw; small scale tries this and the next ones).", DefaultValueFactory = _ => 7UL };
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Only pretrain (resuming from DIR's checkpoint) and export the model; no adaptations." };
-        var status = new Option<bool>("--status") { Description = "Show how far each stage of this setup and scale has come in DIR (steps, last exact match, training time, sessions) without training anything." };
+        var status = new Option<bool>("--status") { Description = "Show how far each stage of this setup and scale has come in DIR (steps, last exact match, training time, how many runs trained it) without training anything." };
         var petrov = new Command("petrov", "Petrov, Torr and Bibi (2023): what prefixes can and cannot learn, on synthetic digit tasks.") { setup, scale, output, retrain, items, pretrainOnly, phases, steps, stopAt, seed, status };
         petrov.SetAction(parse => CliErrors.Run(() =>
         {
@@ -74,7 +74,7 @@ internal static class ExperimentCommand
             var parts = new List<string>();
             if (st.FinalExactMatch is { } final) parts.Add($"exact match {final:F1} % at step {st.Reached:N0} ({st.FinalTestItems:N0} test items)");
             else if (st.ExactMatch is { } m) parts.Add($"exact match {m:F1} % at step {st.ExactMatchStep:N0} (320 test items)");
-            if (st.Seconds is not null) parts.Add($"{st.SecondsText} of training" + (st.Sessions > 0 ? $" over {st.Sessions} session{(st.Sessions == 1 ? "" : "s")}" : ""));
+            if (st.Seconds is not null) parts.Add($"{st.SecondsText} of training" + (st.Sessions > 0 ? $" in {st.Sessions} run{(st.Sessions == 1 ? "" : "s")} (a run: one process that trained, from the checkpoint on)" : ""));
             if (st.PaceText is { Length: > 0 } pace) parts.Add(pace);
             if (st.Folder is { } f) parts.Add(Path.GetRelativePath(outputDirectory, f) is var r && !r.StartsWith("..") ? r : f);
             if (st.Note is { } note) parts.Add(note);

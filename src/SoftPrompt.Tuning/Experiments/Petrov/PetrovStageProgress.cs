@@ -8,7 +8,7 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// How far one stage of a run (pretraining, or an adaptation phase and seed) has come, as its folder shows it —
 /// <c>experiment petrov --status</c>: the steps reached of the scale's, the last exact match on the curve's test items
 /// (phases with a curve), the exact match on the task's test items measured when a run last ended at the step reached
-/// (result.json; <see cref="FinalTestItems"/> of them), the training seconds over every session, the sessions that trained it,
+/// (result.json; <see cref="FinalTestItems"/> of them), the training seconds over every run, the runs (processes) that trained it,
 /// and the pace of its last logged steps (seconds a step), from which the time left follows.
 /// </summary>
 public sealed record PetrovStageProgress(string Stage, long Reached, long Steps, string? Folder, double? ExactMatch = null, long? ExactMatchStep = null,

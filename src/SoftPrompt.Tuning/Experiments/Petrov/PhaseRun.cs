@@ -11,7 +11,8 @@ namespace SoftPrompt.Tuning.Experiments.Petrov;
 /// the phase, its steps, learning rate and initialisation seed, and the pretrained model's fingerprint.
 /// A rerun with the same identity continues from the trainer's checkpoint there (the authors' long phases
 /// take many hours on this machine, more than one session); any other run empties the directory first.
-/// sessions.jsonl there gets a line per session that trains (when, from which step, which build), so a phase that one build
+/// sessions.jsonl there gets a line per run that trains — a process that resumes from the checkpoint, whether a new
+/// session's or the same session's after a pause (when, from which step, which build) — so a phase that one build
 /// began and a newer one finished says so; result.json holds the phase's last evaluation on the test items, so that
 /// <c>--status</c> gives a finished phase's figure without evaluating it again.
 /// </summary>
@@ -24,7 +25,7 @@ public static class PhaseRun
 
     static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };   // "1.0.0+abc…", not "\u002B"
 
-    /// <summary>Appends this session (UTC time, the step it starts from, <see cref="Build"/>) to the run's sessions.jsonl; returns the build of the session before, if any.</summary>
+    /// <summary>Appends this run (UTC time, the step it starts from, <see cref="Build"/>) to the folder's sessions.jsonl; returns the build of the run before, if any.</summary>
     public static string? RecordSession(string directory, long fromStep)
     {
         string path = Path.Combine(directory, SessionsFile);
@@ -67,7 +68,7 @@ public static class PhaseRun
     }
 
     /// <summary>
-    /// How many sessions have trained in the folder: the lines of its sessions.jsonl that start below <paramref name="steps"/>
+    /// How many runs (processes) have trained in the folder: the lines of its sessions.jsonl that start below <paramref name="steps"/>
     /// (builds before 2026-12-02 also logged a rerun that only evaluated the finished phase, from its last step).
     /// </summary>
     public static int Sessions(string directory, long steps)
