@@ -106,7 +106,8 @@ public static partial class Sgemm
             return;
         }
         Blocking bl = Current;
-        int threads = parallel && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;
+        // Inside a pool job the product runs on this thread alone: blocked for one thread, not split for tasks run in turn.
+        int threads = parallel && !WorkerPool.InsideJob && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;
         var job = t_job ??= new GemmJob();
         job.Prepare(in g, bl, threads);
         try

@@ -35,6 +35,9 @@ public static class WorkerPool
     /// <summary>Threads that execute a run, the caller included.</summary>
     public static int ThreadCount { get; }
 
+    /// <summary>Whether this thread is executing a task of a run (a run started here executes inline, on this thread alone).</summary>
+    internal static bool InsideJob => _insideJob;
+
     /// <summary>How long an idle worker spins before it sleeps.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
 

@@ -104,27 +104,48 @@ public static partial class Functional
 
     sealed class LinearNode(Tensor x, Tensor w, Tensor? bias, bool weightInOut, int rows, int c, int oc) : Node
     {
+        // On two threads, a layer whose input and weight both need gradients runs its two backward GEMMs side by side, one
+        // a thread (each single-threaded: a product inside a pool job runs on its thread), instead of one after the other
+        // with both threads in each. They cost the same flops; run whole, neither packs the other's share of an operand
+        // twice nor waits at the other thread between blocks. The bits are the same: a product's sums do not depend on
+        // how its tasks are split.
+        const long SideBySideMinFlops = 1L << 24;
+
         protected internal override void Backward()
         {
-            var dy = Output.Grad!.Span;
-            int ldw = w.Shape[1];
-            // dx[rows,C] += dy[rows,OC] · W  (W as [OC,C]); frozen inputs skip this
-            if (x.RequiresGrad)
+            var dy = Output.Grad!;
+            bool overwrite = false;
+            if (x.RequiresGrad) x.GradSpanForWrite(out overwrite);
+            if (w.RequiresGrad) w.GradSpan();
+            if (bias is not null && bias.RequiresGrad) bias.GradSpan();
+            if (x.RequiresGrad && w.RequiresGrad && WorkerPool.ThreadCount == 2 && 2L * rows * c * oc >= SideBySideMinFlops)
             {
-                var dx = x.GradSpanForWrite(out bool overwrite);
-                Sgemm.Multiply(false, weightInOut, rows, c, oc, dy, oc, w.Span, ldw, dx, c, beta: overwrite ? 0f : 1f);
+                RowParallel.ForTasks(2, task =>
+                {
+                    if (task == 0) { InputGradient(dy, overwrite); BiasGradient(dy); }
+                    else WeightGradient(dy);
+                });
+                return;
             }
-            // dW[OC,C] += dyᵀ · x  (or dW[C,OC] += xᵀ · dy): the weight-gradient GEMM runs only for trainable weights
-            if (w.RequiresGrad)
-            {
-                if (weightInOut) Sgemm.Multiply(true, false, c, oc, rows, x.Span, c, dy, oc, w.GradSpan(), oc, beta: 1f);
-                else Sgemm.Multiply(true, false, oc, c, rows, dy, oc, x.Span, c, w.GradSpan(), c, beta: 1f);
-            }
-            if (bias is not null && bias.RequiresGrad)
-            {
-                var db = bias.GradSpan();
-                RowSum.AddTo(dy, rows, oc, db);
-            }
+            if (x.RequiresGrad) InputGradient(dy, overwrite);
+            if (w.RequiresGrad) WeightGradient(dy);
+            BiasGradient(dy);
+        }
+
+        // dx[rows,C] (+)= dy[rows,OC] · W  (W as [OC,C]); frozen inputs skip this
+        void InputGradient(Tensor dy, bool overwrite) =>
+            Sgemm.Multiply(false, weightInOut, rows, c, oc, dy.Span, oc, w.Span, w.Shape[1], x.Grad!.Span, c, beta: overwrite ? 0f : 1f);
+
+        // dW[OC,C] += dyᵀ · x  (or dW[C,OC] += xᵀ · dy): the weight-gradient GEMM runs only for trainable weights
+        void WeightGradient(Tensor dy)
+        {
+            if (weightInOut) Sgemm.Multiply(true, false, c, oc, rows, x.Span, c, dy.Span, oc, w.Grad!.Span, oc, beta: 1f);
+            else Sgemm.Multiply(true, false, oc, c, rows, dy.Span, oc, x.Span, c, w.Grad!.Span, c, beta: 1f);
+        }
+
+        void BiasGradient(Tensor dy)
+        {
+            if (bias is not null && bias.RequiresGrad) RowSum.AddTo(dy.Span, rows, oc, bias.Grad!.Span);
         }
     }
 }
