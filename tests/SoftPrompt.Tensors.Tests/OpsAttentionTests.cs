@@ -59,8 +59,9 @@ public class OpsAttentionTests
     [InlineData(70, 3, 70)]    // rows longer than the short-row softmax: the general one
     public void CausalRowsWithoutAMask_MatchTheMaskedPath(int tq, int p, int tk)
     {
-        // Without a padding mask the causal softmax runs on the visible keys only; an all-ones mask takes the general
-        // path (scores masked to -inf, then the softmax over the whole row). Outputs and every gradient must agree.
+        // Without a padding mask the causal softmax runs on the visible keys only; a mask that hides a key of batch row 1
+        // sends the whole call down the general path (scores masked to -inf, then the softmax over the whole row), while
+        // batch row 0 hides nothing: its outputs and every gradient must agree with the maskless call's.
         var rng = new Rng(29);
         Tensor R(params int[] shape) { var t = Tensor.Zeros(shape); rng.FillNormal(t.Span, 0f, 1f); t.RequiresGrad = true; return t; }
         var (q, k, v, pk, pv) = (R(2, tq, 16), R(2, tk, 16), R(2, tk, 16), p > 0 ? R(2, p, 16) : null, p > 0 ? R(2, p, 16) : null);
@@ -73,9 +74,11 @@ public class OpsAttentionTests
             return [y.ToArray(), q.Grad!.ToArray(), k.Grad!.ToArray(), v.Grad!.ToArray(), .. p > 0 ? new[] { pk!.Grad!.ToArray(), pv!.Grad!.ToArray() } : []];
         }
         var shortPath = Run(null);
-        var general = Run(Enumerable.Repeat(1, 2 * tk).ToArray());
+        var mask = Enumerable.Repeat(1, 2 * tk).ToArray();
+        mask[tk] = 0;
+        var general = Run(mask);
         for (int t = 0; t < general.Length; t++)
-            for (int i = 0; i < general[t].Length; i++)
+            for (int i = 0; i < general[t].Length / 2; i++)   // batch row 0: the first half of every [2, ·, ·] tensor
                 Assert.True(Math.Abs(shortPath[t][i] - general[t][i]) <= 1e-5f * (1 + Math.Abs(general[t][i])),
                     $"tensor {t} element {i}: {shortPath[t][i]} without a mask, {general[t][i]} with an all-ones mask");
     }
