@@ -21,6 +21,25 @@ public static class RowParallel
         WorkerPool.Run(new Job(body, rows, tasks), tasks);
     }
 
+    /// <summary>
+    /// Calls <paramref name="body"/>(start, length) over [0, <paramref name="length"/>) in blocks of
+    /// <paramref name="blockLength"/> elements, the blocks shared out as in <see cref="For"/> by
+    /// <paramref name="costPerBlock"/> (≈ flops). For elementwise kernels: the result does not depend on the split,
+    /// and a block small enough to stay in cache keeps any per-block scratch there.
+    /// </summary>
+    public static void ForBlocks(int length, int blockLength, long costPerBlock, Action<int, int> body)
+    {
+        int blocks = (length + blockLength - 1) / blockLength;
+        For(blocks, costPerBlock, (s, e) =>
+        {
+            for (int blk = s; blk < e; blk++)
+            {
+                int start = blk * blockLength;
+                body(start, Math.Min(blockLength, length - start));
+            }
+        });
+    }
+
     sealed class TaskJob(Action<int> body) : IParallelJob
     {
         public void Execute(int index) => body(index);

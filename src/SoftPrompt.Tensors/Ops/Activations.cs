@@ -27,16 +27,8 @@ public static partial class Functional
         var y = x.EmptyLike();
         var xb = x.Buffer; int xo = x.Offset;
         var yb = y.Buffer; int yo = y.Offset;
-        int blocks = (x.Length + Block - 1) / Block;
-        int n = x.Length;
-        RowParallel.For(blocks, Block * 20, (s, e) =>
-        {
-            for (int blk = s; blk < e; blk++)
-            {
-                int start = blk * Block, len = Math.Min(Block, n - start);
-                ActivationForward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len));
-            }
-        });
+        RowParallel.ForBlocks(x.Length, Block, Block * 20, (start, len) =>
+            ActivationForward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len)));
         if (Tape.Needs(x)) Tape.Record(new ActivationNode(kind, x), y);
         return y;
     }
@@ -218,17 +210,11 @@ public static partial class Functional
             var g = y.Grad!; var gb = g.Buffer; int go = g.Offset;
             x.GradSpanForWrite(out bool overwrite);
             var gxT = x.Grad!; var gxb = gxT.Buffer; int gxo = gxT.Offset;
-            int n = x.Length;
-            int blocks = (n + Block - 1) / Block;
-            RowParallel.For(blocks, Block * 20, (s, e) =>
+            RowParallel.ForBlocks(x.Length, Block, Block * 20, (start, len) =>
             {
                 var scratch = ActivationScratch;
-                for (int blk = s; blk < e; blk++)
-                {
-                    int start = blk * Block, len = Math.Min(Block, n - start);
-                    ActivationBackward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len),
-                        gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch.AsSpan(0, len), scratch.AsSpan(Block, len), overwrite);
-                }
+                ActivationBackward(kind, xb.AsSpan(xo + start, len), yb.AsSpan(yo + start, len),
+                    gb.AsSpan(go + start, len), gxb.AsSpan(gxo + start, len), scratch.AsSpan(0, len), scratch.AsSpan(Block, len), overwrite);
             });
         }
     }

@@ -43,21 +43,9 @@ public static partial class Functional
 
     /// <summary>
     /// body(start, length) over [0, n) in blocks of <see cref="ElementBlock"/>, as parallel tasks when there are
-    /// several blocks (a residual stream of 1,856 × 256 floats is 29): elementwise results do not depend on the split.
+    /// several blocks (a residual stream of 1,856 × 256 floats is 29).
     /// </summary>
-    static void ElementBlocks(int n, Action<int, int> body)
-    {
-        if (n <= ElementBlock) { if (n > 0) body(0, n); return; }
-        int blocks = (n + ElementBlock - 1) / ElementBlock;
-        Kernels.RowParallel.For(blocks, 2L * ElementBlock, (s, e) =>
-        {
-            for (int blk = s; blk < e; blk++)
-            {
-                int start = blk * ElementBlock;
-                body(start, Math.Min(ElementBlock, n - start));
-            }
-        });
-    }
+    static void ElementBlocks(int n, Action<int, int> body) => Kernels.RowParallel.ForBlocks(n, ElementBlock, 2L * ElementBlock, body);
 
     /// <summary>y = a ∘ b over one row; a stride of 0 means that operand is one broadcast value.</summary>
     static void BinaryRow(BinaryKind kind, ReadOnlySpan<float> a, int aStride, ReadOnlySpan<float> b, int bStride, Span<float> y)

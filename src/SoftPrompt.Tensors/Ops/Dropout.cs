@@ -30,15 +30,8 @@ public static partial class Functional
     // dst (+)= mask(key, i)·src/(1 − p), i in [0, n)
     static void ApplyMask(float[] src, int so, float[] dst, int d0, int n, ulong key, float p, bool accumulate)
     {
-        int blocks = (n + DropoutBlock - 1) / DropoutBlock;
-        RowParallel.For(blocks, DropoutBlock * 8L, (s, e) =>
-        {
-            for (int blk = s; blk < e; blk++)
-            {
-                int start = blk * DropoutBlock, len = Math.Min(DropoutBlock, n - start);
-                DropoutMask.Apply(src.AsSpan(so + start, len), dst.AsSpan(d0 + start, len), (uint)start, key, p, accumulate);
-            }
-        });
+        RowParallel.ForBlocks(n, DropoutBlock, DropoutBlock * 8L, (start, len) =>
+            DropoutMask.Apply(src.AsSpan(so + start, len), dst.AsSpan(d0 + start, len), (uint)start, key, p, accumulate));
     }
 
     sealed class DropoutNode(Tensor x, ulong key, float p) : Node
