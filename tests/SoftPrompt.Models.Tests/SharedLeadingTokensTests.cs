@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
@@ -10,7 +11,9 @@ namespace SoftPrompt.Models.Tests;
 /// Computing a start every row shares once (SharedLeadingTokens) against the ordinary forward pass of the
 /// whole batch (itself checked against PyTorch in PromptPlanTests): the same logits and the same gradient
 /// for every plan tensor, with each kind of plan, on GPT-2 and Llama-family models; and the length it
-/// shares, which stops where the rows or their plans differ.
+/// shares, which stops where the rows or their plans differ. In training mode (model dropout) only the
+/// positions an attention-input prefix replaces are shared, and the rest of the batch draws the very
+/// masks an ordinary pass draws there.
 /// </summary>
 public class SharedLeadingTokensTests
 {
@@ -96,6 +99,54 @@ public class SharedLeadingTokensTests
             Compare.Close(shared.Grads[i], whole.Grads[i], 5e-4, $"{name}, {kind}: gradient of plan tensor {i}");
     }
 
+    /// <summary>
+    /// With attention and residual dropout at 0.5 (embedding dropout 0: the one mask whose element numbering the
+    /// shared pass changes), the shared pass draws the same masks in the same order as the ordinary pass, so the
+    /// logits and gradients agree to rounding — and would not if the shared positions drew masks of their own.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("gpt2-tiny-petrov")]
+    [InlineData("llama-tiny-gqa")]
+    public void UnderDropoutTheStartAnAttentionInputPrefixReplacesIsShared(string name)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"softprompt-dropout-{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            foreach (var f in Directory.GetFiles(PromptPlanTests.Dir(name))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+            if (name.StartsWith("gpt2")) { config["embd_pdrop"] = 0.0; config["attn_pdrop"] = 0.5; config["resid_pdrop"] = 0.5; }
+            else config["attention_dropout"] = 0.5;
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            ICausalLanguageModel model = name.StartsWith("gpt2") ? Gpt2Model.Load(dir) : LlamaModel.Load(dir);
+
+            var ids = Ids(model, Shared);
+            var (plan, leaves) = Plan(model, "attention-input prefix");
+            ForwardOptions Options(int seed) => new() { Plan = plan, OutputPositions = Outputs(), DropoutRng = new Rng((ulong)seed) };
+            Assert.Equal(3, SharedLeadingTokens.Length(ids, Batch, Seq, Options(7)));   // the prefix's 3 positions, not the 6 shared ids
+
+            var r = Tensor.Zeros(Outputs().Length, model.Config.VocabSize);
+            new Rng(5).FillNormal(r.Span, 0f, 1f);
+            (float[] Logits, float[][] Grads) Run(Func<Tensor> forward)
+            {
+                Tape.Clear();
+                foreach (var l in leaves) l.ZeroGrad();
+                var logits = forward();
+                F.Sum(F.Mul(logits, r)).Backward();
+                return (logits.ToArray(), [.. leaves.Select(l => l.Grad!.ToArray())]);
+            }
+            var whole = Run(() => model.Forward(ids, Batch, Seq, Options(7)));
+            var shared = Run(() => SharedLeadingTokens.Forward(model, ids, Batch, Seq, Options(7)));
+            var plain = Run(() => model.Forward(ids, Batch, Seq, Options(8)));
+            Assert.True(plain.Logits.Zip(whole.Logits).Max(p => Math.Abs(p.First - p.Second)) > 1e-2, $"{name}: dropout should change the logits");
+            Compare.Close(shared.Logits, whole.Logits, 1e-4, $"{name}: logits under dropout");
+            for (int i = 0; i < leaves.Count; i++)
+                Compare.Close(shared.Grads[i], whole.Grads[i], 5e-4, $"{name}: gradient of prefix layer {i} under dropout");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void TheSharedStartEndsWhereRowsOrTheirPlansDiffer()
     {
@@ -112,6 +163,12 @@ public class SharedLeadingTokensTests
         Assert.Equal(3, Length(null, [.. outputs, 3]));   // an output wanted at position 3 of row 0
         Assert.Equal(0, Length(null, dropout: new Rng(1)));   // training-mode dropout: rows differ
         Assert.Equal(0, SharedLeadingTokens.Length(ids, Batch, Seq, new ForwardOptions()));   // every output wanted
+        // Under dropout, only what an attention-input prefix at position 0 replaces in every row.
+        var prefix = new AttentionInputPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => Leaf(rng, 3, c.HiddenSize))]);
+        Assert.Equal(Shared, Length(PromptPlan.Uniform(Batch, new RowPlan { AttentionInputPrefix = prefix })));
+        Assert.Equal(3, Length(PromptPlan.Uniform(Batch, new RowPlan { AttentionInputPrefix = prefix }), dropout: new Rng(1)));
+        Assert.Equal(0, Length(PromptPlan.Uniform(Batch, new RowPlan { AttentionInputPrefix = prefix.At(1) }), dropout: new Rng(1)));
+        Assert.Equal(0, Length(new PromptPlan([new RowPlan { AttentionInputPrefix = prefix }, new RowPlan { AttentionInputPrefix = prefix }, null]), dropout: new Rng(1)));
 
         // Virtual tokens that cross the end of the shared ids, or are other tensors in other rows, stop it at their position.
         Assert.Equal(4, Length(PromptPlan.Uniform(Batch, new RowPlan { SoftTokens = [new SoftTokens(4, soft)] })));

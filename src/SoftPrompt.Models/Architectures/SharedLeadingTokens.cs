@@ -12,7 +12,8 @@ namespace SoftPrompt.Models.Architectures;
 /// after a past of length P), so the outputs equal one pass over the whole batch up to float rounding and
 /// gradients reach everything the shared positions depend on (LoRA deltas, prefixes, virtual tokens).
 /// <para>It applies only where the rows cannot differ there and nothing is read there: no output wanted
-/// at those positions, evaluation mode (no model dropout; no LoRA dropout while training), no cache, no
+/// at those positions, evaluation mode (no model dropout, except over positions an attention-input prefix
+/// replaces at every layer; no LoRA dropout while training), no cache, no
 /// padding mask, no attention observer, one key/value prefix and one set of deltas for every row, and the
 /// same virtual tokens and attention-input prefix (the same tensors at the same positions) within them.
 /// Otherwise it is the ordinary forward pass.</para>
@@ -57,11 +58,12 @@ public static class SharedLeadingTokens
     /// <summary>How many leading positions the batch computes once (0: an ordinary forward pass).</summary>
     public static int Length(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options)
     {
-        if (batch < 2 || ids.Length != batch * seq || options.Cache is not null || options.AttentionMask is not null || options.DropoutRng is not null
+        if (batch < 2 || ids.Length != batch * seq || options.Cache is not null || options.AttentionMask is not null
             || options.AttentionObserver is not null || options.KeyValueRecorder is not null || options.OutputPositions is not { Length: > 0 } outputs)
             return 0;
         int n = seq;
         foreach (int p in outputs) n = Math.Min(n, p % seq);   // nothing is read at the shared positions
+        if (options.DropoutRng is not null) n = Math.Min(n, ReplacedInEveryRow(options.Plan));   // training mode: only where dropout cannot reach
         for (int b = 1; b < batch && n > 0; b++)
         {
             int t = 0;
@@ -69,6 +71,22 @@ public static class SharedLeadingTokens
             n = t;
         }
         if (n > 0 && options.Plan is { } plan) n = AgreedLength(plan, n);
+        return n;
+    }
+
+    /// <summary>
+    /// The leading positions whose hidden state every row's attention-input prefix replaces at every layer's input
+    /// (Petrov et al.'s prefix at position 0). Model dropout acts on hidden states, attention weights and residual
+    /// branches, and every one of those at these positions is replaced before the next layer reads it: their keys and
+    /// values come from the prefix alone. So a training-mode batch still computes them once (without dropout), while
+    /// the rest of every row draws its own masks. 0 when some row has no such prefix.
+    /// </summary>
+    static int ReplacedInEveryRow(PromptPlan? plan)
+    {
+        if (plan is null || plan.Batch == 0) return 0;
+        int n = int.MaxValue;
+        for (int b = 0; b < plan.Batch; b++)
+            n = Math.Min(n, plan[b]?.AttentionInputPrefix is { Position: 0 } p ? p.Length : 0);
         return n;
     }
 
