@@ -19,9 +19,30 @@ public static class BatchLoss
     public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false, Rng? modelDropout = null)
     {
         var plan = Plan(method.Compute(), batch, training, method.StochasticRng);
+        var (ids, seq, outputs) = Inputs(batch);
         // Right padding needs no mask: causal attention never lets a real token see the padding after it.
         // A start every row shares (a template's fixed text, Petrov et al.'s pad positions) is computed once.
-        return SharedLeadingTokens.Forward(model, batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = batch.OutputPositions, DropoutRng = modelDropout });
+        return SharedLeadingTokens.Forward(model, ids, batch.Batch, seq, new ForwardOptions { Plan = plan, OutputPositions = outputs, DropoutRng = modelDropout });
+    }
+
+    /// <summary>
+    /// The batch cut after the last position any row reads an output at (or any soft slot ends): a causal model's
+    /// outputs there do not depend on what follows. Every row's last answer token is a target and never an input,
+    /// so a batch of whole examples loses at least that column. The ids [B, Seq'] and the output positions
+    /// renumbered b·Seq' + t; the batch's own arrays when nothing is cut.
+    /// </summary>
+    public static (int[] Ids, int Seq, int[] OutputPositions) Inputs(TokenBatch batch)
+    {
+        int seq = batch.Seq, needed = 0;
+        foreach (int p in batch.OutputPositions) needed = Math.Max(needed, p % seq + 1);
+        foreach (var slots in batch.SoftSlots)
+            foreach (var s in slots) needed = Math.Max(needed, s.Position + s.Count);
+        if (batch.OutputPositions.Length == 0 || needed >= seq) return (batch.Ids, seq, batch.OutputPositions);
+        var ids = new int[batch.Batch * needed];
+        for (int b = 0; b < batch.Batch; b++) batch.Ids.AsSpan(b * seq, needed).CopyTo(ids.AsSpan(b * needed));
+        var outputs = new int[batch.OutputPositions.Length];
+        for (int i = 0; i < outputs.Length; i++) outputs[i] = batch.OutputPositions[i] / seq * needed + batch.OutputPositions[i] % seq;
+        return (ids, needed, outputs);
     }
 
     // -> [] mean cross-entropy over the answer tokens
