@@ -199,17 +199,31 @@ public sealed class PlanBinding
     /// the frozen W alone without one. W may hold part of the layer's outputs, from <paramref name="outStart"/> (GPT-2's
     /// c_attn split into q, k and v); weightInOut: W stored [in, out] (GPT-2's Conv1D). Other deltas on the layer are Delta's.
     /// </summary>
-    public Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false, int outStart = 0)
+    public Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false, int outStart = 0) =>
+        FoldedLinear(module, x, w, bias, weightInOut, outStart, null);
+
+    Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, int outStart, LowRankTerm? lowRank)
     {
-        if (!_folded.TryGetValue(module, out var delta)) return F.Linear(x, w, bias, weightInOut);
+        if (!_folded.TryGetValue(module, out var delta)) return F.Linear(x, w, bias, weightInOut, lowRank);
         int outs = weightInOut ? w.Cols : w.Rows;
         var part = outStart == 0 && outs == delta.Shape[0] ? delta : F.Slice(delta, 0, outStart, outs);
-        return F.Linear(x, F.Add(w, weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut);
+        return F.Linear(x, F.Add(w, weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut, lowRank);
     }
 
-    /// <summary>x: [.., in] -> the linear layer's output with every delta on it: its weight with a folded dense delta, plus the low-rank ones.</summary>
-    public Tensor Linear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false) =>
-        Linear(module, x, FoldedLinear(module, x, w, bias, weightInOut));
+    /// <summary>
+    /// x: [.., in] -> the linear layer's output with every delta on it: its weight with a folded dense delta, plus the
+    /// low-rank ones. One low-rank delta that every row carries (LoRA's usual case; no LoRA dropout while training) is
+    /// added inside the layer's own Linear (<see cref="LowRankTerm"/>): s·(x·Aᵀ)·Bᵀ accumulates into the output the GEMM
+    /// wrote, and backward reads the output's gradient directly, where a separate delta and Add wrote, added and copied
+    /// [rows, out] tensors.
+    /// </summary>
+    public Tensor Linear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false)
+    {
+        if (_deltas.TryGetValue(module, out var groups) && groups is [var (d, rows)] && rows.Length == _batch && d.B is { } b
+            && (d.Dropout == 0f || !_plan!.Training))
+            return FoldedLinear(module, x, w, bias, weightInOut, 0, new LowRankTerm(F.Linear(x, d.A), b, d.Scale));
+        return Linear(module, x, FoldedLinear(module, x, w, bias, weightInOut));
+    }
 
     /// <summary>tokens: [B, T, D] token embeddings -> the same with the rows' soft tokens spliced in.</summary>
     public Tensor Embed(Tensor tokens)

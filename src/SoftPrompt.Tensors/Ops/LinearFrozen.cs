@@ -12,18 +12,20 @@ public static partial class Functional
     // An F32 weight takes the Tensor path unchanged. BF16/F16 weights are widened to float32 while
     // the GEMM packs them (or on the fly when x is one row), and the result is bitwise the float32
     // result on the widened weight. Backward gives dx (and dbias); the weight gets no gradient.
-    public static Tensor Linear(Tensor x, FrozenWeight w, Tensor? bias = null, bool weightInOut = false)
+    // (+ lowRank.Scale · H · Bᵀ, a LoRA's term added inside: see LowRankTerm)
+    public static Tensor Linear(Tensor x, FrozenWeight w, Tensor? bias = null, bool weightInOut = false, LowRankTerm? lowRank = null)
     {
-        if (w.Float32 is { } f32) return Linear(x, f32, bias, weightInOut);
+        if (w.Float32 is { } f32) return Linear(x, f32, bias, weightInOut, lowRank);
         int c = x.Size(-1), oc = weightInOut ? w.Cols : w.Rows;
         var y = LinearOutput(x, weightInOut ? w.Rows : w.Cols, oc, bias, w.ToString(), out int rows);
         var ys = y.Span;
         Sgemm.MultiplyHalfB(false, !weightInOut, rows, oc, c, x.Span, c, w.Bits, w.Dtype, w.Cols, ys, oc, bias: bias is null ? default : bias.Span);
-        if (Tape.Needs(x, bias)) Tape.Record(new FrozenLinearNode(x, w, bias, weightInOut, rows, c, oc), y);
+        if (lowRank is { } term) { term.Check(rows, oc); term.AddTo(ys, rows, oc); }
+        if (Tape.Needs(x, bias) || lowRank is { } t && Tape.Needs(t.H, t.B)) Tape.Record(new FrozenLinearNode(x, w, bias, weightInOut, rows, c, oc, lowRank), y);
         return y;
     }
 
-    sealed class FrozenLinearNode(Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, int rows, int c, int oc) : Node
+    sealed class FrozenLinearNode(Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, int rows, int c, int oc, LowRankTerm? lowRank) : Node
     {
         protected internal override void Backward()
         {
@@ -39,6 +41,7 @@ public static partial class Functional
                 var db = bias.GradSpan();
                 RowSum.AddTo(dy, rows, oc, db);
             }
+            lowRank?.Backward(dy, rows, oc);
         }
     }
 }

@@ -91,18 +91,20 @@ public static partial class Functional
     }
 
     // x: [.., C], w: [OC, C] (PyTorch Linear layout) or [C, OC] with weightInOut (GPT-2 Conv1D), bias: [OC] -> [.., OC]
-    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null, bool weightInOut = false)
+    //   (+ lowRank.Scale · H · Bᵀ, a LoRA's term added inside: see LowRankTerm)
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null, bool weightInOut = false, LowRankTerm? lowRank = null)
     {
         ShapeCheck.Rank("Linear", w, 2, "weight");
         int c = x.Size(-1), oc = weightInOut ? w.Shape[1] : w.Shape[0];
         var y = LinearOutput(x, weightInOut ? w.Shape[0] : w.Shape[1], oc, bias, Tensor.Format(w.Shape), out int rows);
         var ys = y.Span;
         Sgemm.Multiply(false, !weightInOut, rows, oc, c, x.Span, c, w.Span, w.Shape[1], ys, oc, bias: bias is null ? default : bias.Span);
-        if (Tape.Needs(x, w, bias)) Tape.Record(new LinearNode(x, w, bias, weightInOut, rows, c, oc), y);
+        if (lowRank is { } term) { term.Check(rows, oc); term.AddTo(ys, rows, oc); }
+        if (Tape.Needs(x, w, bias) || lowRank is { } t && Tape.Needs(t.H, t.B)) Tape.Record(new LinearNode(x, w, bias, weightInOut, rows, c, oc, lowRank), y);
         return y;
     }
 
-    sealed class LinearNode(Tensor x, Tensor w, Tensor? bias, bool weightInOut, int rows, int c, int oc) : Node
+    sealed class LinearNode(Tensor x, Tensor w, Tensor? bias, bool weightInOut, int rows, int c, int oc, LowRankTerm? lowRank) : Node
     {
         // On two threads, a layer whose input and weight both need gradients runs its two backward GEMMs side by side, one
         // a thread (each single-threaded: a product inside a pool job runs on its thread), instead of one after the other
@@ -125,11 +127,14 @@ public static partial class Functional
                     if (task == 0) { InputGradient(dy, overwrite); BiasGradient(dy); }
                     else WeightGradient(dy);
                 });
-                return;
             }
-            if (x.RequiresGrad) InputGradient(dy, overwrite);
-            if (w.RequiresGrad) WeightGradient(dy);
-            BiasGradient(dy);
+            else
+            {
+                if (x.RequiresGrad) InputGradient(dy, overwrite);
+                if (w.RequiresGrad) WeightGradient(dy);
+                BiasGradient(dy);
+            }
+            lowRank?.Backward(dy.Span, rows, oc);
         }
 
         // dx[rows,C] (+)= dy[rows,OC] · W  (W as [OC,C]); frozen inputs skip this
