@@ -71,6 +71,18 @@ public class SharedLeadingTokensTests
         return (row is null ? null : PromptPlan.Uniform(Batch, row), leaves);
     }
 
+    /// <summary>The logits of a forward pass and each leaf's gradient of Σ logits ⊙ R (R fixed: N(0, 1) from seed 5).</summary>
+    static (float[] Logits, float[][] Grads) LogitsAndGradients(ICausalLanguageModel model, List<Tensor> leaves, Func<Tensor> forward)
+    {
+        var r = Tensor.Zeros(Outputs().Length, model.Config.VocabSize);
+        new Rng(5).FillNormal(r.Span, 0f, 1f);
+        Tape.Clear();
+        foreach (var l in leaves) l.ZeroGrad();
+        var logits = forward();
+        if (leaves.Count > 0) F.Sum(F.Mul(logits, r)).Backward();
+        return (logits.ToArray(), [.. leaves.Select(l => l.Grad!.ToArray())]);
+    }
+
     static int[] Outputs() => [.. Enumerable.Range(0, Batch).SelectMany(b => new[] { b * Seq + Shared + 1, b * Seq + Seq - 1 })];
 
     [Theory, MemberData(nameof(Cases))]
@@ -82,16 +94,7 @@ public class SharedLeadingTokensTests
         var options = new ForwardOptions { Plan = plan, OutputPositions = Outputs() };
         Assert.Equal(Shared, SharedLeadingTokens.Length(ids, Batch, Seq, options));
 
-        var r = Tensor.Zeros(Outputs().Length, model.Config.VocabSize);
-        new Rng(5).FillNormal(r.Span, 0f, 1f);
-        (float[] Logits, float[][] Grads) Run(Func<Tensor> forward)
-        {
-            Tape.Clear();
-            foreach (var l in leaves) l.ZeroGrad();
-            var logits = forward();
-            if (leaves.Count > 0) F.Sum(F.Mul(logits, r)).Backward();
-            return (logits.ToArray(), [.. leaves.Select(l => l.Grad!.ToArray())]);
-        }
+        (float[] Logits, float[][] Grads) Run(Func<Tensor> forward) => LogitsAndGradients(model, leaves, forward);
         var whole = Run(() => model.Forward(ids, Batch, Seq, options));
         var shared = Run(() => SharedLeadingTokens.Forward(model, ids, Batch, Seq, options));
         Compare.Close(shared.Logits, whole.Logits, 1e-4, $"{name}, {kind}: logits");   // float rounding: the shared rows sum their gradient and scores in another order
@@ -126,16 +129,7 @@ public class SharedLeadingTokensTests
             ForwardOptions Options(int seed) => new() { Plan = plan, OutputPositions = Outputs(), DropoutRng = new Rng((ulong)seed) };
             Assert.Equal(3, SharedLeadingTokens.Length(ids, Batch, Seq, Options(7)));   // the prefix's 3 positions, not the 6 shared ids
 
-            var r = Tensor.Zeros(Outputs().Length, model.Config.VocabSize);
-            new Rng(5).FillNormal(r.Span, 0f, 1f);
-            (float[] Logits, float[][] Grads) Run(Func<Tensor> forward)
-            {
-                Tape.Clear();
-                foreach (var l in leaves) l.ZeroGrad();
-                var logits = forward();
-                F.Sum(F.Mul(logits, r)).Backward();
-                return (logits.ToArray(), [.. leaves.Select(l => l.Grad!.ToArray())]);
-            }
+            (float[] Logits, float[][] Grads) Run(Func<Tensor> forward) => LogitsAndGradients(model, leaves, forward);
             var whole = Run(() => model.Forward(ids, Batch, Seq, Options(7)));
             var shared = Run(() => SharedLeadingTokens.Forward(model, ids, Batch, Seq, Options(7)));
             var plain = Run(() => model.Forward(ids, Batch, Seq, Options(8)));
