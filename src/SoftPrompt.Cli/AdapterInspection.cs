@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SoftPrompt.Models.Architectures;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Analysis;

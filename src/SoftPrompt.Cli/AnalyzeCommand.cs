@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SoftPrompt.Models.Architectures;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Analysis;
 using SoftPrompt.Tuning.Data;

@@ -1,6 +1,6 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SoftPrompt.Models.Architectures;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Training;

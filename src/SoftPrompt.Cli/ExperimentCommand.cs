@@ -1,5 +1,5 @@
 using System.CommandLine;
-using SoftPrompt.Tuning.Experiments.Petrov;
+using SoftPrompt.Experiments.Petrov;
 using SoftPrompt.Tuning.Training;
 using Spectre.Console;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
 using SoftPrompt.Models.Plans;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Data;
 

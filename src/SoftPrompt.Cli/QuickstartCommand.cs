@@ -7,7 +7,7 @@ using SoftPrompt.Models.Architectures;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Analysis;
-using SoftPrompt.Tuning.Experiments.Petrov;
+using SoftPrompt.Experiments.Petrov;
 using SoftPrompt.Tuning.Methods;
 using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
 using SoftPrompt.Tuning.Methods.Lora;

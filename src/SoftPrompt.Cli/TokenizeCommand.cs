@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 
 namespace SoftPrompt.Cli;
 

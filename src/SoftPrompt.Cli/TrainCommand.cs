@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Training;
 using Spectre.Console;

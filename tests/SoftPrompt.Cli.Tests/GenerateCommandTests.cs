@@ -1,7 +1,7 @@
 using System.Text.Json;
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 
 namespace SoftPrompt.Cli.Tests;
 

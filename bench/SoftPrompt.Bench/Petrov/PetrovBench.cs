@@ -6,7 +6,7 @@ using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Kernels;
 using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tensors.Optim;
-using SoftPrompt.Tuning.Experiments.Petrov;
+using SoftPrompt.Experiments.Petrov;
 using SoftPrompt.Tuning.Training;
 
 namespace SoftPrompt.Bench.Petrov;

@@ -3,7 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using SoftPrompt.Bench.Step;
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 
 namespace SoftPrompt.Bench.Tokenize;
 

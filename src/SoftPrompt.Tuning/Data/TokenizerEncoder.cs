@@ -1,4 +1,4 @@
-using SoftPrompt.Models.Tokenizers;
+using SoftPrompt.Tokenizers;
 
 namespace SoftPrompt.Tuning.Data;
 
