@@ -14,8 +14,7 @@ internal static class AdapterInspection
 {
     public static int Print(string adapterDir, string? modelDir, int nearest, bool json)
     {
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(adapterDir, AdapterDirectory.ConfigFile)))?.AsObject()
-            ?? throw new InvalidDataException($"{adapterDir}/{AdapterDirectory.ConfigFile}: not a JSON object.");
+        var config = AdapterDirectory.ReadConfig(adapterDir).Object;
         if (modelDir is null)
         {
             if (json) Console.WriteLine(new JsonObject { ["adapter_config"] = config.DeepClone() }.ToJsonString());
@@ -40,7 +39,7 @@ internal static class AdapterInspection
             {
                 ["adapter_config"] = config.DeepClone(),
                 ["softprompt"] = loaded.Extras?.DeepClone(),
-                ["method"] = method.Kind.ToString().ToLowerInvariant(),
+                ["method"] = method.Name,
                 ["trainable_parameters"] = method.TrainableParameters,
                 ["nearest_tokens"] = new JsonArray([.. near.Select(list => (JsonNode?)new JsonArray([.. list.Select(t => (JsonNode?)new JsonObject { ["id"] = t.Id, ["token"] = Show(t.Id), ["cosine"] = t.Cosine })]))]),
             }.ToJsonString());
@@ -48,11 +47,11 @@ internal static class AdapterInspection
         }
         var table = new Table().AddColumn("adapter").AddColumn("value");
         table.AddRow("peft_type", Markup.Escape(config["peft_type"]?.ToString() ?? "?"));
-        table.AddRow("method", method.Kind.ToString());
+        table.AddRow("method", method.Name);
         table.AddRow("trainable parameters", method.TrainableParameters.ToString("N0"));
         foreach (var key in new[] { "num_virtual_tokens", "token_dim", "num_layers", "encoder_reparameterization_type", "encoder_hidden_size", "prefix_projection", "r", "lora_alpha", "target_modules" })
             if (config[key] is { } v) table.AddRow(key, Markup.Escape(v.ToJsonString()));
-        if (loaded.Extras?["template"] is { } t) table.AddRow("template", Markup.Escape(t.ToString()));
+        if (loaded.Settings?.Template is { } t) table.AddRow("template", Markup.Escape(t));
         AnsiConsole.Write(table);
         if (near.Length > 0)
         {

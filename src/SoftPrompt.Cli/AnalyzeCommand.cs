@@ -33,7 +33,7 @@ internal static class AnalyzeCommand
             var examples = Dataset.Load(parse.GetValue(data)!).Take(parse.GetValue(limit)).ToArray();
             var prompts = examples.Select(e => task.Template.RenderPrompt(e, encoder, task.Options)).ToArray();
             var report = AttentionShift.Analyze(lm, loaded.Method, prompts);
-            AttentionShiftFiles.Write(outDir, report, loaded.Method.Kind.ToString().ToLowerInvariant(), prompts.Length, lm.Config.Layers, lm.Config.Heads);
+            AttentionShiftFiles.Write(outDir, report, loaded.Method.Name, prompts.Length, lm.Config.Layers, lm.Config.Heads);
             return 0;
         }));
         return new Command("analyze", "Analyses of adapters.") { attention };

@@ -9,10 +9,6 @@ using SoftPrompt.Tuning.Adapters;
 using SoftPrompt.Tuning.Analysis;
 using SoftPrompt.Experiments.Petrov;
 using SoftPrompt.Tuning.Methods;
-using SoftPrompt.Tuning.Methods.AttentionInputPrefix;
-using SoftPrompt.Tuning.Methods.Lora;
-using SoftPrompt.Tuning.Methods.PrefixTuning;
-using SoftPrompt.Tuning.Methods.PromptTuning;
 using SoftPrompt.Tuning.Training;
 using Spectre.Console;
 
@@ -34,9 +30,9 @@ internal static class QuickstartCommand
     {
         var model = new Option<string?>("--model") { Description = "A Petrov model directory (default: the first shipped one of models/petrov/" + string.Join(", ", DefaultModels) + ")." };
         var task = new Option<string>("--task") { Description = "ascending, descending, add1, add2, ascending_add1 or histogram.", DefaultValueFactory = _ => "descending" };
-        var method = new Option<string>("--method") { Description = "attn-prefix (Petrov et al.'s prefix), prefix (Li & Liang), prompt or lora.", DefaultValueFactory = _ => "attn-prefix" };
+        var method = new Option<string>("--method") { Description = "attn-prefix (Petrov et al.'s prefix), prefix (Li & Liang), prompt or lora; any method of train's --method runs.", DefaultValueFactory = _ => "attn-prefix" };
         var steps = new Option<int>("--steps") { Description = "Optimizer updates (batch 64).", DefaultValueFactory = _ => 1_500 };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 1e-3 attn-prefix, 5e-3 prefix, 0.3 prompt, 5e-3 lora)." };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: the method's, as train's --lr)." };
         var length = new Option<int?>("--prefix-length") { Description = "Prefix or prompt length P (default: the model's pad positions, softprompt_prefix_padding in its config.json, or 1)." }.MustBeAtLeast(1);
         var seed = new Option<ulong>("--seed") { Description = "Seed of the (first) adapter initialisation.", DefaultValueFactory = _ => 7UL };
         var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 }.MustBeAtLeast(1);
@@ -56,7 +52,8 @@ internal static class QuickstartCommand
             if (lm.Config.VocabSize != DigitSequences.VocabSize)
                 throw new ArgumentException($"--model {modelDir}: vocabulary {lm.Config.VocabSize}, but the digit tasks need a {DigitSequences.VocabSize}-token model (models/petrov).");
             int tries = parse.GetValue(seeds);
-            double rate = parse.GetValue(lr) ?? kind switch { "attn-prefix" => 1e-3, "prompt" => 0.3, _ => 5e-3 };
+            var definition = MethodRegistry.Get(kind);
+            double rate = parse.GetValue(lr) ?? definition.DefaultLearningRate;
             AnsiConsole.MarkupLine($"[bold]1. model[/] {Markup.Escape(modelDir)}: {lm.Config.Layers} layer(s), {lm.Config.Heads} head(s), d = {lm.Config.HiddenSize}, {padding} pad position(s)");
 
             // 2. Tune on the task with a progress bar, one run per seed; the trainer writes each adapter in PEFT's
@@ -72,7 +69,7 @@ internal static class QuickstartCommand
             for (int k = 0; k < tries; k++)
             {
                 ulong s = parse.GetValue(seed) + (ulong)k;
-                var tuning = CreateMethod(kind, n, lm, new Rng(s));
+                var tuning = definition.Create(MethodOptionsFor(n, lm), lm, new Rng(s));
                 options = new TrainerOptions
                 {
                     MaxSteps = parse.GetValue(steps), BatchSize = 64, LearningRate = rate, AdamBeta2 = 0.95, Schedule = ScheduleKind.Constant,
@@ -156,13 +153,13 @@ internal static class QuickstartCommand
         return cmd;
     }
 
-    static TuningMethod CreateMethod(string kind, int length, ICausalLanguageModel lm, Rng rng) => kind switch
+    /// <summary>
+    /// The quickstart's sizes for a small digit model: P virtual tokens or prefix positions, a prefix reparametrisation as
+    /// wide as the model, and (Petrov et al.'s setup 4) rank-1 LoRA on the MLP and attention output projections.
+    /// </summary>
+    static MethodOptions MethodOptionsFor(int length, ICausalLanguageModel lm) => new()
     {
-        "attn-prefix" => AttentionInputPrefixMethod.Create(length, lm, rng),
-        "prefix" => PrefixTuningMethod.Create(new PrefixTuningConfig(length, lm.Config.HiddenSize), lm, rng),
-        "prompt" => PromptTuningMethod.Create(new PromptTuningConfig(length), lm, rng),
-        "lora" => LoraMethod.Create(new LoraConfig(1, 1, TargetModules: ["c_proj", "c_fc"]), lm, rng),
-        _ => throw new ArgumentException($"--method '{kind}': attn-prefix, prefix, prompt or lora."),
+        VirtualTokens = length, EncoderHidden = lm.Config.HiddenSize, LoraRank = 1, LoraAlpha = 1, TargetModules = ["c_proj", "c_fc"],
     };
 
     static string DefaultModel()

@@ -32,16 +32,9 @@ internal sealed class TaskOptions
     /// <summary>The task an adapter was trained on, from its softprompt.json.</summary>
     public static TuningTask FromAdapter(Tuning.Adapters.LoadedAdapter adapter, ITextEncoder encoder, string directory)
     {
-        var x = adapter.Extras ?? throw new ArgumentException($"{directory}: no softprompt.json; the adapter was not trained here, so its template is unknown. Pass --template.");
-        string template = x["template"]?.GetValue<string>() ?? throw new ArgumentException($"{directory}/softprompt.json: no template.");
-        Verbalizer? verbalizer = x["verbalizer"] is { } v ? Tuning.Data.Verbalizer.FromJson(v.ToJsonString(), directory + "/softprompt.json") : null;
-        var options = new RenderOptions
-        {
-            AnswerField = x["answer_field"]?.GetValue<string>() ?? "answer",
-            Verbalizer = verbalizer,
-            BosId = x["bos_id"]?.GetValue<int>(),
-            EosId = x["eos_id"]?.GetValue<int>(),
-        };
+        var x = adapter.Settings ?? throw new ArgumentException($"{directory}: no softprompt.json; the adapter was not trained here, so its template is unknown. Pass --template.");
+        string template = x.Template ?? throw new ArgumentException($"{Path.Combine(directory, Tuning.Adapters.AdapterDirectory.ExtrasFile)}: field 'template' is missing.");
+        var options = new RenderOptions { AnswerField = x.AnswerField ?? "answer", Verbalizer = x.Verbalizer, BosId = x.BosId, EosId = x.EosId };
         return new TuningTask(Tuning.Data.Template.Parse(template), encoder, options);
     }
 }

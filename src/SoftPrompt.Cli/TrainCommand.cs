@@ -25,7 +25,7 @@ internal static class TrainCommand
         var steps = new Option<int>("--max-steps") { Description = "Optimizer updates.", DefaultValueFactory = _ => 200 };
         var batch = new Option<int>("--batch-size") { Description = "Examples per batch.", DefaultValueFactory = _ => 8 };
         var accumulation = new Option<int>("--grad-accum") { Description = "Batches per update.", DefaultValueFactory = _ => 1 };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.3 prompt, 0.01 ptuning, 0.005 prefix, 0.01 deep, 0.001 lora, full, attn-prefix)." };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: " + string.Join(", ", Tuning.Methods.MethodRegistry.All.Select(d => $"{d.DefaultLearningRate:G} {d.Name}")) + ")." };
         var optimizer = new Option<string>("--optimizer") { Description = "adamw | adafactor.", DefaultValueFactory = _ => "adamw" };
         var schedule = new Option<string>("--schedule") { Description = "linear | cosine | constant.", DefaultValueFactory = _ => "linear" };
         var warmup = new Option<int>("--warmup") { Description = "Warmup updates.", DefaultValueFactory = _ => 0 };
@@ -35,7 +35,7 @@ internal static class TrainCommand
         var patience = new Option<int>("--patience") { Description = "Stop after N evaluations without improvement (0: never).", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, shuffling and dropout.", DefaultValueFactory = _ => 42UL };
         var modelDropout = new Option<bool>("--model-dropout") { Description = "Train with the model's own dropouts (config.json's embd/attn/resid_pdrop), as Hugging Face's Trainer does; off: the model runs as in evaluation." };
-        var method = new MethodOptions();
+        var method = new MethodFlags();
         var task = new TaskOptions();
         var cmd = new Command("train", "Train a prompt-learning adapter (or LoRA) on a frozen model.")
             { model, train, eval, output, steps, batch, accumulation, lr, optimizer, schedule, warmup, decay, clip, evalEvery, patience, seed, modelDropout };
@@ -51,11 +51,10 @@ internal static class TrainCommand
             var verbalizer = TaskOptions.ParseVerbalizer(parse.GetValue(task.Verbalizer));
             var m = method.Create(parse, lm, t => encoder.Encode(t), verbalizer, parse.GetValue(seed));
             var tuningTask = task.Create(parse, encoder, defaults, m.VirtualTokens);
-            string kind = parse.GetValue(method.Method)!.ToLowerInvariant();
             var options = new TrainerOptions
             {
                 MaxSteps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulation),
-                LearningRate = parse.GetValue(lr) ?? kind switch { "prompt" => 0.3, "ptuning" => 0.01, "prefix" => 0.005, "deep" => 0.01, _ => 0.001 },
+                LearningRate = parse.GetValue(lr) ?? m.Definition.DefaultLearningRate,
                 Optimizer = parse.GetValue(optimizer) switch { "adamw" => OptimizerKind.AdamW, "adafactor" => OptimizerKind.Adafactor, var o => throw new ArgumentException($"--optimizer '{o}': adamw or adafactor.") },
                 Schedule = parse.GetValue(schedule) switch { "linear" => ScheduleKind.Linear, "cosine" => ScheduleKind.Cosine, "constant" => ScheduleKind.Constant, var s => throw new ArgumentException($"--schedule '{s}': linear, cosine or constant.") },
                 WarmupSteps = parse.GetValue(warmup), WeightDecay = parse.GetValue(decay), MaxGradNorm = parse.GetValue(clip),
@@ -64,7 +63,7 @@ internal static class TrainCommand
             };
             using var runLock = RunDirectoryLock.Acquire(outDir);   // one run at a time in --out: a second would interleave its checkpoints
             var trainer = new Trainer(lm, m, tuningTask, trainData, evalData, options, outDir, new JsonObject { ["base_model"] = Path.GetFullPath(dir) });
-            AnsiConsole.MarkupLine($"[bold]{m.Kind}[/] on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {m.TrainableParameters:N0} trainable parameters, {trainData.Count} training examples, template [italic]{Markup.Escape(tuningTask.Template.Source)}[/]");
+            AnsiConsole.MarkupLine($"[bold]{m.Name}[/] on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {m.TrainableParameters:N0} trainable parameters, {trainData.Count} training examples, template [italic]{Markup.Escape(tuningTask.Template.Source)}[/]");
             var result = TrainingProgressBar.Run(trainer, options.MaxSteps);
             var table = new Table().AddColumn("result").AddColumn(new TableColumn("value").RightAligned());
             table.AddRow("updates", result.Steps.ToString());

@@ -44,6 +44,31 @@ public class GenerateCommandTests
         Assert.Equal(1, noAdapter.Code);
         Assert.Contains("no such adapter directory", noAdapter.Err);
     }
+
+    /// <summary>A field of the wrong JSON kind crashed `generate --adapter` with an InvalidOperationException and a stack trace.</summary>
+    [Theory]
+    [InlineData("adapter_config.json", "task_type")]
+    [InlineData("softprompt.json", "template")]
+    public void AnAdapterFieldOfTheWrongJsonKindIsAOneLineError(string file, string field)
+    {
+        var lm = Models.Architectures.ModelLoader.Load(CliRunner.Gpt2Random);
+        string dir = Directory.CreateTempSubdirectory("softprompt-bad-adapter-").FullName;
+        try
+        {
+            var method = Tuning.Methods.MethodRegistry.Get("prompt").Create(new Tuning.Methods.MethodOptions { VirtualTokens = 2 }, lm, new Tensors.Rng(1));
+            Tuning.Adapters.AdapterDirectory.Save(dir, method, lm, null, new System.Text.Json.Nodes.JsonObject { ["template"] = "{soft:2}{text}{answer}" });
+            var good = CliRunner.Run("generate", "--model", CliRunner.Gpt2Random, "--prompt", "x", "--adapter", dir, "--max-new-tokens", "1");
+            Assert.True(good.Code == 0, good.Err);
+            string path = Path.Combine(dir, file);
+            var o = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+            o[field] = new System.Text.Json.Nodes.JsonArray("a");
+            File.WriteAllText(path, o.ToJsonString());
+            var bad = CliRunner.Run("generate", "--model", CliRunner.Gpt2Random, "--prompt", "x", "--adapter", dir);
+            Assert.Equal(1, bad.Code);
+            Assert.Equal($"error: {path}: field '{field}' must be a string, got [\"a\"].", bad.Err.Trim());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
 
 [CollectionDefinition("console", DisableParallelization = true)]

@@ -69,7 +69,7 @@ public sealed class AdapterDirectoryTests : IDisposable
         var m = Create(kind, model);
         AdapterDirectory.Save(_dir, m, model, "tiny", new JsonObject { ["template"] = "{soft}{text}{answer}" });
         var loaded = AdapterDirectory.Load(_dir, model);
-        Assert.Equal(m.Kind, loaded.Method.Kind);
+        Assert.Equal(m.Name, loaded.Method.Name);
         Assert.Equal(m.TrainableParameters, loaded.Method.TrainableParameters);
         Assert.Equal("{soft}{text}{answer}", loaded.Extras!["template"]!.GetValue<string>());
         Assert.Equal(Logits(model, m), Logits(model, loaded.Method));
@@ -121,7 +121,7 @@ public sealed class AdapterDirectoryTests : IDisposable
             using (var f = SafetensorsFile.Open(weights)) saved = f.LoadTensor("prompt_embeddings");
             SafetensorsWriter.Write(weights, [new("prompt_embeddings", saved)]);
             var loaded = AdapterDirectory.Load(_dir, model).Method;
-            Assert.Equal(kind == "ptuning" ? MethodKind.Prompt : MethodKind.Deep, loaded.Kind);
+            Assert.Equal(kind == "ptuning" ? "prompt" : "deep", loaded.Name);
             var expected = Logits(model, m);
             var actual = Logits(model, loaded);
             for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), $"{kind}: logit {i}");

@@ -53,7 +53,7 @@ public class MixedAdapterBatchTests
         for (int r = 0; r < methods.Length; r++)
         {
             var alone = model.Forward(Ids(r), 1, 9, new ForwardOptions { Plan = new PromptPlan([rows[r]]) }).ToArray();
-            Compare.Close(batch.AsSpan(r * 9 * v, 9 * v).ToArray(), alone, 1e-4, $"{name} row {r} ({methods[r]?.Kind.ToString() ?? "no adapter"})");
+            Compare.Close(batch.AsSpan(r * 9 * v, 9 * v).ToArray(), alone, 1e-4, $"{name} row {r} ({methods[r]?.Name ?? "no adapter"})");
         }
         // and the adapters do change their rows
         var plain = model.Forward(Ids(4), 1, 9).ToArray();

@@ -14,9 +14,9 @@ public static class AdapterPrompt
     {
         var output = adapter.Method.Compute();
         int n = adapter.Method.VirtualTokens;
-        if (adapter.Extras?["template"]?.GetValue<string>() is { } source && Template.Parse(source) is { Fields.Count: 1 } template)
+        if (adapter.Settings?.TemplateFor(adapter.Method) is { Fields.Count: 1 } template)
         {
-            var options = new RenderOptions { BosId = adapter.Extras["bos_id"]?.GetValue<int>() };
+            var options = new RenderOptions { BosId = adapter.Settings.BosId };
             var prompt = template.RenderPrompt(Example.Of((template.Fields[0], text)), encoder, options);
             return (prompt.Ids, new PromptPlan([output.Row(prompt.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count)))]));
         }

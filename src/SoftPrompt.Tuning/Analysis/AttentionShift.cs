@@ -84,15 +84,15 @@ public static class AttentionShift
             // A weight update that touches no query or key projection (e.g. LoRA on c_proj / c_fc) leaves each layer's
             // attention given its input as it was, like a prefix — but what it adds depends on the input, not a fixed bias.
             string modules = string.Join(", ", deltas.Select(d => LinearLayerInfo.Kind(d.Module)).Distinct());
-            return $"{method.Kind}: this adapter updates weights ({modules}) but no query or key projection, so each layer's attention over the content, " +
+            return $"{method.Name}: this adapter updates weights ({modules}) but no query or key projection, so each layer's attention over the content, " +
                 $"given that layer's input, is unchanged; its updates depend on the input (not a fixed bias as a prefix's), and later layers attend differently " +
                 $"through them (largest total change {total:F3}). Adapting c_attn (or q_proj / k_proj) would change the attention patterns themselves.";
         }
         if (direct <= Tolerance)
             return total <= Tolerance
-                ? $"{method.Kind}: this adapter only biases attention outputs (prefix mass {mass:F2}) and leaves every attention pattern over the content as it was; a task that needs new attention patterns will need LoRA or fine-tuning."
-                : $"{method.Kind}: this adapter only biases attention outputs (prefix mass {mass:F2}); within a layer the attention over the content is unchanged, and the largest change ({total:F3}) comes from earlier layers' biased outputs. It can elicit and combine skills the model has; a task needing new attention patterns will need LoRA or fine-tuning.";
-        return $"{method.Kind}: this adapter changes how layers attend over the content (largest direct change {direct:F3}), so it can learn new attention patterns.";
+                ? $"{method.Name}: this adapter only biases attention outputs (prefix mass {mass:F2}) and leaves every attention pattern over the content as it was; a task that needs new attention patterns will need LoRA or fine-tuning."
+                : $"{method.Name}: this adapter only biases attention outputs (prefix mass {mass:F2}); within a layer the attention over the content is unchanged, and the largest change ({total:F3}) comes from earlier layers' biased outputs. It can elicit and combine skills the model has; a task needing new attention patterns will need LoRA or fine-tuning.";
+        return $"{method.Name}: this adapter changes how layers attend over the content (largest direct change {direct:F3}), so it can learn new attention patterns.";
     }
 
     /// <summary>Keeps each layer's observation of one forward pass.</summary>

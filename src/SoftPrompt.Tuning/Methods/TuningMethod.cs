@@ -4,9 +4,6 @@ using SoftPrompt.Tensors.NN;
 
 namespace SoftPrompt.Tuning.Methods;
 
-/// <summary>The methods SoftPrompt trains; the CLI names them prompt, prefix, ptuning, deep, lora, full.</summary>
-public enum MethodKind { Prompt, Prefix, PTuning, Deep, Lora, Full }
-
 /// <summary>
 /// A way to adapt a frozen model: trainable parameters (this module's) that, each forward pass,
 /// produce a <see cref="MethodOutput"/> for the prompt plan. The base model is never changed
@@ -14,10 +11,14 @@ public enum MethodKind { Prompt, Prefix, PTuning, Deep, Lora, Full }
 /// </summary>
 public abstract class TuningMethod : Module
 {
-    public abstract MethodKind Kind { get; }
+    /// <summary>The method's entry in <see cref="MethodRegistry"/>: its names, defaults, and how it is saved and loaded.</summary>
+    public abstract MethodDefinition Definition { get; }
 
-    /// <summary>PEFT's peft_type for adapter_config.json.</summary>
-    public abstract string PeftType { get; }
+    /// <summary>The registry name ("prompt", "attn-prefix", …).</summary>
+    public string Name => Definition.Name;
+
+    /// <summary>PEFT's peft_type for adapter_config.json (or SoftPrompt's own).</summary>
+    public string PeftType => Definition.PeftType;
 
     /// <summary>Virtual tokens the template must give slots for (0 for prefix, deep prompt, LoRA and full fine-tuning).</summary>
     public virtual int VirtualTokens => 0;

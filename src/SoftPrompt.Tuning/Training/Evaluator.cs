@@ -5,7 +5,6 @@ using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
-using SoftPrompt.Tuning.Methods.DeepPrompt;
 using SoftPrompt.Tuning.Metrics;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
@@ -26,7 +25,7 @@ public static class Evaluator
         try
         {
             var gold = examples.Select(task.Gold).ToArray();
-            if (HeadClassification.Applies(method, task)) return EvaluateHead(model, (DeepPromptMethod)method, task, examples, gold, batchSize, cancellationToken);
+            if (HeadClassification.Applies(method, task)) return EvaluateHead(model, method, task, examples, gold, batchSize, cancellationToken);
             var encoded = task.Encode(examples, "evaluation data");
             double loss = MeanLoss(model, method, encoded, batchSize, cancellationToken);
             var predictions = task.Kind == TaskKind.Classification
@@ -51,7 +50,7 @@ public static class Evaluator
     }
 
     /// <summary>Classification through the method's head: mean label cross-entropy, accuracy, macro-F1.</summary>
-    static EvalResult EvaluateHead(ICausalLanguageModel model, DeepPromptMethod method, TuningTask task, IReadOnlyList<Example> examples, string[] gold,
+    static EvalResult EvaluateHead(ICausalLanguageModel model, TuningMethod method, TuningTask task, IReadOnlyList<Example> examples, string[] gold,
         int batchSize, CancellationToken ct)
     {
         var rows = HeadClassification.Encode(task, examples, "evaluation data");

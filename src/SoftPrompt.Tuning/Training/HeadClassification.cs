@@ -2,7 +2,6 @@ using SoftPrompt.Models.Architectures;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tuning.Data;
 using SoftPrompt.Tuning.Methods;
-using SoftPrompt.Tuning.Methods.DeepPrompt;
 using F = SoftPrompt.Tensors.Ops.Functional;
 
 namespace SoftPrompt.Tuning.Training;
@@ -14,9 +13,12 @@ namespace SoftPrompt.Tuning.Training;
 /// </summary>
 public static class HeadClassification
 {
-    /// <summary>True when the method carries a classification head and the task is classification.</summary>
+    /// <summary>True when the method carries a classification head (<see cref="IClassificationHead"/>) and the task is classification.</summary>
     public static bool Applies(TuningMethod method, TuningTask task) =>
-        method is DeepPromptMethod { Classifier: not null } && task.Kind == TaskKind.Classification;
+        method is IClassificationHead { Classifier: not null } && task.Kind == TaskKind.Classification;
+
+    static Tensors.NN.Linear Head(TuningMethod method) => (method as IClassificationHead)?.Classifier
+        ?? throw new ArgumentException($"{method.Name}: this method has no classification head.");
 
     /// <summary>Each example's prompt (no answer) and gold label index.</summary>
     public static (EncodedExample Prompt, int Label)[] Encode(TuningTask task, IReadOnlyList<Example> examples, string what)
@@ -33,16 +35,16 @@ public static class HeadClassification
     }
 
     // prompts -> class logits [B, labels]
-    public static Tensor Logits(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<EncodedExample> prompts, bool training = false, Rng? modelDropout = null)
+    public static Tensor Logits(ICausalLanguageModel model, TuningMethod method, IReadOnlyList<EncodedExample> prompts, bool training = false, Rng? modelDropout = null)
     {
         var batch = new Collator().Collate(prompts);
         var last = prompts.Select((p, b) => b * batch.Seq + p.Ids.Length - 1).ToArray();
         var plan = BatchLoss.Plan(method.Compute(), batch, training, method.StochasticRng);
         var hidden = SharedLeadingTokens.ForwardHidden(model, batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, OutputPositions = last, DropoutRng = modelDropout });   // [B, D]
-        return method.Classifier!.Forward(hidden);
+        return Head(method).Forward(hidden);
     }
 
     // -> [] mean cross-entropy of the labels
-    public static Tensor Loss(ICausalLanguageModel model, DeepPromptMethod method, IReadOnlyList<(EncodedExample Prompt, int Label)> rows, bool training = false, Rng? modelDropout = null) =>
+    public static Tensor Loss(ICausalLanguageModel model, TuningMethod method, IReadOnlyList<(EncodedExample Prompt, int Label)> rows, bool training = false, Rng? modelDropout = null) =>
         F.CrossEntropy(Logits(model, method, [.. rows.Select(r => r.Prompt)], training, modelDropout), [.. rows.Select(r => r.Label)]);
 }

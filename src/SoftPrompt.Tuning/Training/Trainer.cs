@@ -40,14 +40,14 @@ public sealed class Trainer
         if (method.VirtualTokens != task.Template.SoftTokenCount && method.VirtualTokens > 0)
             throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens ('{task.Template.Source}') but the method has {method.VirtualTokens}.");
         if (method.VirtualTokens == 0 && task.Template.SoftTokenCount > 0)
-            throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens but {method.Kind} uses none; drop the {{soft}} slots.");
+            throw new ArgumentException($"The template places {task.Template.SoftTokenCount} virtual tokens but {method.Name} uses none; drop the {{soft}} slots.");
         _model = model; _method = method; _task = task; _o = options; _out = outputDirectory;
         if (HeadClassification.Applies(method, task)) _headTrain = HeadClassification.Encode(task, train, "training data");
         _train = _headTrain is null ? task.Encode(train, "training data") : [.. _headTrain.Select(r => r.Prompt)];
         _eval = eval is { Count: > 0 } ? eval : null;
         _adapterExtras = adapterExtras ?? [];
         _parameters = [.. method.Parameters().Where(p => p.RequiresGrad)];
-        if (_parameters.Count == 0) throw new ArgumentException($"{method.Kind}: nothing to train.");
+        if (_parameters.Count == 0) throw new ArgumentException($"{method.Name}: nothing to train.");
     }
 
     string CheckpointDir => Path.Combine(_out, "checkpoint");
@@ -58,14 +58,14 @@ public sealed class Trainer
         // A method's decay offsets (full fine-tuning's frozen W, so that W + ΔW decays) matter only with decay.
         var offsets = _o.WeightDecay != 0 ? _method.WeightDecayOffsets() : null;
         if (offsets is not null && _o.Optimizer != OptimizerKind.AdamW)
-            throw new ArgumentException($"{_method.Kind} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW, weight decay 0, or (full fine-tuning) DecayTowardPretrained.");
+            throw new ArgumentException($"{_method.Name} with weight decay {_o.WeightDecay} decays its full weights, which only AdamW does; use AdamW, weight decay 0, or (full fine-tuning) DecayTowardPretrained.");
         // Biases and norm weights that a method exempts go in a second group without decay (its parameters keep their order in the checkpoint).
         var exempt = _o.WeightDecay != 0 ? _method.ExemptFromWeightDecay() : new HashSet<Tensor>();
         var decayed = _parameters.Where(p => !exempt.Contains(p)).ToArray();
         var others = _parameters.Where(exempt.Contains).ToArray();
         if (_o.Optimizer == OptimizerKind.Adafactor)
             return others.Length == 0 ? new Adafactor(_parameters, lr: _o.LearningRate, weightDecay: _o.WeightDecay)
-                : throw new ArgumentException($"{_method.Kind} exempts biases and norms from weight decay {_o.WeightDecay}, which Adafactor here cannot; use AdamW or weight decay 0.");
+                : throw new ArgumentException($"{_method.Name} exempts biases and norms from weight decay {_o.WeightDecay}, which Adafactor here cannot; use AdamW or weight decay 0.");
         var groups = new List<ParamGroup> { new(decayed, weightDecayOffsets: offsets is null ? null : [.. decayed.Select(p => offsets.GetValueOrDefault(p))]) };
         if (others.Length > 0) groups.Add(new ParamGroup(others, weightDecay: 0));
         return new AdamW(groups, _o.LearningRate, new AdamWOptions(_o.AdamBeta1, _o.AdamBeta2), _o.WeightDecay);
@@ -125,7 +125,7 @@ public sealed class Trainer
                 var batch = collator.Collate([.. indices.Select(i => _train[i])]);
                 var loss = _headTrain is null
                     ? BatchLoss.Compute(_model, _method, batch, training: true, modelDropout)
-                    : HeadClassification.Loss(_model, (Methods.DeepPrompt.DeepPromptMethod)_method, [.. indices.Select(i => _headTrain[i])], training: true, modelDropout);
+                    : HeadClassification.Loss(_model, _method, [.. indices.Select(i => _headTrain[i])], training: true, modelDropout);
                 float value = loss.Span[0];
                 lossSum += value;
                 tokens += batch.TokenCount;
@@ -173,13 +173,13 @@ public sealed class Trainer
             }
             if (evalNow || step == end || stoppedEarly || (_o.CheckpointEvery > 0 && step % _o.CheckpointEvery == 0))
                 TrainingCheckpoint.Save(CheckpointDir, _method, optimizer,
-                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Kind.ToString(), modelDropout?.GetState(), Elapsed()));
+                    new TrainerState(step, sampler.GetState(), _method.StochasticRng?.GetState(), best, bestStep, stale, _method.Name.ToString(), modelDropout?.GetState(), Elapsed()));
         }
         // The adapter in the output directory: the best by the selection metric when evaluated, else the last.
         if (_eval is not null && Directory.Exists(Path.Combine(_out, "best")))
             foreach (var f in Directory.GetFiles(Path.Combine(_out, "best"))) File.Copy(f, Path.Combine(_out, Path.GetFileName(f)), overwrite: true);
         else SaveAdapter(_out);
-        CurvePlot.FromLog(TrainingLog.Read(LogPath), $"{_method.Kind} on {_model.Config.ModelType}").Save(Path.Combine(_out, "curves.svg"));
+        CurvePlot.FromLog(TrainingLog.Read(LogPath), $"{_method.Name} on {_model.Config.ModelType}").Save(Path.Combine(_out, "curves.svg"));
         return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, skipped, Elapsed());
     }
 

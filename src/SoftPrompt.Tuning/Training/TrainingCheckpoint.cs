@@ -56,10 +56,17 @@ public static class TrainingCheckpoint
     {
         string statePath = Path.Combine(dir, StateFile);
         var state = ReadState(statePath);
-        if (state.Method != method.Kind.ToString())
-            throw new AdapterFormatException($"{statePath}: the checkpoint is of method {state.Method}, this run trains {method.Kind}.");
+        if (!SameMethod(state.Method, method.Name))
+            throw new AdapterFormatException($"{statePath}: the checkpoint is of method {state.Method}, this run trains {method.Name}.");
         StateFiles.LoadParameters(Path.Combine(dir, MethodFile), method);
         StateFiles.LoadOptimizer(Path.Combine(dir, OptimizerFile), optimizer);
         return state;
     }
+
+    /// <summary>
+    /// A checkpoint names its method by registry name; those written before the registry used the old enum's names
+    /// (Prompt, Prefix, PTuning, Deep, Lora, Full; "Prefix" for attn-prefix too), which still resume.
+    /// </summary>
+    static bool SameMethod(string saved, string name) =>
+        saved == name || saved.Equals(name.Replace("-", ""), StringComparison.OrdinalIgnoreCase) || (saved == "Prefix" && name == "attn-prefix");
 }

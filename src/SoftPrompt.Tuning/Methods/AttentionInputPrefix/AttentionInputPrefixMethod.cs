@@ -16,8 +16,7 @@ public sealed class AttentionInputPrefixMethod : TuningMethod
 
     public int Length { get; }
 
-    public override MethodKind Kind => MethodKind.Prefix;
-    public override string PeftType => "SOFTPROMPT_ATTENTION_INPUT_PREFIX";
+    public override MethodDefinition Definition => AttentionInputPrefixDefinition.Instance;
 
     /// <summary>The template gives the prefix its P positions like virtual tokens.</summary>
     public override int VirtualTokens => Length;

@@ -9,7 +9,7 @@ namespace SoftPrompt.Tuning.Methods.DeepPrompt;
 /// Deep prompts: "embedding.weight" [N, L·2·W] is the prefix itself (PEFT's layout), split per layer
 /// each forward. "classifier" Linear(D, NumLabels) when the config asks for a head.
 /// </summary>
-public sealed class DeepPromptMethod : TuningMethod
+public sealed class DeepPromptMethod : TuningMethod, IClassificationHead
 {
     readonly int _layers, _width;
 
@@ -17,8 +17,7 @@ public sealed class DeepPromptMethod : TuningMethod
     public Tensor Prefix { get; }
     public Linear? Classifier { get; }
 
-    public override MethodKind Kind => MethodKind.Deep;
-    public override string PeftType => "PREFIX_TUNING";
+    public override MethodDefinition Definition => DeepPromptDefinition.Instance;
 
     public DeepPromptMethod(DeepPromptConfig config, int layers, int width, int hidden, Rng rng, Tensor? prefix = null)
     {

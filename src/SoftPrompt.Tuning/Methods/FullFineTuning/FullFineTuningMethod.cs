@@ -25,8 +25,7 @@ public sealed class FullFineTuningMethod : TuningMethod
     /// <summary>The deltas of the model's other parameters (embeddings, norms, biases, head); none when TargetModules names linear layers.</summary>
     public IReadOnlyList<(ParameterInfo Parameter, Tensor Delta)> ParameterDeltas => _parameterDeltas;
 
-    public override MethodKind Kind => MethodKind.Full;
-    public override string PeftType => "SOFTPROMPT_FULL";
+    public override MethodDefinition Definition => FullFineTuningDefinition.Instance;
 
     /// <param name="parameters">The other parameters to train (embeddings, norms, biases, head), from the model's <see cref="ICausalLanguageModel.OtherParameters"/>.</param>
     /// <param name="model">The frozen model whose W the decay toward zero needs (none: only DecayTowardPretrained, or no decay, can train).</param>

@@ -18,8 +18,7 @@ public sealed class LoraMethod : TuningMethod
     public LoraConfig Config { get; }
     public IReadOnlyList<(LinearLayerInfo Layer, Tensor A, Tensor B)> Adapters => _adapters;
 
-    public override MethodKind Kind => MethodKind.Lora;
-    public override string PeftType => "LORA";
+    public override MethodDefinition Definition => LoraDefinition.Instance;
 
     public LoraMethod(LoraConfig config, IReadOnlyList<LinearLayerInfo> targets, Rng rng)
     {

@@ -18,8 +18,7 @@ public sealed class PTuningMethod : TuningMethod
     public Lstm? LstmHead { get; }
     public LinearStack MlpHead { get; }
 
-    public override MethodKind Kind => MethodKind.PTuning;
-    public override string PeftType => "P_TUNING";
+    public override MethodDefinition Definition => PTuningDefinition.Instance;
     public override int VirtualTokens => Config.NumVirtualTokens;
 
     public PTuningMethod(PTuningConfig config, int hidden, Rng rng)

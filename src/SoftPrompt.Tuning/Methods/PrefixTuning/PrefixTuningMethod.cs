@@ -20,8 +20,7 @@ public sealed class PrefixTuningMethod : TuningMethod
     public Tensor Embedding { get; }
     public LinearStack Transform { get; }
 
-    public override MethodKind Kind => MethodKind.Prefix;
-    public override string PeftType => "PREFIX_TUNING";
+    public override MethodDefinition Definition => PrefixTuningDefinition.Instance;
 
     public PrefixTuningMethod(PrefixTuningConfig config, int layers, int width, Rng rng)
     {

@@ -17,8 +17,7 @@ public sealed class PromptTuningMethod : TuningMethod
     /// <summary>[N, D] virtual-token embeddings.</summary>
     public Tensor Embeddings { get; }
 
-    public override MethodKind Kind => MethodKind.Prompt;
-    public override string PeftType => "PROMPT_TUNING";
+    public override MethodDefinition Definition => PromptTuningDefinition.Instance;
     public override int VirtualTokens => Config.NumVirtualTokens;
 
     public PromptTuningMethod(PromptTuningConfig config, Tensor embeddings)
