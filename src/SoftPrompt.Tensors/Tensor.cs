@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Memory;
@@ -7,15 +8,20 @@ namespace SoftPrompt.Tensors;
 /// <summary>
 /// A contiguous, row-major float32 tensor. Its storage is a float array, possibly shared with
 /// other tensors (a reshape is a view at no cost). Tensors made inside a <see cref="TensorScope"/>
-/// give their storage back to the pool when the scope ends; tensors made outside one (parameters)
-/// live until collected.
+/// give their storage back to the pool when the scope ends (reading one afterwards throws);
+/// tensors made outside one (parameters) live until collected.
 /// </summary>
 public sealed partial class Tensor
 {
     readonly int[] _shape;
-    internal readonly float[] Buffer;
+    readonly float[] _buffer;
     internal readonly int Offset;
     readonly bool _ownsBuffer;
+
+    // The pooled tensor whose lease on the storage this one reads through: itself, or the tensor it
+    // is a view of; null for heap storage. Once the lease ends the float array may already belong to
+    // another step, so every reader checks it (one check per access, not per element).
+    Tensor? _lease;
 
     /// <summary>Number of elements.</summary>
     public int Length { get; }
@@ -39,15 +45,16 @@ public sealed partial class Tensor
     /// <summary>Optional name, used in error messages and by modules.</summary>
     public string? Name { get; set; }
 
-    internal Tensor(int[] shape, float[] buffer, int offset, bool ownsBuffer)
+    internal Tensor(int[] shape, float[] buffer, int offset, bool ownsBuffer, Tensor? viewOf = null)
     {
         _shape = shape;
         Length = CheckedLength(shape);
         if (offset < 0 || offset + Length > buffer.Length)
             throw new ArgumentException($"Storage of {buffer.Length} floats cannot hold a tensor of shape {Format(shape)} at offset {offset}.");
-        Buffer = buffer;
+        _buffer = buffer;
         Offset = offset;
         _ownsBuffer = ownsBuffer;
+        _lease = viewOf?._lease;
     }
 
     public ReadOnlySpan<int> Shape => _shape;
@@ -60,16 +67,61 @@ public sealed partial class Tensor
     public Span<float> Span
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Buffer.AsSpan(Offset, Length);
+        get
+        {
+            if (_lease is { Released: true }) ThrowReleased();
+            return _buffer.AsSpan(Offset, Length);
+        }
+    }
+
+    /// <summary>The storage, for kernels that index it with <see cref="Offset"/>; throws once its pool lease has ended.</summary>
+    internal float[] Buffer
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (_lease is { Released: true }) ThrowReleased();
+            return _buffer;
+        }
     }
 
     internal bool OwnsBuffer => _ownsBuffer;
 
-    /// <summary>The scope whose pool storage this tensor holds; null for heap tensors.</summary>
+    /// <summary>The scope whose pool storage this tensor holds; null for heap tensors and views.</summary>
     internal TensorScope? Scope { get; set; }
 
-    /// <summary>Set when the storage went back to the pool before the scope ended.</summary>
-    internal bool Released { get; set; }
+    /// <summary>Set when this tensor's pooled storage went back to the pool (early, or when its scope ended).</summary>
+    internal bool Released { get; private set; }
+
+    /// <summary>The pooled tensor whose storage this one reads (itself or the tensor it views); null on the heap.</summary>
+    internal Tensor? Lease => _lease;
+
+    /// <summary>Starts this tensor's lease on pooled storage: from here its views check it too.</summary>
+    internal void LeaseFrom(TensorScope scope)
+    {
+        _lease = this;
+        Scope = scope;
+    }
+
+    /// <summary>Ends the lease and gives the storage back; this tensor and its views throw when read from now on.</summary>
+    internal void ReturnToPool()
+    {
+        Released = true;
+        BufferPool.Return(_buffer);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    void ThrowReleased()
+    {
+        var owner = _lease!;
+        string what = owner == this ? ToString() : $"{this} (a view of {owner})";
+        string when = owner.Scope is { IsDisposed: false }
+            ? $"its pooled storage was released early, inside {owner.Scope}"
+            : $"{owner.Scope} ended and gave its pooled storage back";
+        throw new InvalidOperationException(
+            $"{what} was used after {when}: that storage may already hold another step's numbers. " +
+            "Keep a tensor that must outlive its scope, or take a HeapCopy() before the scope ends.");
+    }
 
     // ---- creation ----------------------------------------------------------------------------
 
@@ -140,13 +192,13 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor sharing this storage that is not part of the autograd graph.</summary>
-    public Tensor Detach() => new(_shape, Buffer, Offset, ownsBuffer: false) { Name = Name };
+    public Tensor Detach() => new(_shape, _buffer, Offset, ownsBuffer: false, viewOf: this) { Name = Name };
 
     /// <summary>A view of the same storage with another shape (no copy, not recorded on the tape: use Reshape inside a graph).</summary>
-    public Tensor View(int[] shape) => new(shape, Buffer, Offset, ownsBuffer: false);
+    public Tensor View(int[] shape) => new(shape, _buffer, Offset, ownsBuffer: false, viewOf: this);
 
     /// <summary>A view of a contiguous range of this tensor's storage.</summary>
-    public Tensor View(int[] shape, int elementOffset) => new(shape, Buffer, Offset + elementOffset, ownsBuffer: false);
+    public Tensor View(int[] shape, int elementOffset) => new(shape, _buffer, Offset + elementOffset, ownsBuffer: false, viewOf: this);
 
     /// <summary>The scalar value of a one-element tensor.</summary>
     public float Item()

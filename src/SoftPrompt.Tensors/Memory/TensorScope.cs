@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SoftPrompt.Tensors.Autograd;
 
 namespace SoftPrompt.Tensors.Memory;
@@ -6,30 +7,46 @@ namespace SoftPrompt.Tensors.Memory;
 /// A region of work (typically one training step) whose temporary tensors give their storage
 /// back to the <see cref="BufferPool"/> when it ends, and whose tape nodes are dropped.
 /// <code>using (TensorScope.Begin()) { var loss = model.Loss(batch); loss.Backward(); opt.Step(); }</code>
-/// A tensor that must outlive the scope is passed to <see cref="Keep"/>.
+/// A tensor that must outlive the scope is passed to <see cref="Keep"/>. Reading a tensor (or a view
+/// of it) after its storage went back throws, naming this scope (see <see cref="ToString"/>).
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] static TensorScope? _current;
+    static long _lastId;
     readonly TensorScope? _parent;
     readonly List<Tensor> _owned = new(256);
     readonly int _tapeMark;
     bool _disposed;
 
-    TensorScope()
+    // Who made the scope, for use-after-release messages: compile-time constants, so Begin allocates nothing more.
+    readonly long _id;
+    readonly int _depth;
+    readonly string? _name, _member, _file;
+    readonly int _line;
+
+    TensorScope(string? name, string member, string file, int line)
     {
         _parent = _current;
         _tapeMark = Tape.Count;
+        _id = Interlocked.Increment(ref _lastId);
+        _depth = _parent is null ? 1 : _parent._depth + 1;
+        (_name, _member, _file, _line) = (name, member, file, line);
         _current = this;
     }
 
     internal static TensorScope? Current => _current;
 
-    public static TensorScope Begin() => new();
+    internal bool IsDisposed => _disposed;
+
+    /// <summary>Begins a scope; <paramref name="name"/> (optional) and the calling site appear in use-after-release errors.</summary>
+    public static TensorScope Begin(string? name = null,
+        [CallerMemberName] string member = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+        => new(name, member, file, line);
 
     internal void Track(Tensor t)
     {
-        t.Scope = this;
+        t.LeaseFrom(this);
         _owned.Add(t);
     }
 
@@ -37,18 +54,21 @@ public sealed class TensorScope : IDisposable
     internal static void ReleaseEarly(Tensor t)
     {
         if (t.Scope is null || t.Released || !t.OwnsBuffer) return;
-        t.Released = true;
-        BufferPool.Return(t.Buffer);
+        t.ReturnToPool();
     }
 
-    /// <summary>Makes <paramref name="t"/> survive this scope: it moves to the enclosing scope, or to the heap.</summary>
+    /// <summary>
+    /// Makes <paramref name="t"/> survive this scope: it moves to the enclosing scope, or to the heap.
+    /// For a view (a Reshape, a Detach) the tensor whose storage it shares is the one that moves.
+    /// </summary>
     public Tensor Keep(Tensor t)
     {
-        int i = _owned.LastIndexOf(t);
+        var owner = t.Lease ?? t;
+        int i = _owned.LastIndexOf(owner);
         if (i < 0) return t;
         _owned.RemoveAt(i);
-        t.Scope = null;
-        _parent?.Track(t);
+        owner.Scope = null;
+        _parent?.Track(owner);
         return t;
     }
 
@@ -58,8 +78,12 @@ public sealed class TensorScope : IDisposable
         if (_current != this) throw new InvalidOperationException("Tensor scopes must be disposed innermost first.");
         _disposed = true;
         Tape.TruncateTo(_tapeMark);
-        foreach (var t in _owned) if (!t.Released) BufferPool.Return(t.Buffer);
+        foreach (var t in _owned) if (!t.Released) t.ReturnToPool();
         _owned.Clear();
         _current = _parent;
     }
+
+    /// <summary>E.g. <c>TensorScope #12 "step" (depth 1, begun in Run at StepBench.cs:38)</c>.</summary>
+    public override string ToString() =>
+        $"TensorScope #{_id}{(_name is null ? "" : $" \"{_name}\"")} (depth {_depth}, begun in {_member} at {Path.GetFileName(_file)}:{_line})";
 }
