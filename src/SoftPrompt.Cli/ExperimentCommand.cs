@@ -13,7 +13,7 @@ internal static class ExperimentCommand
 {
     public static Command Create()
     {
-        var setup = new Option<int>("--setup") { Description = "1, 2, 3 or 4 (see README: Petrov et al.).", Required = true };
+        var setup = new Option<int>("--setup") { Description = "1, 2, 3 or 4 (docs/petrov.md).", Required = true };
         var scale = new Option<string>("--scale") { Description = "small (fits about 30 minutes on 2 cores) or full (the authors' iteration counts; checkpoints let it span sessions).", DefaultValueFactory = _ => "small" };
         var output = new Option<string>("--out") { Description = "Output directory (pretraining checkpoints, adapters, results, curves). Rerun with the same DIR and settings to continue an interrupted pretraining or phase from its checkpoint.", Required = true }.MustBeDirectoryPath();
         var retrain = new Option<bool>("--retrain") { Description = "Pretrain even when a shipped or earlier pretrained model exists." };

@@ -8,7 +8,7 @@ namespace SoftPrompt.Cli;
 /// <summary>The options that say what is learned: template, answer field, verbalizer, special tokens, length.</summary>
 internal sealed class TaskOptions
 {
-    public readonly Option<string?> Template = new("--template") { Description = "The template, e.g. \"{soft:20}{text} Answer:{answer}\" (README: Templates). Default: {soft:N}{text}{answer}, or {text}{answer} for prefix, deep and LoRA." };
+    public readonly Option<string?> Template = new("--template") { Description = "The template, e.g. \"{soft:20}{text} Answer:{answer}\" (docs/training.md: Templates). Default: {soft:N}{text}{answer}, or {text}{answer} for prefix, deep and LoRA." };
     public readonly Option<string> AnswerField = new("--answer-field") { Description = "The field holding the answer (or the label with --verbalizer).", DefaultValueFactory = _ => "answer" };
     public readonly Option<string?> Verbalizer = new("--verbalizer") { Description = "Classification: label words as JSON file or \"pos=great|good,neg=bad\"." };
     public readonly Option<int?> MaxLength = new("--max-length") { Description = "Longest example in tokens; the longest text field is cut first." };

@@ -3,7 +3,7 @@ using System.Text;
 namespace SoftPrompt.Tuning.Data;
 
 /// <summary>
-/// A prompt template (README.md, "Templates"): literal text with <c>{field}</c>, <c>{soft}</c> /
+/// A prompt template (docs/training.md, "Templates"): literal text with <c>{field}</c>, <c>{soft}</c> /
 /// <c>{soft:N}</c> (virtual tokens, numbered consecutively across the template), <c>{answer}</c>
 /// (last: a causal LM predicts it from everything before) and the escapes <c>{{</c> and <c>}}</c>.
 /// Parse checks all of that up front so that a bad template fails before any data is read.
