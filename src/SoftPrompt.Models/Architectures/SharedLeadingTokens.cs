@@ -33,9 +33,9 @@ public static class SharedLeadingTokens
         if (n == 0) return model.ForwardHidden(ids, batch, seq, options);
         var plan = options.Plan;
 
-        // Pass 1: the shared positions as one row; only their keys and values are kept.
+        // Pass 1: the shared positions as one row (under the batch's parameter deltas too); only their keys and values are kept.
         var recorder = new KeyValueRecorder(model.Config.Layers);
-        var leading = plan is null ? null : new PromptPlan([Leading(plan[0] ?? NoPlan, n)]) { Training = plan.Training, Rng = plan.Rng };
+        var leading = plan?.WithRows([Leading(plan[0] ?? NoPlan, n)]);
         model.ForwardHidden(ids[..n], 1, n, new ForwardOptions { Plan = leading, OutputPositions = [n - 1], KeyValueRecorder = recorder });
 
         // Pass 2: every row's remaining positions, attending to them as a prefix.
@@ -50,7 +50,7 @@ public static class SharedLeadingTokens
         }
         return model.ForwardHidden(restIds, batch, rest, options with
         {
-            Plan = new PromptPlan(rows) { Training = plan?.Training ?? false, Rng = plan?.Rng },
+            Plan = plan?.WithRows(rows) ?? new PromptPlan(rows),
             OutputPositions = OutputRows.InSuffix(options.OutputPositions, seq, n),
         });
     }

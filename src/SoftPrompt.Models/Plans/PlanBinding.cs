@@ -11,18 +11,17 @@ namespace SoftPrompt.Models.Plans;
 /// <summary>
 /// A prompt plan checked against one model and bound to one forward pass: the splices of the soft
 /// tokens, the per-layer prefix batch [B, P, W] (rows padded to the longest prefix and masked), the
-/// text's position ids shifted by each row's prefix length, and the low-rank deltas grouped by layer
-/// and by the rows that share them. Architectures call it at the few points where a plan acts.
+/// text's position ids shifted by each row's prefix length, the low-rank deltas grouped by layer
+/// and by the rows that share them, and the batch's parameter deltas. Architectures call it at the few points where a plan acts.
 /// </summary>
-public sealed class PlanBinding
+public sealed partial class PlanBinding
 {
     readonly PromptPlan? _plan;
     readonly int _batch;
     readonly Tensor[]? _prefixKeys, _prefixValues;
     readonly int[] _rowPrefix;
     readonly Dictionary<string, List<(LowRankDelta Delta, int[] Rows)>> _deltas = [];
-    IReadOnlyDictionary<string, Tensor>? _parameterDeltas;
-    readonly Dictionary<string, Tensor> _folded = [];   // module -> the dense ΔW [out, in] every row carries, folded into W
+    readonly Dictionary<string, Tensor> _folded = [];   // module -> the dense ΔW every row carries [out, in], folded into W
 
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
@@ -76,56 +75,9 @@ public sealed class PlanBinding
         if (plan is not null)
         {
             binding.GroupDeltas(model, plan);
-            binding._parameterDeltas = ParameterDeltasOf(model, plan);
+            binding._parameterDeltas = CheckedParameterDeltas(model, plan);
         }
         return binding;
-    }
-
-    /// <summary>
-    /// The parameter deltas every row of the plan carries (null when none does), checked against the model's
-    /// other parameters. Rows cannot differ: one batch runs one set of embeddings, norms and biases.
-    /// </summary>
-    public static IReadOnlyDictionary<string, Tensor>? ParameterDeltasOf(ICausalLanguageModel model, PromptPlan? plan)
-    {
-        if (plan is null || plan.Rows.All(r => r is null || r.ParameterDeltas.Count == 0)) return null;
-        var first = plan[0]?.ParameterDeltas;
-        for (int b = 0; b < plan.Batch; b++)
-        {
-            var row = plan[b]?.ParameterDeltas;
-            if (row is null || first is null || row.Count != first.Count || row.Any(kv => !first.TryGetValue(kv.Key, out var t) || !ReferenceEquals(t, kv.Value)))
-                throw new ArgumentException($"PromptPlan: rows 0 and {b} carry different parameter deltas (full fine-tuning's embeddings, norms, biases); a batch runs one set, so batch such rows apart.");
-        }
-        var known = model.OtherParameters.ToDictionary(p => p.Name);
-        foreach (var (name, delta) in first!)
-        {
-            if (!known.TryGetValue(name, out var info))
-                throw new ArgumentException($"PromptPlan: a parameter delta names '{name}', which is not a parameter of this {model.Config.ModelType} model besides its linear weights (e.g. '{model.OtherParameters[0].Name}').");
-            if (!delta.Shape.ToArray().SequenceEqual(info.Shape))
-                throw new ShapeMismatchException($"PromptPlan: the delta of '{name}' is {Tensor.Format(delta.Shape)}; the parameter is {Tensor.Format(info.Shape.ToArray())}.");
-        }
-        return first;
-    }
-
-    /// <summary>The named parameter's delta in this pass, or null.</summary>
-    public Tensor? ParameterDelta(string name) => _parameterDeltas is { } d && d.TryGetValue(name, out var t) ? t : null;
-
-    /// <summary>
-    /// hidden: [.., D] -> logits [.., V] through a frozen head [V, D], with the plan's delta of <paramref name="deltaName"/>
-    /// (the head's own name, or the embedding table a tied head is) folded in — one GEMM, as fine-tuning the head itself.
-    /// The forward pass that made <paramref name="hidden"/> checked the plan's deltas (<see cref="ParameterDeltasOf"/>),
-    /// so every row carries row 0's.
-    /// </summary>
-    public static Tensor Head(Tensor hidden, FrozenWeight head, string deltaName, PromptPlan? plan) =>
-        plan?[0]?.ParameterDeltas.GetValueOrDefault(deltaName) is { } delta ? F.Linear(hidden, F.Add(head, delta)) : F.Linear(hidden, head);
-
-    /// <summary>A frozen parameter plus this pass's delta of it (the parameter itself without one).</summary>
-    public Tensor Parameter(string name, Tensor frozen) => ParameterDelta(name) is { } d ? F.Add(frozen, d) : frozen;
-
-    /// <summary>ids: B·T -> [B, T, D] rows of the frozen table plus the rows of its delta, when the pass has one.</summary>
-    public Tensor Embedding(string name, FrozenWeight table, ReadOnlySpan<int> ids, int batch, int seq)
-    {
-        var rows = F.Embedding(table, ids, batch, seq);
-        return ParameterDelta(name) is { } d ? F.Add(rows, F.Embedding(d, ids, batch, seq)) : rows;
     }
 
     static (Tensor[] Keys, Tensor[] Values) CachedPrefix(KvCache cache, int layers)
