@@ -43,9 +43,9 @@ public sealed partial class PlanBinding
     }
 
     /// <summary>
-    /// hidden: [.., D] -> logits [.., V] through a frozen head [V, D], with the plan's delta of <paramref name="deltaName"/>
+    /// hidden: [.., D] -> logits [.., V] through a frozen head [V, D], with this pass's delta of <paramref name="deltaName"/>
     /// (the head's own name, or the embedding table a tied head is) folded in — one GEMM, as fine-tuning the head itself.
     /// </summary>
-    public static Tensor Head(Tensor hidden, FrozenWeight head, string deltaName, PromptPlan? plan) =>
-        plan?.ParameterDeltas.GetValueOrDefault(deltaName) is { } delta ? F.Linear(hidden, F.Add(head, delta)) : F.Linear(hidden, head);
+    public Tensor Head(Tensor hidden, FrozenWeight head, string deltaName) =>
+        ParameterDelta(deltaName) is { } delta ? F.Linear(hidden, F.Add(head, delta)) : F.Linear(hidden, head);
 }

@@ -12,11 +12,15 @@ namespace SoftPrompt.Models.Plans;
 /// A prompt plan checked against one model and bound to one forward pass: the splices of the soft
 /// tokens, the per-layer prefix batch [B, P, W] (rows padded to the longest prefix and masked), the
 /// text's position ids shifted by each row's prefix length, the low-rank deltas grouped by layer
-/// and by the rows that share them, and the batch's parameter deltas. Architectures call it at the few points where a plan acts.
+/// and by the rows that share them, and the batch's parameter deltas. Whoever runs the pass binds
+/// (<see cref="Bind"/>) and hands the binding to the blocks and then to the head, so a plan is checked
+/// once a pass; architectures call it at the few points where a plan acts and never see the raw plan.
 /// </summary>
 public sealed partial class PlanBinding
 {
+    readonly ICausalLanguageModel _model;
     readonly PromptPlan? _plan;
+    readonly KvCache? _cache;
     readonly int _batch;
     readonly Tensor[]? _prefixKeys, _prefixValues;
     readonly int[] _rowPrefix;
@@ -26,14 +30,18 @@ public sealed partial class PlanBinding
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
 
-    PlanBinding(PromptPlan? plan, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
+    PlanBinding(ICausalLanguageModel model, PromptPlan? plan, KvCache? cache, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
     {
-        _plan = plan; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
+        _model = model; _plan = plan; _cache = cache; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
         PrefixLength = keys?[0].Shape[1] ?? 0;
     }
 
-    /// <summary>Checks the plan against the model (layers, widths, module names) and builds the prefix batch.</summary>
-    public static PlanBinding Bind(ICausalLanguageModel model, PromptPlan? plan, int batch, int seq, KvCache? cache)
+    /// <summary>
+    /// Checks the plan (null: the plain model) against the model — layers, widths, module and parameter names —
+    /// for a pass of <paramref name="batch"/> rows over <paramref name="cache"/>, and builds the prefix batch.
+    /// A prefix given with the first pass over a cache goes into the cache here.
+    /// </summary>
+    public static PlanBinding Bind(ICausalLanguageModel model, PromptPlan? plan, int batch, KvCache? cache = null)
     {
         var c = model.Config;
         if (plan is not null && plan.Batch != batch)
@@ -71,13 +79,24 @@ public sealed partial class PlanBinding
                 (keys, values) = CachedPrefix(cache, c.Layers);
             }
         }
-        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
+        var binding = new PlanBinding(model, plan, cache, batch, rowPrefix, keys, values);
         if (plan is not null)
         {
             binding.GroupDeltas(model, plan);
             binding._parameterDeltas = CheckedParameterDeltas(model, plan);
         }
         return binding;
+    }
+
+    /// <summary>
+    /// Throws unless this binding was made by <see cref="Bind"/> for this model, options.Plan and options.Cache and a
+    /// batch of this size: an architecture runs the binding it is given, so a pass cannot execute one plan while its
+    /// options name another.
+    /// </summary>
+    internal void CheckBoundTo(ICausalLanguageModel model, ForwardOptions options, int batch)
+    {
+        if (!ReferenceEquals(_model, model) || !ReferenceEquals(_plan, options.Plan) || !ReferenceEquals(_cache, options.Cache) || _batch != batch)
+            throw new ArgumentException("Forward: the plan binding was made for another model, plan, cache or batch size than this pass's; bind options.Plan with PlanBinding.Bind(model, options.Plan, batch, options.Cache).");
     }
 
     static (Tensor[] Keys, Tensor[] Values) CachedPrefix(KvCache cache, int layers)
