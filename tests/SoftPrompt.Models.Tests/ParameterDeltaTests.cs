@@ -10,8 +10,8 @@ namespace SoftPrompt.Models.Tests;
 /// <summary>
 /// A plan's parameter deltas (full fine-tuning's embeddings, norms, biases and head): a forward pass with a delta on
 /// every one of the model's other parameters gives the logits of the checkpoint rewritten with p + Δp (tied heads
-/// follow their embedding table); the gradient of each kind of delta matches finite differences; bad names, shapes
-/// and rows that disagree are errors that name them.
+/// follow their embedding table); the gradient of each kind of delta matches finite differences; the batch's delta of
+/// the head reaches it through the pass's binding; bad names and shapes, and a binding of another pass, are errors.
 /// </summary>
 public class ParameterDeltaTests
 {
@@ -33,7 +33,7 @@ public class ParameterDeltaTests
     }
 
     static Tensor Logits(ICausalLanguageModel model, IReadOnlyDictionary<string, Tensor>? deltas) =>
-        model.Forward(Ids, 2, 6, new ForwardOptions { Plan = deltas is null ? null : PromptPlan.Uniform(2, new RowPlan { ParameterDeltas = deltas }) });
+        model.Forward(Ids, 2, 6, new ForwardOptions { Plan = deltas is null ? null : new PromptPlan([new RowPlan(), new RowPlan()]) { ParameterDeltas = deltas } });
 
     [Theory, MemberData(nameof(Models))]
     public void DeltasOnEveryOtherParameterGiveTheChangedCheckpoint(string name)
@@ -108,6 +108,32 @@ public class ParameterDeltaTests
         Assert.True(scale > 0, $"{parameter}: no gradient reached the delta");
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny", "transformer.wte.weight")]   // tied: the head is the token table
+    [InlineData("gpt2-tiny-petrov", "lm_head.weight")]
+    [InlineData("llama-tiny-gqa", "lm_head.weight")]
+    [InlineData("qwen2-tiny", "model.embed_tokens.weight")]   // tied
+    public void TheBatchsDeltaOfTheHeadReachesTheHeadThroughTheBindingTheBlocksRan(string name, string head)
+    {
+        var model = PromptPlanTests.Load(name);
+        var c = model.Config;
+        var delta = Tensor.Zeros(c.VocabSize, c.HiddenSize);
+        new Rng(13).FillNormal(delta.Span, 0f, 0.1f);
+        using var _ = Tape.NoGrad();
+        // One set for the batch: the row without a plan of its own runs it too.
+        var plan = new PromptPlan([new RowPlan(), null]) { ParameterDeltas = new Dictionary<string, Tensor> { [head] = delta } };
+        var bound = PlanBinding.Bind(model, plan, 2);
+        var hidden = model.ForwardHidden(Ids, 2, 6, bound, new ForwardOptions { Plan = plan });   // [2, 6, D]
+        var logits = model.Head(hidden, bound);   // [2, 6, V]
+
+        // hidden·(W + Δ)ᵀ = hidden·Wᵀ + hidden·Δᵀ, the frozen head through a binding of no plan
+        var frozen = model.Head(hidden, PlanBinding.Bind(model, null, 2));
+        Compare.Close(logits.ToArray(), F.Add(frozen, F.Linear(hidden, delta)).ToArray(), 1e-4, $"{name}: the head with the batch's delta of {head}");
+        Assert.NotEqual(frozen.ToArray(), logits.ToArray());
+        // Forward binds once and hands that binding to the blocks and the head: the same logits, to the bit.
+        Assert.Equal(logits.ToArray(), model.Forward(Ids, 2, 6, new ForwardOptions { Plan = plan }).ToArray());
+    }
+
     [Fact]
     public void BadParameterDeltasAreErrorsThatNameThem()
     {
@@ -116,9 +142,15 @@ public class ParameterDeltaTests
         Assert.Contains("'transformer.h.0.ln_9.weight'", e.Message);
         var s = Assert.Throws<ShapeMismatchException>(() => Logits(model, new Dictionary<string, Tensor> { ["transformer.ln_f.bias"] = Tensor.Zeros(3) }));
         Assert.Contains("transformer.ln_f.bias", s.Message);
-        var rows = new PromptPlan([new RowPlan { ParameterDeltas = new Dictionary<string, Tensor> { ["transformer.ln_f.bias"] = Tensor.Zeros(model.Config.HiddenSize) } }, null]);
-        var d = Assert.Throws<ArgumentException>(() => model.Forward(Ids, 2, 6, new ForwardOptions { Plan = rows }));
-        Assert.Contains("rows 0 and 1", d.Message);
+        // Rows cannot carry different parameter deltas: a PromptPlan holds one set for its whole batch and a RowPlan none,
+        // so such a batch cannot be built (it was a run-time error here). What is left to check is the binding an
+        // architecture is handed: it must be of the model, plan, cache and batch the pass's options name.
+        var plan = new PromptPlan([new RowPlan(), null]) { ParameterDeltas = new Dictionary<string, Tensor> { ["transformer.ln_f.bias"] = Tensor.Zeros(model.Config.HiddenSize) } };
+        var bound = PlanBinding.Bind(model, plan, 2);
+        var d = Assert.Throws<ArgumentException>(() => model.ForwardHidden(Ids, 2, 6, bound, new ForwardOptions()));   // options name no plan
+        Assert.Contains("PlanBinding.Bind", d.Message);
+        Assert.Throws<ArgumentException>(() => model.ForwardHidden(Ids[..6], 1, 6, bound, new ForwardOptions { Plan = plan }));   // a batch of 1
+        Assert.Throws<ArgumentException>(() => PromptPlanTests.Load("gpt2-tiny").ForwardHidden(Ids, 2, 6, bound, new ForwardOptions { Plan = plan }));   // another model
         Assert.Throws<ArgumentException>(() => model.OtherParameter("transformer.h.0.attn.c_attn.weight"));   // a linear weight: LinearWeight's
         Assert.Equal(model.OtherParameters.Select(p => p.Count).Sum(), model.OtherParameters.Sum(p => model.OtherParameter(p.Name).Length));
     }

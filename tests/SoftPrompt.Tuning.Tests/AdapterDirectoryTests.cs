@@ -48,7 +48,7 @@ public sealed class AdapterDirectoryTests : IDisposable
         using var _ = Tape.NoGrad();
         int[] ids = [0, 0, 0, 0, 0, 7, 3, 9, 1];
         var slots = m.VirtualTokens > 0 ? new[] { (0, 0, m.VirtualTokens) } : [];
-        return model.Forward(ids, 1, ids.Length, new ForwardOptions { Plan = new PromptPlan([m.Compute().Row(slots)]) }).ToArray();
+        return model.Forward(ids, 1, ids.Length, new ForwardOptions { Plan = m.Compute().Plan([slots]) }).ToArray();
     }
 
     [Theory]

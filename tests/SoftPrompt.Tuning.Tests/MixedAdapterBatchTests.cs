@@ -58,9 +58,11 @@ public class MixedAdapterBatchTests
         // and the adapters do change their rows
         var plain = model.Forward(Ids(4), 1, 9).ToArray();
         Assert.NotEqual(plain, batch.AsSpan(4 * 9 * v, 9 * v).ToArray());
-        // A fine-tuning of every parameter cannot share a batch with other adapters: an error that says to batch them apart.
-        var every = FullFineTuningMethod.Create(new FullFineTuningConfig(), model).Compute().Row([]);
-        var e = Assert.Throws<ArgumentException>(() => model.Forward(ids, methods.Length, 9, new ForwardOptions { Plan = new PromptPlan([every, .. rows[1..]]) }));
+        // A fine-tuning of every parameter cannot share a batch with other adapters: its parameter deltas are one set for a
+        // whole batch (PromptPlan.ParameterDeltas; a RowPlan has none), so a batch whose rows differ in them cannot be built
+        // and the method has no row plan to mix in — an error that says to batch them apart.
+        var every = FullFineTuningMethod.Create(new FullFineTuningConfig(), model).Compute();
+        var e = Assert.Throws<ArgumentException>(() => every.Row([]));
         Assert.Contains("batch such rows apart", e.Message);
     }
 }

@@ -33,7 +33,7 @@ public static class PetrovEvaluation
         {
             var rendered = chunk.Select(e => PetrovTuningData.Prompt(task, e)).ToArray();
             var prompts = rendered.Select(p => (IReadOnlyList<int>)p.Ids).ToArray();
-            PromptPlan? plan = output is null ? null : new PromptPlan([.. rendered.Select(p => (RowPlan?)output.Row(p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))))]);
+            PromptPlan? plan = output?.Plan(rendered.Select(p => p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))));
             result.AddRange(Generator.GenerateBatch(model, prompts, new GenerationOptions(MaxNewTokens: PetrovExample.OutputLength), plan: plan).Select(g => g.ToArray()));
         }
         return [.. result];

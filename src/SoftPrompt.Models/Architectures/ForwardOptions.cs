@@ -13,7 +13,10 @@ public sealed record ForwardOptions
     /// <summary>B·(cached + new) entries over the text tokens, 1 = real and 0 = padding (HF's convention). A plan's prefix is always visible and not part of it.</summary>
     public int[]? AttentionMask { get; init; }
 
-    /// <summary>Per-row virtual tokens, key/value prefixes and low-rank deltas.</summary>
+    /// <summary>
+    /// The prompt plan: per row virtual tokens, key/value prefixes, linear-layer deltas and attention-input prefixes; per
+    /// batch parameter deltas. Whoever runs the pass binds it once (<see cref="Plans.PlanBinding.Bind"/>) for the blocks and the head.
+    /// </summary>
     public PromptPlan? Plan { get; init; }
 
     /// <summary>

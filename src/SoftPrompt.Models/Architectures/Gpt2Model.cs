@@ -117,13 +117,12 @@ public sealed class Gpt2Model : ICausalLanguageModel
     /// <summary>PEFT's module path of a block's linear layer (GPT2LMHeadModel's tree, whatever the checkpoint's key prefix).</summary>
     static string LayerName(int block, string layer) => $"transformer.h.{block}.{layer}";
 
-    // ids: B·T token ids -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
-    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
+    // ids: B·T token ids, plan: options.Plan as the caller bound it -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
+    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, PlanBinding plan, ForwardOptions options)
     {
         var c = Config;
-        options ??= new ForwardOptions();
         var cache = options.Cache;
-        var (plan, positions, mask, past) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
+        var (positions, mask, past) = ForwardSetup.Prepare(this, plan, ids.Length, batch, seq, options);
         if (positions.Length > 0 && positions.Max() >= c.MaxPositions)
             throw new ArgumentException($"Forward: {plan.PrefixLength} prefix + {past} cached + {seq} new tokens reach position {positions.Max()}, past n_positions {c.MaxPositions}.");
         var drop = c.Dropout;
@@ -168,8 +167,8 @@ public sealed class Gpt2Model : ICausalLanguageModel
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_wte, ids, ids.Length);
 
-    // hidden: [.., D] -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it,
+    // hidden: [.., D], plan: the binding the blocks ran -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it,
     // so a delta of wte changes the tied head too, as fine-tuning a tied GPT2LMHeadModel does
-    public Tensor Head(Tensor hidden, PromptPlan? plan = null) =>
-        PlanBinding.Head(hidden, _head, ReferenceEquals(_head, _wte) ? WteName : HeadName, plan);
+    public Tensor Head(Tensor hidden, PlanBinding plan) =>
+        plan.Head(hidden, _head, ReferenceEquals(_head, _wte) ? WteName : HeadName);
 }

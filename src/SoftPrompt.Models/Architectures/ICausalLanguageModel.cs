@@ -7,7 +7,8 @@ namespace SoftPrompt.Models.Architectures;
 
 /// <summary>
 /// A decoder-only language model: token ids in, next-token logits out. Its weights are frozen; what
-/// a prompt method adds comes in through <see cref="ForwardOptions.Plan"/>.
+/// a prompt method adds comes in through <see cref="ForwardOptions.Plan"/>, which the caller binds once
+/// a pass (<see cref="PlanBinding.Bind"/>) and hands, bound, to the blocks and the head.
 /// </summary>
 public interface ICausalLanguageModel
 {
@@ -33,15 +34,29 @@ public interface ICausalLanguageModel
 
     /// <summary>
     /// ids: B·T token ids -> final hidden states (after the last norm) [B, T, D], or [N, D] at
-    /// options.OutputPositions. With a cache, positions continue the cached sequence.
+    /// options.OutputPositions. With a cache, positions continue the cached sequence. plan: options.Plan bound to
+    /// this model, batch and cache by the caller (<see cref="PlanBinding.Bind"/>); the architecture executes the
+    /// binding and never binds (or reads the raw plan) itself. Give the same binding to <see cref="Head"/>.
     /// </summary>
-    Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null);
+    Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, PlanBinding plan, ForwardOptions options);
 
-    /// <summary>hidden: [.., D] -> logits [.., V], the head changed by the plan's parameter deltas when it has any.</summary>
-    Tensor Head(Tensor hidden, PromptPlan? plan = null);
+    /// <summary>hidden: [.., D] -> logits [.., V], the head changed by the bound plan's parameter deltas when it has any.</summary>
+    Tensor Head(Tensor hidden, PlanBinding plan);
 
-    /// <summary>ids: B·T token ids -> logits [B, T, V] (or [N, V] at options.OutputPositions).</summary>
-    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null) => Head(ForwardHidden(ids, batch, seq, options), options?.Plan);
+    /// <summary>ForwardHidden with options.Plan bound here, for a caller that wants no logits.</summary>
+    Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
+    {
+        options ??= new ForwardOptions();
+        return ForwardHidden(ids, batch, seq, PlanBinding.Bind(this, options.Plan, batch, options.Cache), options);
+    }
+
+    /// <summary>ids: B·T token ids -> logits [B, T, V] (or [N, V] at options.OutputPositions): options.Plan bound once, for the blocks and the head.</summary>
+    Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
+    {
+        options ??= new ForwardOptions();
+        var plan = PlanBinding.Bind(this, options.Plan, batch, options.Cache);
+        return Head(ForwardHidden(ids, batch, seq, plan, options), plan);
+    }
 
     /// <summary>Forward with a cache and a padding mask over B·(cached + new) tokens.</summary>
     Tensor Forward(ReadOnlySpan<int> ids, int batch, int seq, KvCache? cache, int[]? attentionMask = null)

@@ -113,13 +113,12 @@ public sealed class LlamaModel : ICausalLanguageModel
         });
     }
 
-    // ids: B·T token ids -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
-    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions? options = null)
+    // ids: B·T token ids, plan: options.Plan as the caller bound it -> final hidden [B, T, D] (or [N, D] at options.OutputPositions)
+    public Tensor ForwardHidden(ReadOnlySpan<int> ids, int batch, int seq, PlanBinding plan, ForwardOptions options)
     {
         var c = Config;
-        options ??= new ForwardOptions();
         var cache = options.Cache;
-        var (plan, positions, mask, _) = ForwardSetup.Prepare(this, ids.Length, batch, seq, options);
+        var (positions, mask, _) = ForwardSetup.Prepare(this, plan, ids.Length, batch, seq, options);
         float eps = (float)c.NormEps;
         var x = plan.Embed(plan.Embedding(EmbedName, _embed, ids, batch, seq));
         var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
@@ -153,8 +152,8 @@ public sealed class LlamaModel : ICausalLanguageModel
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_embed, ids, ids.Length);
 
-    // hidden: [.., D] -> logits [.., V]
+    // hidden: [.., D], plan: the binding the blocks ran -> logits [.., V]
     // (tied: the embedding table, so a delta of it changes the head too)
-    public Tensor Head(Tensor hidden, PromptPlan? plan = null) =>
-        PlanBinding.Head(hidden, _head, ReferenceEquals(_head, _embed) ? EmbedName : HeadName, plan);
+    public Tensor Head(Tensor hidden, PlanBinding plan) =>
+        plan.Head(hidden, _head, ReferenceEquals(_head, _embed) ? EmbedName : HeadName);
 }

@@ -16,7 +16,7 @@ public enum ParameterKind
 /// <summary>
 /// A parameter of the model besides the linear layers' weights — an embedding table, a norm's weight or bias, a
 /// linear layer's bias, an untied head — by its Hugging Face name ("transformer.h.0.ln_1.weight"), shape and kind.
-/// Full fine-tuning trains a delta of each (<see cref="Plans.RowPlan.ParameterDeltas"/>).
+/// Full fine-tuning trains a delta of each (<see cref="Plans.PromptPlan.ParameterDeltas"/>, one set a batch).
 /// </summary>
 public sealed record ParameterInfo(string Name, IReadOnlyList<int> Shape, ParameterKind Kind)
 {

@@ -22,20 +22,31 @@ public static class SharedLeadingTokens
 {
     static readonly RowPlan NoPlan = new();
 
-    // ids: B·T -> logits at options.OutputPositions [N, V]
-    public static Tensor Forward(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options) =>
-        model.Head(ForwardHidden(model, ids, batch, seq, options), options.Plan);
+    // ids: B·T -> logits at options.OutputPositions [N, V]; the head runs under the binding of the pass that made the hidden states
+    public static Tensor Forward(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options)
+    {
+        var (hidden, plan) = Hidden(model, ids, batch, seq, options);
+        return model.Head(hidden, plan);
+    }
 
     // ids: B·T -> final hidden at options.OutputPositions [N, D]
-    public static Tensor ForwardHidden(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options)
+    public static Tensor ForwardHidden(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options) =>
+        Hidden(model, ids, batch, seq, options).Hidden;
+
+    // ids: B·T -> (final hidden at options.OutputPositions [N, D], the last pass's plan as bound: its parameter deltas are the batch's)
+    static (Tensor Hidden, PlanBinding Plan) Hidden(ICausalLanguageModel model, ReadOnlySpan<int> ids, int batch, int seq, ForwardOptions options)
     {
         int n = Length(ids, batch, seq, options);
-        if (n == 0) return model.ForwardHidden(ids, batch, seq, options);
+        if (n == 0)
+        {
+            var whole = PlanBinding.Bind(model, options.Plan, batch, options.Cache);
+            return (model.ForwardHidden(ids, batch, seq, whole, options), whole);
+        }
         var plan = options.Plan;
 
-        // Pass 1: the shared positions as one row; only their keys and values are kept.
+        // Pass 1: the shared positions as one row (under the batch's parameter deltas too); only their keys and values are kept.
         var recorder = new KeyValueRecorder(model.Config.Layers);
-        var leading = plan is null ? null : new PromptPlan([Leading(plan[0] ?? NoPlan, n)]) { Training = plan.Training, Rng = plan.Rng };
+        var leading = plan?.WithRows([Leading(plan[0] ?? NoPlan, n)]);
         model.ForwardHidden(ids[..n], 1, n, new ForwardOptions { Plan = leading, OutputPositions = [n - 1], KeyValueRecorder = recorder });
 
         // Pass 2: every row's remaining positions, attending to them as a prefix.
@@ -48,11 +59,13 @@ public static class SharedLeadingTokens
             ids.Slice(b * seq + n, rest).CopyTo(restIds.AsSpan(b * rest));
             rows[b] = Trailing(plan?[b] ?? NoPlan, n, prefix);
         }
-        return model.ForwardHidden(restIds, batch, rest, options with
+        var trailing = options with
         {
-            Plan = new PromptPlan(rows) { Training = plan?.Training ?? false, Rng = plan?.Rng },
+            Plan = plan?.WithRows(rows) ?? new PromptPlan(rows),
             OutputPositions = OutputRows.InSuffix(options.OutputPositions, seq, n),
-        });
+        };
+        var bound = PlanBinding.Bind(model, trailing.Plan, batch, trailing.Cache);
+        return (model.ForwardHidden(restIds, batch, rest, bound, trailing), bound);
     }
 
     /// <summary>How many leading positions the batch computes once (0: an ordinary forward pass).</summary>

@@ -11,30 +11,37 @@ namespace SoftPrompt.Models.Plans;
 /// <summary>
 /// A prompt plan checked against one model and bound to one forward pass: the splices of the soft
 /// tokens, the per-layer prefix batch [B, P, W] (rows padded to the longest prefix and masked), the
-/// text's position ids shifted by each row's prefix length, and the low-rank deltas grouped by layer
-/// and by the rows that share them. Architectures call it at the few points where a plan acts.
+/// text's position ids shifted by each row's prefix length, the low-rank deltas grouped by layer
+/// and by the rows that share them, and the batch's parameter deltas. Whoever runs the pass binds
+/// (<see cref="Bind"/>) and hands the binding to the blocks and then to the head, so a plan is checked
+/// once a pass; architectures call it at the few points where a plan acts and never see the raw plan.
 /// </summary>
-public sealed class PlanBinding
+public sealed partial class PlanBinding
 {
+    readonly ICausalLanguageModel _model;
     readonly PromptPlan? _plan;
+    readonly KvCache? _cache;
     readonly int _batch;
     readonly Tensor[]? _prefixKeys, _prefixValues;
     readonly int[] _rowPrefix;
     readonly Dictionary<string, List<(LowRankDelta Delta, int[] Rows)>> _deltas = [];
-    IReadOnlyDictionary<string, Tensor>? _parameterDeltas;
-    readonly Dictionary<string, Tensor> _folded = [];   // module -> the dense ΔW [out, in] every row carries, folded into W
+    readonly Dictionary<string, Tensor> _folded = [];   // module -> the dense ΔW every row carries [out, in], folded into W
 
     /// <summary>Longest prefix of the batch (0 without prefixes).</summary>
     public int PrefixLength { get; }
 
-    PlanBinding(PromptPlan? plan, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
+    PlanBinding(ICausalLanguageModel model, PromptPlan? plan, KvCache? cache, int batch, int[] rowPrefix, Tensor[]? keys, Tensor[]? values)
     {
-        _plan = plan; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
+        _model = model; _plan = plan; _cache = cache; _batch = batch; _rowPrefix = rowPrefix; _prefixKeys = keys; _prefixValues = values;
         PrefixLength = keys?[0].Shape[1] ?? 0;
     }
 
-    /// <summary>Checks the plan against the model (layers, widths, module names) and builds the prefix batch.</summary>
-    public static PlanBinding Bind(ICausalLanguageModel model, PromptPlan? plan, int batch, int seq, KvCache? cache)
+    /// <summary>
+    /// Checks the plan (null: the plain model) against the model — layers, widths, module and parameter names —
+    /// for a pass of <paramref name="batch"/> rows over <paramref name="cache"/>, and builds the prefix batch.
+    /// A prefix given with the first pass over a cache goes into the cache here.
+    /// </summary>
+    public static PlanBinding Bind(ICausalLanguageModel model, PromptPlan? plan, int batch, KvCache? cache = null)
     {
         var c = model.Config;
         if (plan is not null && plan.Batch != batch)
@@ -72,60 +79,24 @@ public sealed class PlanBinding
                 (keys, values) = CachedPrefix(cache, c.Layers);
             }
         }
-        var binding = new PlanBinding(plan, batch, rowPrefix, keys, values);
+        var binding = new PlanBinding(model, plan, cache, batch, rowPrefix, keys, values);
         if (plan is not null)
         {
             binding.GroupDeltas(model, plan);
-            binding._parameterDeltas = ParameterDeltasOf(model, plan);
+            binding._parameterDeltas = CheckedParameterDeltas(model, plan);
         }
         return binding;
     }
 
     /// <summary>
-    /// The parameter deltas every row of the plan carries (null when none does), checked against the model's
-    /// other parameters. Rows cannot differ: one batch runs one set of embeddings, norms and biases.
+    /// Throws unless this binding was made by <see cref="Bind"/> for this model, options.Plan and options.Cache and a
+    /// batch of this size: an architecture runs the binding it is given, so a pass cannot execute one plan while its
+    /// options name another.
     /// </summary>
-    public static IReadOnlyDictionary<string, Tensor>? ParameterDeltasOf(ICausalLanguageModel model, PromptPlan? plan)
+    internal void CheckBoundTo(ICausalLanguageModel model, ForwardOptions options, int batch)
     {
-        if (plan is null || plan.Rows.All(r => r is null || r.ParameterDeltas.Count == 0)) return null;
-        var first = plan[0]?.ParameterDeltas;
-        for (int b = 0; b < plan.Batch; b++)
-        {
-            var row = plan[b]?.ParameterDeltas;
-            if (row is null || first is null || row.Count != first.Count || row.Any(kv => !first.TryGetValue(kv.Key, out var t) || !ReferenceEquals(t, kv.Value)))
-                throw new ArgumentException($"PromptPlan: rows 0 and {b} carry different parameter deltas (full fine-tuning's embeddings, norms, biases); a batch runs one set, so batch such rows apart.");
-        }
-        var known = model.OtherParameters.ToDictionary(p => p.Name);
-        foreach (var (name, delta) in first!)
-        {
-            if (!known.TryGetValue(name, out var info))
-                throw new ArgumentException($"PromptPlan: a parameter delta names '{name}', which is not a parameter of this {model.Config.ModelType} model besides its linear weights (e.g. '{model.OtherParameters[0].Name}').");
-            if (!delta.Shape.ToArray().SequenceEqual(info.Shape))
-                throw new ShapeMismatchException($"PromptPlan: the delta of '{name}' is {Tensor.Format(delta.Shape)}; the parameter is {Tensor.Format(info.Shape.ToArray())}.");
-        }
-        return first;
-    }
-
-    /// <summary>The named parameter's delta in this pass, or null.</summary>
-    public Tensor? ParameterDelta(string name) => _parameterDeltas is { } d && d.TryGetValue(name, out var t) ? t : null;
-
-    /// <summary>
-    /// hidden: [.., D] -> logits [.., V] through a frozen head [V, D], with the plan's delta of <paramref name="deltaName"/>
-    /// (the head's own name, or the embedding table a tied head is) folded in — one GEMM, as fine-tuning the head itself.
-    /// The forward pass that made <paramref name="hidden"/> checked the plan's deltas (<see cref="ParameterDeltasOf"/>),
-    /// so every row carries row 0's.
-    /// </summary>
-    public static Tensor Head(Tensor hidden, FrozenWeight head, string deltaName, PromptPlan? plan) =>
-        plan?[0]?.ParameterDeltas.GetValueOrDefault(deltaName) is { } delta ? F.Linear(hidden, F.Add(head, delta)) : F.Linear(hidden, head);
-
-    /// <summary>A frozen parameter plus this pass's delta of it (the parameter itself without one).</summary>
-    public Tensor Parameter(string name, Tensor frozen) => ParameterDelta(name) is { } d ? F.Add(frozen, d) : frozen;
-
-    /// <summary>ids: B·T -> [B, T, D] rows of the frozen table plus the rows of its delta, when the pass has one.</summary>
-    public Tensor Embedding(string name, FrozenWeight table, ReadOnlySpan<int> ids, int batch, int seq)
-    {
-        var rows = F.Embedding(table, ids, batch, seq);
-        return ParameterDelta(name) is { } d ? F.Add(rows, F.Embedding(d, ids, batch, seq)) : rows;
+        if (!ReferenceEquals(_model, model) || !ReferenceEquals(_plan, options.Plan) || !ReferenceEquals(_cache, options.Cache) || _batch != batch)
+            throw new ArgumentException("Forward: the plan binding was made for another model, plan, cache or batch size than this pass's; bind options.Plan with PlanBinding.Bind(model, options.Plan, batch, options.Cache).");
     }
 
     static (Tensor[] Keys, Tensor[] Values) CachedPrefix(KvCache cache, int layers)

@@ -18,9 +18,9 @@ public static class AdapterPrompt
         {
             var options = new RenderOptions { BosId = adapter.Settings.BosId };
             var prompt = template.RenderPrompt(Example.Of((template.Fields[0], text)), encoder, options);
-            return (prompt.Ids, new PromptPlan([output.Row(prompt.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count)))]));
+            return (prompt.Ids, output.Plan([prompt.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))]));
         }
         var ids = encoder.Encode(text, addSpecialTokens);
-        return ([.. new int[n], .. ids], new PromptPlan([output.Row(n > 0 ? [(0, 0, n)] : [])]));
+        return ([.. new int[n], .. ids], output.Plan([n > 0 ? [(0, 0, n)] : []]));
     }
 }

@@ -1,5 +1,4 @@
 using SoftPrompt.Models.Architectures;
-using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Data;
@@ -48,7 +47,7 @@ public static class AttentionShift
             foreach (var chunk in prompts.Chunk(batchSize))
             {
                 var batch = new Collator().Collate(chunk);
-                var plan = new PromptPlan([.. chunk.Select(p => (RowPlan?)output.Row(p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))))]);
+                var plan = output.Plan(chunk.Select(p => p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))));
                 var adapted = new Recorder(wantsBaseline: true);
                 model.Forward(batch.Ids, batch.Batch, batch.Seq, new ForwardOptions { Plan = plan, AttentionMask = batch.AttentionMask, AttentionObserver = adapted, OutputPositions = [0] });
                 var plain = new Recorder(wantsBaseline: false);

@@ -10,9 +10,9 @@ namespace SoftPrompt.Tuning.Training;
 /// <summary>One forward pass of a batch through the frozen model with the method's plan.</summary>
 public static class BatchLoss
 {
-    /// <summary>Each row's plan: the method's output with the row's soft slots.</summary>
+    /// <summary>The batch's plan: each row's, the method's output with the row's soft slots, and the method's parameter deltas for all.</summary>
     public static PromptPlan Plan(MethodOutput output, TokenBatch batch, bool training, Rng? rng) =>
-        new(batch.SoftSlots.Select(s => (RowPlan?)output.Row(s.Select(x => (x.Position, x.VirtualStart, x.Count)))).ToArray()) { Training = training, Rng = rng };
+        output.Plan(batch.SoftSlots.Select(s => s.Select(x => (x.Position, x.VirtualStart, x.Count))), training, rng);
 
     // -> logits [N, V] at the batch's answer positions (the head runs nowhere else)
     /// <param name="modelDropout">training mode for the model itself: its config's dropouts, masks from this stream (null: none)</param>

@@ -1,6 +1,5 @@
 using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
-using SoftPrompt.Models.Plans;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tuning.Data;
@@ -127,7 +126,7 @@ public static class Evaluator
             ct.ThrowIfCancellationRequested();
             var prompts = Enumerable.Range(start, Math.Min(batchSize, examples.Count - start))
                 .Select(i => task.Template.RenderPrompt(examples[i], task.Encoder, task.Options)).ToArray();
-            var plan = new PromptPlan([.. prompts.Select(p => (RowPlan?)output.Row(p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))))]);
+            var plan = output.Plan(prompts.Select(p => p.SoftSlots.Select(s => (s.Position, s.VirtualStart, s.Count))));
             // Never past the model's context: n_positions counts the prefix and the prompt.
             int room = model.Config.MaxPositions - prefix - prompts.Max(p => p.Ids.Length);
             var options = new GenerationOptions(MaxNewTokens: Math.Clamp(room, 0, maxNewTokens), EosTokenId: task.Options.EosId);
