@@ -50,7 +50,8 @@ def gpt2_weights(cfg, gen):
     return w
 
 
-def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None):
+def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None, return_hidden=False,
+                 record_kv=None):
     """modeling_gpt2.py's GPT2LMHeadModel forward, float64, no padding.
 
     The prompt-plan hooks, as PEFT applies them (one row at a time when prefix is given):
@@ -60,6 +61,10 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
     adding scale·(x Aᵀ) Bᵀ to that layer's output; attn_prefix is, per layer, [P, D] written over the
     hidden state entering the attention block (before ln_1) at positions 0..P-1 (Petrov et al.'s prefix:
     their minGPT computes ln_1(cat(prefix, x[:, P:])); the residual stream keeps x).
+
+    Optional outputs (the defaults change nothing): record_kv, a list, receives per layer the (keys, values)
+    [B, T, H·hd] the attention scores for the T input positions (a prefix's own keys/values not included);
+    return_hidden=True returns (logits, ln_f(h)) instead of logits.
     """
     w = {k: t.double() for k, t in w.items()}
     lora = lora or {}
@@ -89,6 +94,8 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
             a = F.layer_norm(a, (d,), w[h + "ln_1.weight"], w[h + "ln_1.bias"], eps)
         qkv = conv1d(a, h + "attn.c_attn")
         q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(d, dim=2))
+        if record_kv is not None:
+            record_kv.append((k.transpose(1, 2).reshape(B, T, d), v.transpose(1, 2).reshape(B, T, d)))
         if P:
             pk, pv = (t.view(1, P, H, hd).transpose(1, 2).expand(B, H, P, hd) for t in prefix[i])
             k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
@@ -100,7 +107,8 @@ def gpt2_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=N
         a = F.gelu(conv1d(a, h + "mlp.c_fc"), approximate="tanh")
         x = x + conv1d(a, h + "mlp.c_proj")
     x = F.layer_norm(x, (d,), w["ln_f.weight"], w["ln_f.bias"], eps)
-    return x @ (w["wte.weight"] if cfg.get("tie_word_embeddings", True) else w["lm_head.weight"]).t()
+    logits = x @ (w["wte.weight"] if cfg.get("tie_word_embeddings", True) else w["lm_head.weight"]).t()
+    return (logits, x) if return_hidden else logits
 
 
 def write_gpt2(name, prefix, mask_buffers, seed, petrov=False):
@@ -184,11 +192,14 @@ def llama_weights(cfg, gen):
     return w
 
 
-def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None):
+def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=None, return_hidden=False,
+                  record_kv=None):
     """modeling_llama.py / modeling_qwen2.py forward, float64 except the float32 rotary angles.
 
     Plan hooks as in gpt2_forward: prefix keys are [P, Hkv·hd] already rotated (a past carries no
     further rotation) and the text's positions start at P; lora names are "model.layers.0.self_attn.q_proj".
+    record_kv / return_hidden as in gpt2_forward: keys [B, T, Hkv·hd] after the rotary embedding at their
+    positions, values as projected (before any GQA repeat); hidden = the final norm's output.
     """
     w = {k: t.double() for k, t in w.items()}
     lora = lora or {}
@@ -227,6 +238,8 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=
         k = lin(a, p + "self_attn.k_proj").view(B, T, Hkv, hd).transpose(1, 2)
         v = lin(a, p + "self_attn.v_proj").view(B, T, Hkv, hd).transpose(1, 2)
         q, k = rope(q), rope(k)
+        if record_kv is not None:
+            record_kv.append((k.transpose(1, 2).reshape(B, T, Hkv * hd), v.transpose(1, 2).reshape(B, T, Hkv * hd)))
         if P:
             pk, pv = (t.view(1, P, Hkv, hd).transpose(1, 2).expand(B, Hkv, P, hd) for t in prefix[l])
             k, v = torch.cat([pk, k], 2), torch.cat([pv, v], 2)
@@ -237,7 +250,8 @@ def llama_forward(cfg, w, ids, embeds=None, prefix=None, lora=None, attn_prefix=
         x = x + lin(F.silu(lin(a, p + "mlp.gate_proj")) * lin(a, p + "mlp.up_proj"), p + "mlp.down_proj")
     x = rms(x, w["model.norm.weight"])
     head = w["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else w["lm_head.weight"]
-    return x @ head.t()
+    logits = x @ head.t()
+    return (logits, x) if return_hidden else logits
 
 
 def write_plan(d, kind, cfg, w, gen):

@@ -167,6 +167,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_wte, ids, ids.Length);
 
+    // weights: [.., V] -> [.., D] through wte [V, D] read as a Linear's [in, out] weight
+    public Tensor EmbedWeighted(Tensor weights) => F.Linear(weights, _wte, null, weightInOut: true);
+
     // hidden: [.., D], plan: the binding the blocks ran -> logits [.., V]; the head is wte ([V, D], PyTorch Linear layout) unless the checkpoint unties it,
     // so a delta of wte changes the tied head too, as fine-tuning a tied GPT2LMHeadModel does
     public Tensor Head(Tensor hidden, PlanBinding plan) =>

@@ -33,6 +33,13 @@ public interface ICausalLanguageModel
     Tensor EmbedTokens(ReadOnlySpan<int> ids);
 
     /// <summary>
+    /// weights: [.., V] a distribution (or a one-hot) over the vocabulary -> [.., D] = weights·E, the input embedding it
+    /// weighs (a one-hot gives a token's row exactly); gradients reach the weights, never E. For prompts a model generates
+    /// as token probabilities (MetaL-Prompt's weighted-sum and discrete designs).
+    /// </summary>
+    Tensor EmbedWeighted(Tensor weights);
+
+    /// <summary>
     /// ids: B·T token ids -> final hidden states (after the last norm) [B, T, D], or [N, D] at
     /// options.OutputPositions. With a cache, positions continue the cached sequence. plan: options.Plan bound to
     /// this model, batch and cache by the caller (<see cref="PlanBinding.Bind"/>); the architecture executes the

@@ -152,6 +152,9 @@ public sealed class LlamaModel : ICausalLanguageModel
     // ids: n -> [n, D]
     public Tensor EmbedTokens(ReadOnlySpan<int> ids) => F.Embedding(_embed, ids, ids.Length);
 
+    // weights: [.., V] -> [.., D] through the embedding table [V, D] read as a Linear's [in, out] weight
+    public Tensor EmbedWeighted(Tensor weights) => F.Linear(weights, _embed, null, weightInOut: true);
+
     // hidden: [.., D], plan: the binding the blocks ran -> logits [.., V]
     // (tied: the embedding table, so a delta of it changes the head too)
     public Tensor Head(Tensor hidden, PlanBinding plan) =>

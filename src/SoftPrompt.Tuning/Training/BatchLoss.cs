@@ -16,9 +16,13 @@ public static class BatchLoss
 
     // -> logits [N, V] at the batch's answer positions (the head runs nowhere else)
     /// <param name="modelDropout">training mode for the model itself: its config's dropouts, masks from this stream (null: none)</param>
-    public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false, Rng? modelDropout = null)
+    public static Tensor AnswerLogits(ICausalLanguageModel model, TuningMethod method, TokenBatch batch, bool training = false, Rng? modelDropout = null) =>
+        AnswerLogits(model, method.Compute(), batch, training, method.StochasticRng, modelDropout);
+
+    // -> logits [N, V] at the answer positions, for plan pieces computed elsewhere (a generated prompt)
+    public static Tensor AnswerLogits(ICausalLanguageModel model, MethodOutput output, TokenBatch batch, bool training, Rng? methodRng, Rng? modelDropout = null)
     {
-        var plan = Plan(method.Compute(), batch, training, method.StochasticRng);
+        var plan = Plan(output, batch, training, methodRng);
         var (ids, seq, outputs) = Inputs(batch);
         // Right padding needs no mask: causal attention never lets a real token see the padding after it.
         // A start every row shares (a template's fixed text, Petrov et al.'s pad positions) is computed once.

@@ -32,6 +32,14 @@ public static class PrefixLayout
         return new KvPrefix(keys, values);
     }
 
+    /// <summary>prefix: per-layer keys and values [N, W] -> PEFT's [N, L·2·W] (Split's inverse; in the graph).</summary>
+    public static Tensor Join(KvPrefix prefix)
+    {
+        var columns = new List<Tensor>(2 * prefix.Keys.Count);
+        for (int l = 0; l < prefix.Keys.Count; l++) { columns.Add(prefix.Keys[l]); columns.Add(prefix.Values[l]); }
+        return F.Concat([.. columns], 1);
+    }
+
     /// <summary>
     /// Li and Liang's initialisation from real words: the frozen model's keys and values of the
     /// text's tokens at every layer, as [N, L·2·W] (tokens repeated or cut to N).
