@@ -16,6 +16,7 @@ public static class CliApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());
+        root.Subcommands.Add(MetalCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         return root;
     }

@@ -6,7 +6,10 @@ namespace SoftPrompt.Cli;
 /// <summary>Runs a trainer under a progress bar: step, loss, learning rate and tokens/s, or the last evaluation.</summary>
 internal static class TrainingProgressBar
 {
-    public static TrainingResult Run(Trainer trainer, int maxSteps, string title = "training")
+    public static TrainingResult Run(Trainer trainer, int maxSteps, string title = "training") => Run(trainer.Train, maxSteps, title);
+
+    /// <summary>Any training loop that reports <see cref="TrainingProgress"/> (the meta-trainer's too).</summary>
+    public static TrainingResult Run(Func<IProgress<TrainingProgress>, CancellationToken, TrainingResult> train, int maxSteps, string title = "training")
     {
         TrainingResult result = null!;
         AnsiConsole.Progress()
@@ -21,7 +24,7 @@ internal static class TrainingProgressBar
                         ? $"step {p.Step}/{p.MaxSteps} loss {p.Loss:F4} lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s"
                         : $"step {p.Step} eval loss {p.Eval.Loss:F4} {string.Join(" ", p.Eval.Metrics.Select(kv => $"{kv.Key} {kv.Value:F3}"))}";
                 });
-                result = trainer.Train(progress);
+                result = train(progress, CancellationToken.None);
             });
         return result;
     }

@@ -31,19 +31,30 @@ public sealed class PromptGenerator : Module
 
     public int PadTokens => Config.PadTokens;
 
+    /// <summary>Positions a pass over X_P may take: the model's, less the pads and a previous prompt read before them.</summary>
+    public int DemonstrationBudget(ICausalLanguageModel model, bool afterPrevious) => model.Config.MaxPositions - PadTokens - (afterPrevious ? PadTokens : 0);
+
     /// <summary>
     /// demonstrations: X_P's ids [T] -> the prompt. gumbelNoise [M, V]: the discrete design's noise while meta-training
     /// (straight-through Gumbel-softmax); null: the PGM's most likely tokens (serving), and no noise for the other designs.
+    /// previous: a prompt this PGM made from earlier examples, read before them — [previous ; X_P ; pads] refines it (the
+    /// seed's iterative generation for more examples than one pass holds): soft tokens first, a discrete prompt's tokens
+    /// as text, a prefix as the pass's key/value prefix.
     /// </summary>
-    public GeneratedPrompt Generate(ICausalLanguageModel model, ReadOnlySpan<int> demonstrations, Tensor? gumbelNoise = null)
+    public GeneratedPrompt Generate(ICausalLanguageModel model, ReadOnlySpan<int> demonstrations, Tensor? gumbelNoise = null, GeneratedPrompt? previous = null)
     {
-        int t = demonstrations.Length, m = PadTokens, seq = t + m;
-        if (seq > model.Config.MaxPositions)
-            throw new ArgumentException($"PGM: {t} demonstration tokens + {m} pads exceed the model's {model.Config.MaxPositions} positions; generate iteratively over chunks of the examples.");
+        if (previous is not null && previous.Design != Config.Design) throw new ArgumentException($"PGM: a previous {PromptDesigns.Name(previous.Design)} prompt for a {PromptDesigns.Name(Config.Design)} PGM.");
+        int lead = previous is { Prefix: null } ? previous.Length : 0;   // positions a previous soft or discrete prompt takes first
+        int t = lead + demonstrations.Length, m = PadTokens, seq = t + m;
+        if (seq + (previous?.Prefix?.Length ?? 0) > model.Config.MaxPositions)
+            throw new ArgumentException($"PGM: {demonstrations.Length} demonstration tokens + {m} pads{(previous is null ? "" : " + the previous prompt")} exceed the model's {model.Config.MaxPositions} positions; generate iteratively over chunks of the examples.");
         var ids = new int[seq];
-        demonstrations.CopyTo(ids);
-        // [X_P ; pads]: the pads' embeddings take the M positions after the demonstrations (their ids are placeholders)
-        var plan = new PromptPlan([new RowPlan { SoftTokens = [new SoftTokens(t, Padding.Encode())], Deltas = Lora.Compute().Deltas }]);
+        if (previous?.TokenIds is { } previousIds) previousIds.CopyTo(ids, 0);
+        demonstrations.CopyTo(ids.AsSpan(lead));
+        // [previous ; X_P ; pads]: the pads' embeddings take the M positions after the demonstrations (their ids are placeholders)
+        List<SoftTokens> soft = [new SoftTokens(t, Padding.Encode())];
+        if (previous is { Prefix: null, TokenIds: null, Tokens: { } previousTokens }) soft.Insert(0, new SoftTokens(0, previousTokens));
+        var plan = new PromptPlan([new RowPlan { SoftTokens = soft, Prefix = previous?.Prefix, Deltas = Lora.Compute().Deltas }]);
         int[] pads = [.. Enumerable.Range(t, m)];
         switch (Config.Design)
         {

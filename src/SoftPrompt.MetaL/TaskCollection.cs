@@ -36,11 +36,12 @@ public sealed record TaskCollection(IReadOnlyList<MetaTask> Train, IReadOnlyList
     static List<MetaTask> LoadFlat(string directory) =>
         [.. Directory.GetFiles(directory, "*.jsonl").Order(StringComparer.Ordinal).Select(MetaTask.Load)];
 
-    // FNV-1a of the name, as a number in [0, 1)
+    // FNV-1a of the name, mixed by MurmurHash3's finaliser (names that differ in their last character land far apart), in [0, 1)
     static double Unit(string name)
     {
         uint h = 2166136261;
         foreach (char c in name) { h ^= c; h *= 16777619; }
+        h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16;
         return h / 4294967296.0;
     }
 }
