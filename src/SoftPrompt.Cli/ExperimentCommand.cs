@@ -60,7 +60,7 @@ internal static class ExperimentCommand
             AnsiConsole.MarkupLine($"The paper: {Markup.Escape(definition.Expectation)}.");
             return 0;
         }));
-        return new Command("experiment", "Reproductions of the seed papers' experiments.") { petrov };
+        return new Command("experiment", "Reproductions of the seed papers' experiments.") { petrov, MetalExperiment.Create() };
     }
 
     /// <summary>The --status lines: one a stage, in the order a run trains them — plain lines, not a table or wrapped markup, so that

@@ -1,0 +1,39 @@
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Ops;
+
+namespace SoftPrompt.Experiments.MetaL;
+
+/// <summary>
+/// In-context episodes as next-token training rows: Shots + 1 demonstrations of one rule, "x> y|" each (the last without
+/// its '|'); a row is scored at the positions that predict an output symbol of every demonstration after the first (the
+/// first has nothing to learn the rule from), so one row teaches 1-shot to Shots-shot answers at once.
+/// </summary>
+public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
+{
+    public static int SequenceLength(int shots) => (shots + 1) * (2 * SymbolWorld.Length + 3) - 1;
+
+    // -> ids [rows, seq], targets [rows·seq] (IgnoreIndex where nothing is scored)
+    public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train)
+    {
+        int seq = SequenceLength(shots);
+        var ids = new int[rows * seq];
+        var targets = new int[rows * seq];
+        Array.Fill(targets, Functional.IgnoreIndex);
+        var row = new List<int>(seq + 1);
+        for (int r = 0; r < rows; r++)
+        {
+            var rule = SymbolWorld.RandomRule(rng, split);
+            row.Clear();
+            for (int d = 0; d <= shots; d++)
+            {
+                var x = SymbolWorld.RandomInput(rng);
+                int outputStart = row.Count + SymbolWorld.Length + 2;
+                SymbolWorld.AppendDemonstration(row, x, rule.Apply(x), delimiter: d < shots);
+                if (d == 0) continue;
+                for (int j = 0; j < SymbolWorld.Length; j++) targets[r * seq + outputStart + j - 1] = row[outputStart + j];   // position t predicts token t + 1
+            }
+            row.CopyTo(ids, r * seq);
+        }
+        return new IclBatch(rows, seq, ids, targets);
+    }
+}

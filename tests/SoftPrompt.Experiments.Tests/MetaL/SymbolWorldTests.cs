@@ -1,0 +1,95 @@
+using SoftPrompt.Experiments.MetaL;
+using SoftPrompt.Experiments.Petrov;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Ops;
+using SoftPrompt.Tokenizers;
+
+namespace SoftPrompt.Experiments.Tests.MetaL;
+
+/// <summary>MetaL-Prompt's testbed: rules, splits, the tokenizer, in-context batches and exact resume of the target's pretraining.</summary>
+public sealed class SymbolWorldTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("softprompt-symbol-world-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void EveryOrderIsAPermutationOfPositionsAndRulesApplyAsWritten()
+    {
+        foreach (var order in Enum.GetValues<SymbolOrder>())
+            Assert.Equal(Enumerable.Range(0, 5), Enumerable.Range(0, 5).Select(i => SymbolRule.Source(order, i, 5)).Order());
+        var rule = new SymbolRule([1, 2, 3, 4, 5, 6, 7, 0], SymbolOrder.Reverse);
+        Assert.Equal([1, 5, 4, 3, 2], rule.Apply([1, 2, 3, 4, 0]));   // map then reverse: b c d e a → reversed images
+        Assert.Equal("bcdefgha-reverse", rule.Name);
+        Assert.Equal([1, 0, 3, 2, 4], new SymbolRule([.. Enumerable.Range(0, 8)], SymbolOrder.SwapPairs).Apply([0, 1, 2, 3, 4]));
+    }
+
+    [Fact]
+    public void SplitsKeepUnseenMapsAndTheHeldOutFamilyApart()
+    {
+        var rng = new Rng(1);
+        for (int i = 0; i < 500; i++)
+        {
+            var train = SymbolWorld.RandomRule(rng, WorldSplit.Train);
+            Assert.False(SymbolWorld.IsTestMap(train.Map));
+            Assert.NotEqual(SymbolWorld.HeldOutOrder, train.Order);
+            Assert.True(SymbolWorld.IsTestMap(SymbolWorld.RandomRule(rng, WorldSplit.UnseenRules).Map));
+            Assert.Equal(SymbolWorld.HeldOutOrder, SymbolWorld.RandomRule(rng, WorldSplit.HeldOutFamily).Order);
+        }
+        // about a tenth of the maps are test maps
+        int test = 0;
+        for (int i = 0; i < 4000; i++) { var m = Enumerable.Range(0, 8).ToArray(); rng.Shuffle<int>(m); if (SymbolWorld.IsTestMap(m)) test++; }
+        Assert.InRange(test, 300, 500);
+    }
+
+    [Fact]
+    public void TheWorldsTokenizerGivesTheIdsTheBatchesUse()
+    {
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), SymbolWorld.TokenizerJson);
+        var tokenizer = Tokenizer.FromDirectory(_dir);
+        var ids = new List<int>();
+        SymbolWorld.AppendDemonstration(ids, [0, 1, 2, 3, 7], [4, 5, 6, 7, 0]);
+        Assert.Equal(ids, tokenizer.Encode("abcdh> efgha|"));
+        Assert.Equal("abcdh> efgha|", tokenizer.Decode([.. ids]));
+    }
+
+    [Fact]
+    public void BatchesScoreEveryOutputSymbolAfterTheFirstDemonstration()
+    {
+        var batch = IclBatch.Sample(new Rng(3), 4, 8);
+        Assert.Equal(IclBatch.SequenceLength(8), batch.Seq);
+        for (int r = 0; r < batch.Rows; r++)
+        {
+            var scored = Enumerable.Range(0, batch.Seq).Where(t => batch.Targets[r * batch.Seq + t] != Functional.IgnoreIndex).ToArray();
+            Assert.Equal(8 * 5, scored.Length);
+            foreach (int t in scored) Assert.Equal(batch.Ids[r * batch.Seq + t + 1], batch.Targets[r * batch.Seq + t]);   // next-token targets
+            Assert.All(scored, t => Assert.InRange(batch.Ids[r * batch.Seq + t + 1], 0, 7));   // symbols only
+        }
+    }
+
+    [Fact]
+    public void PretrainingResumesBitForBitAndExportsAHuggingFaceCheckpoint()
+    {
+        var options = new IclPretrainOptions(Steps: 6, BatchSize: 4, Shots: 2, Warmup: 2);
+        var config = new MinGptConfig(1, 2, 16, SymbolWorld.VocabSize, MaxPositions: 64, Dropout: 0.1f, TiedHead: true);
+        var straight = new IclPretrainer(config, options);
+        for (int i = 0; i < 6; i++) straight.TrainStep();
+        var first = new IclPretrainer(config, options);
+        for (int i = 0; i < 3; i++) first.TrainStep();
+        first.Save(_dir);
+        var resumed = IclPretrainer.Resume(_dir);
+        for (int i = 0; i < 3; i++) resumed.TrainStep();
+        foreach (var ((name, a), (_, b)) in straight.Model.NamedParameters().Zip(resumed.Model.NamedParameters()))
+            Assert.True(a.ToArray().AsSpan().SequenceEqual(b.ToArray()), $"{name} differs after resuming");
+
+        SymbolWorldTarget.Export(resumed, Path.Combine(_dir, "model"));
+        var lm = Models.Architectures.ModelLoader.Load(Path.Combine(_dir, "model"));
+        var tokenizer = Tokenizer.FromDirectory(Path.Combine(_dir, "model"));
+        var ids = tokenizer.Encode("abcde> ");
+        using var _ = Tensors.Autograd.Tape.NoGrad();
+        var hf = lm.Forward(ids, 1, ids.Length).ToArray();
+        resumed.Model.Eval();
+        var own = resumed.Model.Forward(ids, 1, ids.Length).ToArray();
+        Compare.Close(hf, own, 1e-5, "the exported checkpoint's logits vs the trained model's");
+    }
+}
