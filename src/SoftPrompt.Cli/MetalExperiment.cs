@@ -5,30 +5,49 @@ using Spectre.Console;
 namespace SoftPrompt.Cli;
 
 /// <summary>
-/// <c>softprompt experiment metal --pretrain-only --out DIR [--steps N] [--stop-at-step S]</c>: MetaL-Prompt's testbed, the
-/// symbol world: pretrains (or continues) its target LM in context, reporting exact match on unseen rules with 8
-/// demonstrations against zero-shot, and exports it to DIR/model when done.
+/// <c>softprompt experiment metal [--pretrain-only] [--scale small|full] --out DIR</c>: MetaL-Prompt's testbed, the symbol
+/// world. --pretrain-only pretrains (or continues) its target LM in context, reporting exact match on unseen rules with 8
+/// demonstrations against zero-shot, and exports it to DIR/model; without it, the report against the baselines.
 /// </summary>
 internal static class MetalExperiment
 {
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint/, pretrain_log.jsonl, curves.svg, model/). Rerun to continue.", Required = true }.MustBeDirectoryPath();
-        var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Pretrain the target LM only (the meta-learning report comes with the shipped target).", Required = true };
+        var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Pretrain (or continue) the target LM only, and export it to DIR/model." };
+        var scale = new Option<string>("--scale") { Description = "The report: small (about 30 minutes on 2 cores) or full (more tasks, longer meta-training).", DefaultValueFactory = _ => "small" };
+        var model = new Option<string?>("--model") { Description = "The target LM for the report (default: the shipped models/metal/symbol-world-target, else DIR/model)." };
         var steps = new Option<int>("--steps") { Description = "Pretraining steps of 32 episodes (a new run only; a resumed one keeps its own).", DefaultValueFactory = _ => 20_000 }.MustBeAtLeast(1);
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
-        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, steps, stopAt };
+        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
-            if (!parse.GetValue(pretrainOnly)) throw new ArgumentException("experiment metal: only --pretrain-only runs so far (the meta-learning report needs the pretrained target).");
             string dir = parse.GetValue(output)!;
             using var runLock = Tuning.Training.RunDirectoryLock.Acquire(dir);
-            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps)), parse.GetValue(stopAt),
-                say: line => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(line)}"));
+            void Say(string line) => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(line)}");
+            if (!parse.GetValue(pretrainOnly))
+            {
+                string target = parse.GetValue(model) ?? ShippedTarget() ?? SymbolWorldTarget.ModelDir(dir);
+                if (!File.Exists(Path.Combine(target, "config.json")))
+                    throw new ArgumentException($"{target}: no target LM; pretrain one first (experiment metal --pretrain-only --out {dir}) or pass --model.");
+                MetalWorldExperiment.Run(target, dir, MetalWorldScale.Parse(parse.GetValue(scale)!), Say);
+                AnsiConsole.MarkupLine($"report in {Markup.Escape(Path.Combine(dir, "metal-results.md"))}");
+                return 0;
+            }
+            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps)), parse.GetValue(stopAt), say: Say);
             AnsiConsole.MarkupLine($"step {run.Step:N0} of {run.Options.Steps:N0}; {run.ElapsedSeconds / 3600:F2} h of training" +
                 (run.Step >= run.Options.Steps ? $"; model in {Markup.Escape(SymbolWorldTarget.ModelDir(dir))}" : "; rerun to continue"));
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>models/metal/symbol-world-target, found above the working directory or the binaries, or null.</summary>
+    static string? ShippedTarget()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "models", "metal", "symbol-world-target", "config.json"))) return Path.Combine(d.FullName, "models", "metal", "symbol-world-target");
+        return null;
     }
 }

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using SoftPrompt.MetaL;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tokenizers;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+using SoftPrompt.Tuning.Methods.PromptTuning;
+using SoftPrompt.Tuning.Methods.PTuning;
+using SoftPrompt.Tuning.Training;
+
+namespace SoftPrompt.Experiments.MetaL;
+
+/// <summary>One row of the report: a method, its exact match on the meta-test tasks (unseen rules) and on the held-out family, cost.</summary>
+public sealed record MetalWorldRow(string Method, double ExactMatch, double HeldOutExactMatch, double PromptSeconds, double TokensPerRequest, string Note = "");
+
+/// <summary>
+/// MetaL-Prompt reproduced in the symbol world: on meta-test tasks (unseen rules of the training families, and the
+/// held-out order family) with Shots demonstrations each, zero-shot and in-context learning against prompt tuning and
+/// P-tuning on the same demonstrations (timed, best step count) and the PGM's four designs, with X_L empty and with half
+/// the demonstrations as text, and the best design refined by prompt tuning. Writes DIR/metal-results.{md,json}.
+/// </summary>
+public static class MetalWorldExperiment
+{
+    public static IReadOnlyList<MetalWorldRow> Run(string modelDir, string outDir, MetalWorldScale scale, Action<string>? say = null)
+    {
+        var clock = Stopwatch.StartNew();
+        string taskDir = Path.Combine(outDir, "tasks");
+        if (!Directory.Exists(Path.Combine(taskDir, "train")))
+            SymbolWorldTasks.Write(taskDir, scale.TrainTasks, scale.ValidationTasks, scale.TestTasks, scale.HeldOutTasks, scale.ExamplesPerTask);
+        var model = ModelLoader.Load(modelDir);
+        var encoder = new TokenizerEncoder(Tokenizer.FromDirectory(modelDir));
+        var format = new EpisodeFormat(SymbolWorldTasks.Separator, SymbolWorldTasks.Delimiter);
+        var collection = TaskCollection.Load(taskDir);
+        var heldOut = Directory.GetFiles(Path.Combine(taskDir, "test-heldout"), "*.jsonl").Order(StringComparer.Ordinal).Select(MetaTask.Load).ToArray();
+        int k = scale.Shots;
+        (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] Split(IEnumerable<MetaTask> tasks) =>
+            [.. tasks.Select(t => ((IReadOnlyList<Example>)t.Examples.Take(k).ToArray(), (IReadOnlyList<Example>)t.Examples.Skip(k).Take(scale.TestQueries).ToArray()))];
+        var test = Split(collection.Test);
+        var held = Split(heldOut);
+        var rows = new List<MetalWorldRow>();
+
+        // A method evaluated on both sets: make(demos) -> (prompt, length, isPrefix, X_L, seconds to make it)
+        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, (MethodOutput? Prompt, int Length, bool Prefix, IReadOnlyList<Example> Text, double Seconds)> make, string note = "")
+        {
+            double Mean(IEnumerable<double> xs) => xs.DefaultIfEmpty(double.NaN).Average();
+            var scores = new List<(double Exact, double Tokens, double Seconds, bool Held)>();
+            foreach (var (set, isHeld) in new[] { (test, false), (held, true) })
+                foreach (var (demos, queries) in set)
+                {
+                    var p = make(demos);
+                    using var _ = Tensors.Autograd.Tape.NoGrad();
+                    var s = TaskEvaluation.Evaluate(model, encoder, format, p.Prompt, p.Length, p.Prefix, p.Text, queries);
+                    scores.Add((s.ExactMatch, s.TokensPerRequest, p.Seconds, isHeld));
+                }
+            var row = new MetalWorldRow(name, Mean(scores.Where(s => !s.Held).Select(s => s.Exact)), Mean(scores.Where(s => s.Held).Select(s => s.Exact)),
+                Mean(scores.Select(s => s.Seconds)), Mean(scores.Select(s => s.Tokens)), note);
+            say?.Invoke($"{name}: {row.ExactMatch:F1}% (held-out family {row.HeldOutExactMatch:F1}%), {row.PromptSeconds * 1000:F0} ms to make, {row.TokensPerRequest:F0} tokens a request");
+            rows.Add(row);
+            return row;
+        }
+
+        Measure("zero-shot", _ => (null, 0, false, [], 0));
+        Measure($"in-context learning, {k} demonstrations", d => (null, 0, false, d, 0));
+
+        // Prompt tuning and P-tuning on the k demonstrations, each step count tried; the best kept, its time reported.
+        TuningMethod Tuned(TuningMethod method, IReadOnlyList<Example> demos, int steps, out double seconds)
+        {
+            var task = format.QueryTask(method.VirtualTokens, encoder);
+            var options = new TrainerOptions { MaxSteps = steps, BatchSize = Math.Min(8, demos.Count), LearningRate = method.Definition.DefaultLearningRate, Schedule = ScheduleKind.Constant, MaxGradNorm = 1f, LogEvery = steps };
+            string dir = Path.Combine(outDir, "scratch", Guid.NewGuid().ToString("N"));
+            var sw = Stopwatch.StartNew();
+            new Trainer(model, method, task, [.. demos.Select(e => EpisodeFormat.Query(e, ""))], null, options, dir).Train();
+            seconds = sw.Elapsed.TotalSeconds;
+            Directory.Delete(dir, recursive: true);
+            return method;
+        }
+        foreach (var (label, create) in new (string, Func<Rng, TuningMethod>)[]
+        {
+            ("prompt tuning (Lester et al.)", rng => PromptTuningMethod.Create(new PromptTuningConfig(scale.PadTokens, PromptTuningInit.SampleVocab, SampleVocabSize: SymbolWorld.Alphabet), model, rng)),
+            ("P-tuning (the paper's baseline)", rng => PTuningMethod.Create(new PTuningConfig(scale.PadTokens), model, rng)),
+        })
+        {
+            MetalWorldRow? best = null;
+            foreach (int steps in scale.TuningSteps)
+            {
+                var row = Measure($"{label}, {steps} steps", d =>
+                {
+                    var m = Tuned(create(new Rng(1)), d, steps, out double s);
+                    return (m.Compute(), scale.PadTokens, false, [], s);
+                });
+                rows.Remove(row);
+                if (best is null || row.ExactMatch > best.ExactMatch) best = row;
+            }
+            rows.Add(best! with { Method = best.Method.Replace(", ", " on the demonstrations, best: ") });
+        }
+
+        // The PGM, four designs, X_L empty and X_L = half the demonstrations; each meta-trained once on the train split.
+        var pgms = new Dictionary<(PromptDesign, int), PromptGenerator>();
+        foreach (int textDemos in new[] { 0, k / 2 })
+            foreach (var design in PromptDesigns.All)
+            {
+                var pgm = new PromptGenerator(new PgmConfig(design, scale.PadTokens, LoraRank: 8, PaddingHidden: 0), model, new Rng(5));
+                var options = new MetaTrainerOptions
+                {
+                    MaxSteps = scale.MetaSteps, EpisodesPerStep = scale.EpisodesPerStep, PromptDemonstrations = k - textDemos, TextDemonstrations = textDemos,
+                    Queries = scale.Queries, LearningRate = 1e-3, EvalEvery = Math.Max(1, scale.MetaSteps / 4), EvalEpisodes = 16, CheckpointEvery = 100,
+                };
+                string dir = Path.Combine(outDir, $"pgm-{PromptDesigns.Name(design)}-xl{textDemos}");
+                var result = new MetaTrainer(model, pgm, collection, encoder, format, options, dir).Train();
+                say?.Invoke($"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {(result.Losses.Count > 0 ? result.Losses[^1] : double.NaN):F3}");
+                var (loaded, _, _, _) = PgmDirectory.Load(dir, model);   // the best by held-out loss
+                pgms[(design, textDemos)] = loaded;
+                Measure($"MetaL-Prompt, {PromptDesigns.Name(design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")}", d =>
+                {
+                    var sw = Stopwatch.StartNew();
+                    var made = TaskPromptMaker.Make(model, loaded, format, encoder, d, textDemos);
+                    return (made.Prompt.ToMethodOutput(), made.Prompt.Length, made.Prompt.Prefix is not null, made.TextDemonstrations, sw.Elapsed.TotalSeconds);
+                });
+            }
+
+        // The best X_L-empty design, refined by prompt tuning from its generated prompt.
+        var bestDesign = rows.Where(r => r.Method.StartsWith("MetaL-Prompt") && r.Method.EndsWith("empty")).MaxBy(r => r.ExactMatch)!;
+        var design0 = PromptDesigns.All.First(d => bestDesign.Method.Contains(PromptDesigns.Name(d) + ","));
+        Measure($"MetaL-Prompt, {PromptDesigns.Name(design0)}, X_L empty, + {scale.RefineSteps} steps of prompt tuning", d =>
+        {
+            var sw = Stopwatch.StartNew();
+            var made = TaskPromptMaker.Make(model, pgms[(design0, 0)], format, encoder, d, 0);
+            string dir = Path.Combine(outDir, "scratch", Guid.NewGuid().ToString("N"));
+            PromptRefinement.Refine(model, made, format, encoder, d, scale.RefineSteps, 0.01, dir);
+            var refined = Tuning.Adapters.AdapterDirectory.Load(dir, model).Method;
+            Directory.Delete(dir, recursive: true);
+            return (refined.Compute(), made.Prompt.Length, made.Prompt.Prefix is not null, [], sw.Elapsed.TotalSeconds);
+        });
+        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
+        Write(outDir, rows, scale, modelDir, clock.Elapsed.TotalSeconds, collection.Test.Count, heldOut.Length);
+        return rows;
+    }
+
+    static void Write(string outDir, IReadOnlyList<MetalWorldRow> rows, MetalWorldScale scale, string modelDir, double seconds, int testTasks, int heldOutTasks)
+    {
+        string F(double x) => double.IsNaN(x) ? "–" : x.ToString("F1", CultureInfo.InvariantCulture);
+        var md = new StringBuilder();
+        md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out order family, " +
+                  $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM. Took {seconds / 60:F1} min.\n\n");
+        md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request |\n|---|---:|---:|---:|---:|\n");
+        foreach (var r in rows)
+            md.Append($"| {r.Method} | {F(r.ExactMatch)} % | {F(r.HeldOutExactMatch)} % | {(r.PromptSeconds == 0 ? "0" : $"{r.PromptSeconds * 1000:F0} ms")} | {r.TokensPerRequest:F0} |\n");
+        File.WriteAllText(Path.Combine(outDir, "metal-results.md"), md.ToString());
+        File.WriteAllText(Path.Combine(outDir, "metal-results.json"), JsonSerializer.Serialize(new { scale, model = modelDir, seconds, rows }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+}

@@ -1,0 +1,27 @@
+namespace SoftPrompt.Experiments.MetaL;
+
+/// <summary>
+/// How big a MetaL-Prompt run in the symbol world is: the task collection, meta-training (per PGM), the evaluation
+/// (Shots demonstrations a meta-test task, TestQueries queries), the prompt-tuning step counts tried, seeds.
+/// </summary>
+public sealed record MetalWorldScale(int TrainTasks, int ValidationTasks, int TestTasks, int HeldOutTasks, int ExamplesPerTask,
+    int MetaSteps, int EpisodesPerStep, int Queries, int PadTokens, int Shots, int TestQueries, int[] TuningSteps, int RefineSteps, int Seeds)
+{
+    /// <summary>About 30 minutes on 2 cores.</summary>
+    public static readonly MetalWorldScale Small = new(400, 32, 16, 16, 64, MetaSteps: 300, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
+        TestQueries: 32, TuningSteps: [25, 100], RefineSteps: 25, Seeds: 1);
+
+    /// <summary>The report's scale: more tasks, longer meta-training, three seeds.</summary>
+    public static readonly MetalWorldScale Full = new(2000, 64, 48, 48, 64, MetaSteps: 2000, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
+        TestQueries: 32, TuningSteps: [25, 50, 100, 200, 400], RefineSteps: 50, Seeds: 3);
+
+    /// <summary>A shrunken run for the test suite: every row of the report, a few seconds.</summary>
+    public static readonly MetalWorldScale Test = new(6, 2, 2, 2, 12, MetaSteps: 2, EpisodesPerStep: 1, Queries: 2, PadTokens: 2, Shots: 4,
+        TestQueries: 3, TuningSteps: [2], RefineSteps: 2, Seeds: 1);
+
+    public static MetalWorldScale Parse(string name) => name switch
+    {
+        "small" => Small, "full" => Full, "test" => Test,
+        _ => throw new ArgumentException($"--scale '{name}': small or full."),
+    };
+}

@@ -1,0 +1,29 @@
+using SoftPrompt.MetaL;
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Methods;
+
+namespace SoftPrompt.Experiments.MetaL;
+
+/// <summary>
+/// Exact match of a task's queries under some prompt: [prompt ; X_L text ; "x> "] → 5 greedy symbols, against the rule's
+/// output. The prompt is M soft tokens, a prefix, or nothing (zero-shot and in-context learning put everything in the text).
+/// Also counts the tokens the LM reads per request — the prompt's positions, the demonstrations' text and the query.
+/// </summary>
+public static class TaskEvaluation
+{
+    public sealed record Score(double ExactMatch, double TokensPerRequest);
+
+    public static Score Evaluate(ICausalLanguageModel model, ITextEncoder encoder, EpisodeFormat format, MethodOutput? prompt, int promptLength, bool promptIsPrefix,
+        IReadOnlyList<Example> textDemonstrations, IReadOnlyList<Example> queries)
+    {
+        int lead = promptIsPrefix ? 0 : promptLength;
+        string context = format.Demonstrations(textDemonstrations);
+        var rows = queries.Select(q => (IReadOnlyList<int>)[.. new int[lead], .. encoder.Encode(context + q.Field(EpisodeFormat.InputField) + format.Separator + " ")]).ToArray();
+        var plan = prompt?.Plan(Enumerable.Repeat<IEnumerable<(int, int, int)>>(lead > 0 ? [(0, 0, lead)] : [], rows.Length));
+        var outputs = Generator.GenerateBatch(model, rows, new GenerationOptions(MaxNewTokens: SymbolWorld.Length), plan: plan);
+        int correct = queries.Select((q, i) => encoder.Decode([.. outputs[i]]) == q.Field(EpisodeFormat.OutputField) ? 1 : 0).Sum();
+        return new Score(100.0 * correct / queries.Count, rows.Average(r => r.Count) + (promptIsPrefix ? promptLength : 0));
+    }
+}

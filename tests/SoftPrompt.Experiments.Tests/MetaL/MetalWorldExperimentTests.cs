@@ -1,0 +1,37 @@
+using SoftPrompt.Experiments.MetaL;
+using SoftPrompt.Experiments.Petrov;
+
+namespace SoftPrompt.Experiments.Tests.MetaL;
+
+/// <summary>The MetaL-Prompt report, shrunken (a 1-layer target, two meta-training steps a PGM), end to end: every row, both test sets, the files.</summary>
+public sealed class MetalWorldExperimentTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("softprompt-metal-world-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void EveryRowOfTheReportRunsAndTheTokenCountsAreThePromptsAndTheText()
+    {
+        var run = new IclPretrainer(new MinGptConfig(1, 2, 16, SymbolWorld.VocabSize, MaxPositions: 128, Dropout: 0f, TiedHead: true), new IclPretrainOptions(Steps: 3, BatchSize: 2, Shots: 4));
+        for (int i = 0; i < 3; i++) run.TrainStep();
+        string target = Path.Combine(_dir, "target");
+        SymbolWorldTarget.Export(run, target);
+
+        var rows = MetalWorldExperiment.Run(target, Path.Combine(_dir, "report"), MetalWorldScale.Test);
+        Assert.Equal(2 + 2 + 8 + 1, rows.Count);   // zero-shot, ICL, prompt tuning, P-tuning, 4 designs × 2 X_L settings, refinement
+        Assert.All(rows, r => { Assert.InRange(r.ExactMatch, 0, 100); Assert.InRange(r.HeldOutExactMatch, 0, 100); });
+        var zero = rows.Single(r => r.Method == "zero-shot");
+        var icl = rows.Single(r => r.Method.StartsWith("in-context"));
+        var generated = rows.Single(r => r.Method == "MetaL-Prompt, hidden-state, X_L empty");
+        var prefix = rows.Single(r => r.Method == "MetaL-Prompt, prefix, X_L empty");
+        Assert.Equal(7, zero.TokensPerRequest);                           // "abcde> "
+        Assert.Equal(7 + 4 * 13, icl.TokensPerRequest);                    // 4 demonstrations "abcde> fghij|" before it
+        Assert.Equal(7 + 2, generated.TokensPerRequest);                  // M = 2 soft tokens
+        Assert.Equal(7 + 2, prefix.TokensPerRequest);                     // a prefix of 2 positions
+        Assert.Equal(7 + 2 + 2 * 13, rows.Single(r => r.Method == "MetaL-Prompt, hidden-state, X_L = 2 demonstrations").TokensPerRequest);
+        Assert.True(generated.PromptSeconds > 0 && zero.PromptSeconds == 0);
+        Assert.True(File.Exists(Path.Combine(_dir, "report", "metal-results.md")) && File.Exists(Path.Combine(_dir, "report", "metal-results.json")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "report", "scratch")));
+    }
+}
