@@ -65,7 +65,7 @@ public sealed class MetaTrainer(ICausalLanguageModel model, PromptGenerator pgm,
         var clock = Stopwatch.StartNew();
         double Elapsed() => before + clock.Elapsed.TotalSeconds;
         var losses = new List<double>();
-        int nonFinite = 0, skipped = 0;
+        var guard = new GuardedUpdate(options.MaxNonFiniteSteps, "Meta-training", CheckpointDir);
         long end = Math.Min(options.MaxSteps, options.StopAtStep ?? int.MaxValue);
         pgm.Train();
         while (step < end)
@@ -86,19 +86,7 @@ public sealed class MetaTrainer(ICausalLanguageModel model, PromptGenerator pgm,
             double meanLoss = lossSum / options.EpisodesPerStep;
             float norm = GradClip.ClipGradNorm(parameters, options.MaxGradNorm);
             step++;
-            if (!double.IsFinite(meanLoss) || !float.IsFinite(norm))
-            {
-                optimizer.ZeroGrad();   // NaN guard: skip the update
-                skipped++;
-                if (++nonFinite >= options.MaxNonFiniteSteps)
-                    throw new TrainingDivergedException($"Meta-training diverged: {nonFinite} consecutive steps with a non-finite loss or gradient (last loss {meanLoss}, gradient norm {norm}) at step {step}. Lower the learning rate; the last checkpoint in {CheckpointDir} is intact.");
-            }
-            else
-            {
-                nonFinite = 0;
-                schedule.Apply(optimizer, step - 1);
-                optimizer.Step();
-            }
+            guard.Apply(optimizer, schedule, step, meanLoss, norm);
             losses.Add(meanLoss);
             double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
             var report = new TrainingProgress(step, options.MaxSteps, meanLoss, optimizer.Groups[0].Lr, options.EpisodesPerStep / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(Elapsed()), StepSeconds: seconds);
@@ -125,7 +113,7 @@ public sealed class MetaTrainer(ICausalLanguageModel model, PromptGenerator pgm,
         if (Directory.Exists(bestDir)) foreach (var f in Directory.GetFiles(bestDir)) File.Copy(f, Path.Combine(outputDirectory, Path.GetFileName(f)), overwrite: true);
         else PgmDirectory.Save(outputDirectory, pgm, model, format, options.PromptDemonstrations, options.TextDemonstrations);
         CurvePlot.FromLog(TrainingLog.Read(LogPath), $"MetaL-Prompt PGM ({PromptDesigns.Name(pgm.Config.Design)}) on {model.Config.ModelType}").Save(Path.Combine(outputDirectory, "curves.svg"));
-        return new TrainingResult(step, losses, null, null, 0, false, skipped, Elapsed());
+        return new TrainingResult(step, losses, null, null, 0, false, guard.Skipped, Elapsed());
     }
 
     /// <summary>Fixed episodes of the validation tasks (the same every evaluation and after a resume).</summary>

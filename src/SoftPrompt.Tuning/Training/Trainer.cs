@@ -89,7 +89,8 @@ public sealed class Trainer
         long step = 0, bestStep = 0;
         double secondsBefore = 0;   // training time before the checkpoint a run resumes from
         double? best = null;
-        int stale = 0, nonFinite = 0, skipped = 0;
+        int stale = 0;
+        var guard = new GuardedUpdate(_o.MaxNonFiniteSteps, "Training", CheckpointDir);
         var losses = new List<double>();
         // Training mode for the model (its config's dropouts): a stream of its own, checkpointed for exact resume.
         var modelDropout = _o.ModelDropout ? new Rng(_o.Seed ^ 0x0D0F_D50FUL) : null;
@@ -135,20 +136,7 @@ public sealed class Trainer
             double meanLoss = lossSum / _o.GradientAccumulation;
             float norm = GradClip.ClipGradNorm(_parameters, _o.MaxGradNorm);
             step++;
-            if (!double.IsFinite(meanLoss) || !float.IsFinite(norm))
-            {
-                // NaN guard: skip the update; give up after too many in a row (parameters stay as they were).
-                optimizer.ZeroGrad();
-                skipped++;
-                if (++nonFinite >= _o.MaxNonFiniteSteps)
-                    throw new TrainingDivergedException($"Training diverged: {nonFinite} consecutive steps with a non-finite loss or gradient (last loss {meanLoss}, gradient norm {norm}) at step {step}. Lower the learning rate; the last checkpoint in {CheckpointDir} is intact.");
-            }
-            else
-            {
-                nonFinite = 0;
-                schedule.Apply(optimizer, step - 1);
-                optimizer.Step();
-            }
+            guard.Apply(optimizer, schedule, step, meanLoss, norm);
             losses.Add(meanLoss);
             double seconds = (clock.ElapsedTicks - t0) / (double)Stopwatch.Frequency;
             double lr = optimizer.Groups[0].Lr;
@@ -180,7 +168,7 @@ public sealed class Trainer
             foreach (var f in Directory.GetFiles(Path.Combine(_out, "best"))) File.Copy(f, Path.Combine(_out, Path.GetFileName(f)), overwrite: true);
         else SaveAdapter(_out);
         CurvePlot.FromLog(TrainingLog.Read(LogPath), $"{_method.Name} on {_model.Config.ModelType}").Save(Path.Combine(_out, "curves.svg"));
-        return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, skipped, Elapsed());
+        return new TrainingResult(step, losses, lastEval, bestEval, bestStep, stoppedEarly, guard.Skipped, Elapsed());
     }
 
     void SaveAdapter(string dir)
