@@ -11,6 +11,7 @@ var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<B
     ["generate"] = ("GPT-2-small generation tokens/s (prefill, KV-cache decoding) vs PyTorch; bf16 vs f32 weight memory", SoftPrompt.Bench.Generate.GenerateBench.Run),
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
     ["methods"] = ("training step of every tuning method (prompt, P-tuning, prefix, deep, LoRA) on GPT-2-small vs PEFT-style PyTorch (--check: tiny shape)", SoftPrompt.Bench.Methods.MethodsBench.Run),
+    ["metal"] = ("MetaL-Prompt on the symbol world's target shape: a request after a stored prompt vs ICL; a PGM pass vs a prompt-tuning update", SoftPrompt.Bench.Metal.MetalBench.Run),
     ["petrov"] = ("Petrov et al. phases (pretraining, fine-tuning, prefix, LoRA) s/step vs the authors' minGPT code in PyTorch (--profile: our pretraining step split up)", SoftPrompt.Bench.Petrov.PetrovBench.Run),
 };
 string[] every = [.. verbs.Keys];
