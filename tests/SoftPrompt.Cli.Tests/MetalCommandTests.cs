@@ -40,6 +40,11 @@ public sealed class MetalCommandTests : IDisposable
         Assert.Contains("\"method\":\"prompt\"", inspected.Out);
         Assert.Contains("\"design\":\"discrete\"", inspected.Out);
 
+        var evaluated = CliRunner.Run("eval", "--model", CliRunner.Gpt2Random, "--adapter", adapter, "--data", examples, "--json");
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        var analyzed = CliRunner.Run("analyze", "attention", "--model", CliRunner.Gpt2Random, "--adapter", adapter, "--data", examples, "--out", Path.Combine(_dir, "attention"));
+        Assert.True(analyzed.Code == 0, analyzed.Err);   // the diagnostic reads a generated prompt like any other
+
         var refined = CliRunner.Run("metal", "generate", "--model", CliRunner.Gpt2Random, "--pgm", pgm, "--examples", examples, "--out", adapter + "-refined", "--refine-steps", "2");
         Assert.True(refined.Code == 0, refined.Err);
         Assert.True(File.Exists(Path.Combine(adapter + "-refined", "train_log.jsonl")));
