@@ -13,7 +13,10 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
     public static int SequenceLength(int shots) => (shots + 1) * (2 * SymbolWorld.Length + 3) - 1;
 
     // -> ids [rows, seq], targets [rows·seq] (IgnoreIndex where nothing is scored)
-    public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train)
+    public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train) => Sample(rng, rows, shots, r => SymbolWorld.RandomRule(r, split));
+
+    /// <summary>Rows whose rules come from rules (a test's single fixed rule, say).</summary>
+    public static IclBatch Sample(Rng rng, int rows, int shots, Func<Rng, SymbolRule> rules)
     {
         int seq = SequenceLength(shots);
         var ids = new int[rows * seq];
@@ -22,7 +25,7 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
         var row = new List<int>(seq + 1);
         for (int r = 0; r < rows; r++)
         {
-            var rule = SymbolWorld.RandomRule(rng, split);
+            var rule = rules(rng);
             row.Clear();
             for (int d = 0; d <= shots; d++)
             {

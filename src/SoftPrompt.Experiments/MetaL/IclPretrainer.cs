@@ -52,8 +52,12 @@ public sealed class IclPretrainer
     /// <summary>The world's target: 4 layers, 4 heads, d = 128, positions for 8 shots and a query, no dropout.</summary>
     public static MinGptConfig DefaultConfig => new(4, 4, 128, SymbolWorld.VocabSize, MaxPositions: 128, Dropout: 0f, TiedHead: true);
 
-    public IclPretrainer(MinGptConfig config, IclPretrainOptions options)
+    readonly Func<Rng, SymbolRule>? _rules;
+
+    /// <param name="rules">where each row's rule comes from (default: random training rules); not part of a checkpoint</param>
+    public IclPretrainer(MinGptConfig config, IclPretrainOptions options, Func<Rng, SymbolRule>? rules = null)
     {
+        _rules = rules;
         if (IclBatch.SequenceLength(options.Shots) > config.MaxPositions)
             throw new ArgumentException($"ICL pretraining: {options.Shots} shots take {IclBatch.SequenceLength(options.Shots)} positions; the model has {config.MaxPositions}.");
         Options = options;
@@ -75,7 +79,7 @@ public sealed class IclPretrainer
     /// <summary>One AdamW step on a fresh batch; the batch's loss before the update.</summary>
     public float TrainStep()
     {
-        var batch = IclBatch.Sample(_data, Options.BatchSize, Options.Shots);
+        var batch = _rules is null ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots) : IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules);
         Optimizer.ZeroGrad();
         float loss;
         using (TensorScope.Begin())

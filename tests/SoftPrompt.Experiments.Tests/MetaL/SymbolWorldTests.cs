@@ -68,6 +68,34 @@ public sealed class SymbolWorldTests : IDisposable
     }
 
     [Fact]
+    public void PretrainingOnOneFixedRuleLearnsIt()
+    {
+        // A world of one rule needs no in-context reading: the pretrainer must drive its loss down and answer it.
+        var rule = new SymbolRule([3, 0, 6, 1, 7, 2, 5, 4], SymbolOrder.Reverse);
+        var run = new IclPretrainer(new MinGptConfig(2, 2, 32, SymbolWorld.VocabSize, MaxPositions: 64, Dropout: 0f, TiedHead: true),
+            new IclPretrainOptions(Steps: 300, BatchSize: 16, Shots: 2, Lr: 3e-3, Warmup: 20), _ => rule);
+        float first = run.TrainStep(), last = 0;
+        for (int i = 1; i < 300; i++) last = run.TrainStep();
+        Assert.True(first > 1.9 && last < 0.2, $"loss {first} → {last}");
+        // the third demonstration's place, where training scored it: two demonstrations, then the query
+        var ids = new List<int>();
+        SymbolWorld.AppendDemonstration(ids, [0, 1, 2, 3, 4], rule.Apply([0, 1, 2, 3, 4]));
+        SymbolWorld.AppendDemonstration(ids, [7, 6, 5, 4, 3], rule.Apply([7, 6, 5, 4, 3]));
+        int[] x = [1, 2, 3, 4, 5];
+        ids.AddRange(x);
+        ids.AddRange([SymbolWorld.SeparatorId, SymbolWorld.SpaceId]);
+        int start = ids.Count, v = SymbolWorld.VocabSize;
+        using var _ = Tensors.Autograd.Tape.NoGrad();
+        run.Model.Eval();
+        for (int k = 0; k < 5; k++)
+        {
+            var next = run.Model.Forward([.. ids], 1, ids.Count).ToArray().AsSpan((ids.Count - 1) * v, v).ToArray();
+            ids.Add(Array.IndexOf(next, next.Max()));
+        }
+        Assert.Equal(rule.Apply(x), ids.Skip(start));
+    }
+
+    [Fact]
     public void PretrainingResumesBitForBitAndExportsAHuggingFaceCheckpoint()
     {
         var options = new IclPretrainOptions(Steps: 6, BatchSize: 4, Shots: 2, Warmup: 2);
