@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(AnalyzeCommand.Create());
         root.Subcommands.Add(ExperimentCommand.Create());
         root.Subcommands.Add(MetalCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         return root;
     }

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using SoftPrompt.Server;
+using Spectre.Console;
+
+namespace SoftPrompt.Cli;
+
+/// <summary>
+/// <c>softprompt serve --model DIR --pgm DIR [--data-dir DIR] [--urls URL]</c>: the language model as a service
+/// (src/SoftPrompt.Server). Prints the URL and, on a new data directory, the first admin key (shown once: the store
+/// keeps only its hash). Runs until Ctrl+C.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The frozen model: a Hugging Face checkpoint directory (required until a default model ships).", Required = true };
+        var pgm = new Option<string>("--pgm") { Description = "A meta-trained PGM for the model (softprompt metal train's --out), for tasks of method \"metal\".", Required = true };
+        var dataDir = new Option<string>("--data-dir") { Description = "The store (softprompt.db, SQLite) and the tasks' adapters.", DefaultValueFactory = _ => "softprompt-data" };
+        var urls = new Option<string>("--urls") { Description = "Where to listen (ASP.NET Core's --urls; ';' between several).", DefaultValueFactory = _ => "http://127.0.0.1:5173" };
+        var cmd = new Command("serve", "Serve the model over HTTP: tasks made from a few examples by the PGM, stored, and completed with (OpenAI-style API).")
+            { model, pgm, dataDir, urls };
+        cmd.SetAction(parse => CliErrors.Run(() => Serve(parse.GetValue(model)!, parse.GetValue(pgm)!, parse.GetValue(dataDir)!, parse.GetValue(urls)!).GetAwaiter().GetResult()));
+        return cmd;
+    }
+
+    static async Task<int> Serve(string model, string pgm, string dataDir, string urls)
+    {
+        if (!Directory.Exists(model)) throw new ArgumentException($"--model {model}: no such directory.");
+        if (!Directory.Exists(pgm)) throw new ArgumentException($"--pgm {pgm}: no such directory.");
+        await using var server = SoftPromptServer.Create(["--urls", urls], o => { o.ModelDir = model; o.PgmDir = pgm; o.DataDir = dataDir; });
+        await server.StartAsync();
+        AnsiConsole.MarkupLine($"[bold]softprompt serve[/]: {Markup.Escape(string.Join(", ", server.Urls))} (data in {Markup.Escape(server.Store.DataDir)}); loading the model…");
+        if (server.FirstAdminKey is { } key)
+            AnsiConsole.MarkupLine($"first admin key (shown once; only its hash is stored): [bold]{key}[/]");
+        await server.Host.WhenLoaded;
+        AnsiConsole.MarkupLine($"ready: base model [bold]{Markup.Escape(server.Host.ModelName)}[/]; Ctrl+C stops.");
+        await server.WaitForShutdownAsync();
+        return 0;
+    }
+}
