@@ -19,7 +19,9 @@ internal static class MetalExperiment
         var model = new Option<string?>("--model") { Description = "The target LM for the report (default: the shipped models/metal/symbol-world-target, else DIR/model)." };
         var steps = new Option<int>("--steps") { Description = "Pretraining steps of 32 episodes (a new run only; a resumed one keeps its own).", DefaultValueFactory = _ => 20_000 }.MustBeAtLeast(1);
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
-        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt };
+        var lr = new Option<double>("--lr") { Description = "Pretraining learning rate (a new run only).", DefaultValueFactory = _ => 1e-3 };
+        var orders = new Option<string?>("--orders") { Description = "Comma-separated training orders for a new pretraining run (identity, reverse, rotateleft, …; default identity,reverse)." };
+        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt, lr, orders };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(output)!;
@@ -34,7 +36,10 @@ internal static class MetalExperiment
                 AnsiConsole.MarkupLine($"report in {Markup.Escape(Path.Combine(dir, "metal-results.md"))}");
                 return 0;
             }
-            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps)), parse.GetValue(stopAt), say: Say);
+            SymbolOrder[]? trainOrders = parse.GetValue(orders)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(o => Enum.TryParse<SymbolOrder>(o, ignoreCase: true, out var v) && v != SymbolWorld.HeldOutOrder ? v
+                    : throw new ArgumentException($"--orders '{o}': one of {string.Join(", ", Enum.GetValues<SymbolOrder>().Where(x => x != SymbolWorld.HeldOutOrder)).ToLowerInvariant()}.")).ToArray();
+            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps), Lr: parse.GetValue(lr), Orders: trainOrders), parse.GetValue(stopAt), say: Say);
             AnsiConsole.MarkupLine($"step {run.Step:N0} of {run.Options.Steps:N0}; {run.ElapsedSeconds / 3600:F2} h of training" +
                 (run.Step >= run.Options.Steps ? $"; model in {Markup.Escape(SymbolWorldTarget.ModelDir(dir))}" : "; rerun to continue"));
             return 0;

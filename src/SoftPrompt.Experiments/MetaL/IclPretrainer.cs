@@ -20,7 +20,8 @@ public sealed record IclPretrainOptions(
     [property: JsonPropertyName("weight_decay")] double WeightDecay = 0.1,
     [property: JsonPropertyName("max_grad_norm")] float MaxGradNorm = 1f,
     [property: JsonPropertyName("seed")] ulong Seed = 2023,
-    [property: JsonPropertyName("data_seed")] ulong DataSeed = 7);
+    [property: JsonPropertyName("data_seed")] ulong DataSeed = 7,
+    [property: JsonPropertyName("orders")] SymbolOrder[]? Orders = null);   // null: SymbolWorld.TrainOrders
 
 /// <summary>What an in-context pretraining checkpoint records besides its tensors.</summary>
 public sealed record IclPretrainState(
@@ -79,7 +80,9 @@ public sealed class IclPretrainer
     /// <summary>One AdamW step on a fresh batch; the batch's loss before the update.</summary>
     public float TrainStep()
     {
-        var batch = _rules is null ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots) : IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules);
+        var batch = _rules is not null ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules)
+            : Options.Orders is { } orders ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots, r => SymbolWorld.RandomRule(r, WorldSplit.Train, orders))
+            : IclBatch.Sample(_data, Options.BatchSize, Options.Shots);
         Optimizer.ZeroGrad();
         float loss;
         using (TensorScope.Begin())

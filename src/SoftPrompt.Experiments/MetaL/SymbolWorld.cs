@@ -41,13 +41,14 @@ public static class SymbolWorld
     }
 
     /// <summary>A random rule of the split: training maps with the training orders, unseen maps with them, or the held-out family.</summary>
-    public static SymbolRule RandomRule(Rng rng, WorldSplit split)
+    public static SymbolRule RandomRule(Rng rng, WorldSplit split, IReadOnlyList<SymbolOrder>? orders = null)
     {
+        orders ??= TrainOrders;
         while (true)
         {
             var map = Enumerable.Range(0, Alphabet).ToArray();
             rng.Shuffle<int>(map);
-            var order = split == WorldSplit.HeldOutFamily ? HeldOutOrder : TrainOrders[rng.NextInt(TrainOrders.Length)];
+            var order = split == WorldSplit.HeldOutFamily ? HeldOutOrder : orders[rng.NextInt(orders.Count)];
             if (IsTestMap(map) == (split == WorldSplit.UnseenRules)) return new SymbolRule(map, order);
         }
     }
