@@ -20,8 +20,9 @@ internal static class MetalExperiment
         var steps = new Option<int>("--steps") { Description = "Pretraining steps of 32 episodes (a new run only; a resumed one keeps its own).", DefaultValueFactory = _ => 20_000 }.MustBeAtLeast(1);
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Pretraining learning rate (a new run only).", DefaultValueFactory = _ => 1e-3 };
+        var copyShare = new Option<double>("--copy-share") { Description = "Share of a new run's training rows whose map is the identity (a copying curriculum).", DefaultValueFactory = _ => 0.0 };
         var orders = new Option<string?>("--orders") { Description = "Comma-separated training orders for a new pretraining run (identity, reverse, rotateleft, …; default identity,reverse)." };
-        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt, lr, orders };
+        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt, lr, orders, copyShare };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(output)!;
@@ -39,7 +40,7 @@ internal static class MetalExperiment
             SymbolOrder[]? trainOrders = parse.GetValue(orders)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(o => Enum.TryParse<SymbolOrder>(o, ignoreCase: true, out var v) && v != SymbolWorld.HeldOutOrder ? v
                     : throw new ArgumentException($"--orders '{o}': one of {string.Join(", ", Enum.GetValues<SymbolOrder>().Where(x => x != SymbolWorld.HeldOutOrder)).ToLowerInvariant()}.")).ToArray();
-            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps), Lr: parse.GetValue(lr), Orders: trainOrders), parse.GetValue(stopAt), say: Say);
+            var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps), Lr: parse.GetValue(lr), Orders: trainOrders, CopyShare: parse.GetValue(copyShare)), parse.GetValue(stopAt), say: Say);
             AnsiConsole.MarkupLine($"step {run.Step:N0} of {run.Options.Steps:N0}; {run.ElapsedSeconds / 3600:F2} h of training" +
                 (run.Step >= run.Options.Steps ? $"; model in {Markup.Escape(SymbolWorldTarget.ModelDir(dir))}" : "; rerun to continue"));
             return 0;

@@ -21,7 +21,8 @@ public sealed record IclPretrainOptions(
     [property: JsonPropertyName("max_grad_norm")] float MaxGradNorm = 1f,
     [property: JsonPropertyName("seed")] ulong Seed = 2023,
     [property: JsonPropertyName("data_seed")] ulong DataSeed = 7,
-    [property: JsonPropertyName("orders")] SymbolOrder[]? Orders = null);   // null: SymbolWorld.TrainOrders
+    [property: JsonPropertyName("orders")] SymbolOrder[]? Orders = null,   // null: SymbolWorld.TrainOrders
+    [property: JsonPropertyName("copy_share")] double CopyShare = 0);   // rows whose map is the identity: a copying curriculum
 
 /// <summary>What an in-context pretraining checkpoint records besides its tensors.</summary>
 public sealed record IclPretrainState(
@@ -70,6 +71,18 @@ public sealed class IclPretrainer
         _parameters = [.. Model.Parameters()];
     }
 
+    /// <summary>
+    /// A training row's rule: a random training rule, or with probability CopyShare the identity map under a training
+    /// order — rows that teach the lookup's first half (move the source symbol to where its image is predicted) alone.
+    /// </summary>
+    SymbolRule TrainingRule(Rng rng)
+    {
+        var orders = Options.Orders ?? SymbolWorld.TrainOrders;
+        if (Options.CopyShare > 0 && rng.NextDouble() < Options.CopyShare)
+            return new SymbolRule([.. Enumerable.Range(0, SymbolWorld.Alphabet)], orders[rng.NextInt(orders.Length)]);
+        return SymbolWorld.RandomRule(rng, WorldSplit.Train, orders);
+    }
+
     // batch -> [] mean cross-entropy over the scored output symbols
     public Tensor Loss(IclBatch batch)
     {
@@ -80,9 +93,7 @@ public sealed class IclPretrainer
     /// <summary>One AdamW step on a fresh batch; the batch's loss before the update.</summary>
     public float TrainStep()
     {
-        var batch = _rules is not null ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules)
-            : Options.Orders is { } orders ? IclBatch.Sample(_data, Options.BatchSize, Options.Shots, r => SymbolWorld.RandomRule(r, WorldSplit.Train, orders))
-            : IclBatch.Sample(_data, Options.BatchSize, Options.Shots);
+        var batch = IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules ?? TrainingRule);
         Optimizer.ZeroGrad();
         float loss;
         using (TensorScope.Begin())
