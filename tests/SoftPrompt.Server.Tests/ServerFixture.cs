@@ -27,30 +27,7 @@ internal static class TestModels
 
     static readonly Lazy<(string Model, string Pgm)> _dirs = new(() =>
     {
-        string tok = Path.Combine(RepoRoot, ".cache", "tokenizers", "gpt2");
-        if (!File.Exists(Path.Combine(tok, "tokenizer.json")))
-            throw new InvalidOperationException($"{tok}/tokenizer.json is missing: run tools/fetch_tokenizers.sh");
-        string dir = Path.Combine(Root, "gpt2-random");
-        Directory.CreateDirectory(dir);
-        File.Copy(Path.Combine(tok, "tokenizer.json"), Path.Combine(dir, "tokenizer.json"), true);
-        const int v = 50257, d = 16, p = 64;
-        File.WriteAllText(Path.Combine(dir, "config.json"), $$"""
-            {"model_type": "gpt2", "vocab_size": {{v}}, "n_embd": {{d}}, "n_layer": 1, "n_head": 2, "n_positions": {{p}},
-             "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "bos_token_id": 50256, "eos_token_id": 50256}
-            """);
-        var rng = new Rng(5);
-        Tensor R(float mean, float std, params int[] shape) { var t = Tensor.ZerosOnHeap(shape); rng.FillNormal(t.Span, mean, std); return t; }
-        SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), new Dictionary<string, Tensor>
-        {
-            ["wte.weight"] = R(0, 0.5f, v, d), ["wpe.weight"] = R(0, 0.1f, p, d),
-            ["h.0.ln_1.weight"] = R(1, 0.1f, d), ["h.0.ln_1.bias"] = R(0, 0.1f, d),
-            ["h.0.attn.c_attn.weight"] = R(0, 0.3f, d, 3 * d), ["h.0.attn.c_attn.bias"] = R(0, 0.1f, 3 * d),
-            ["h.0.attn.c_proj.weight"] = R(0, 0.3f, d, d), ["h.0.attn.c_proj.bias"] = R(0, 0.1f, d),
-            ["h.0.ln_2.weight"] = R(1, 0.1f, d), ["h.0.ln_2.bias"] = R(0, 0.1f, d),
-            ["h.0.mlp.c_fc.weight"] = R(0, 0.3f, d, 4 * d), ["h.0.mlp.c_fc.bias"] = R(0, 0.1f, 4 * d),
-            ["h.0.mlp.c_proj.weight"] = R(0, 0.3f, 4 * d, d), ["h.0.mlp.c_proj.bias"] = R(0, 0.1f, d),
-            ["ln_f.weight"] = R(1, 0.1f, d), ["ln_f.bias"] = R(0, 0.1f, d),
-        });
+        string dir = SoftPrompt.Tests.Shared.RandomGpt2Checkpoint.Write(RepoRoot, Path.Combine(Root, "gpt2-random"));
         string pgmDir = Path.Combine(Root, "pgm");
         var lm = ModelLoader.Load(dir);
         var pgm = new PromptGenerator(new PgmConfig(PromptDesign.HiddenState, PadTokens: 2, LoraRank: 1), lm, new Rng(1));
