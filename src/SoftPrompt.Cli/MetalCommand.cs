@@ -95,11 +95,7 @@ internal static class MetalCommand
             var lm = ModelLoader.Load(dir);
             var textEncoder = new TokenizerEncoder(Tokenizer.FromDirectory(dir));
             var (pgm, format, _, trainedTextDemos) = PgmDirectory.Load(parse.GetValue(pgmDir)!, lm);
-            var data = Dataset.Load(examplesPath);
-            foreach (var e in data)
-                foreach (var field in new[] { EpisodeFormat.InputField, EpisodeFormat.OutputField })
-                    if (!e.Fields.TryGetValue(field, out var v) || v.Length == 0)
-                        throw new DataFormatException($"{e.Where}: field '{field}' is missing or empty (a task's examples are {{\"input\": …, \"output\": …}}).");
+            var data = MetaTask.LoadExamples(examplesPath);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var task = TaskPromptMaker.Make(lm, pgm, format, textEncoder, data, parse.GetValue(kl) ?? trainedTextDemos, examplesPath);
             double seconds = clock.Elapsed.TotalSeconds;

@@ -91,13 +91,7 @@ public sealed class PromptGenerator : Module
     }
 
     /// <summary>Fresh Gumbel(0, 1) noise [M, V] for one discrete generation while meta-training.</summary>
-    public Tensor GumbelNoise(ICausalLanguageModel model, Rng rng)
-    {
-        var noise = Tensor.Zeros(PadTokens, model.Config.VocabSize);
-        var s = noise.Span;
-        for (int i = 0; i < s.Length; i++) s[i] = (float)-Math.Log(-Math.Log(Math.Max(rng.NextDouble(), 1e-20)) + 1e-20);
-        return noise;
-    }
+    public Tensor GumbelNoise(ICausalLanguageModel model, Rng rng) => F.GumbelNoise(rng, PadTokens, model.Config.VocabSize);
 
     // x: [M, V] -> each row's argmax
     static int[] ArgMaxRows(Tensor x)

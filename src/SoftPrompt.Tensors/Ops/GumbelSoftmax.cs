@@ -9,17 +9,20 @@ namespace SoftPrompt.Tensors.Ops;
 public static partial class Functional
 {
     // logits: [.., V] -> [.., V], with fresh Gumbel(0,1) noise from rng
-    public static Tensor GumbelSoftmax(Tensor logits, float tau, bool hard, Rng rng)
+    public static Tensor GumbelSoftmax(Tensor logits, float tau, bool hard, Rng rng) =>
+        GumbelSoftmax(logits, tau, hard, GumbelNoise(rng, logits.Shape.ToArray()));
+
+    // -> Gumbel(0, 1) noise of the shape, g = -log(-log u) with u ∈ (0, 1) from rng (kept apart when the caller must keep or reuse it)
+    public static Tensor GumbelNoise(Rng rng, params int[] shape)
     {
-        var noise = logits.EmptyLike();
+        var noise = Tensor.Uninitialized(shape);   // every element written below
         var ns = noise.Span;
         for (int i = 0; i < ns.Length; i++)
         {
-            // g = -log(-log u), u ∈ (0, 1)
             double u = Math.Max(rng.NextDouble(), 1e-20);
             ns[i] = (float)-Math.Log(-Math.Log(u) + 1e-20);
         }
-        return GumbelSoftmax(logits, tau, hard, noise);
+        return noise;
     }
 
     // logits, noise: [.., V] -> [.., V]
