@@ -42,7 +42,6 @@ Also printed, not stored: a central finite-difference check (float64) of one pad
 per design; for discrete, of the straight-through surrogate L(y_hard + y_soft(θ) - y_soft(θ0)), whose
 gradient at θ0 is the straight-through gradient (the loss itself is piecewise constant in θ).
 """
-import json
 import os
 import sys
 
@@ -52,8 +51,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_tensor_fixtures import write_safetensors  # noqa: E402
-from make_model_fixtures import gpt2_forward, llama_forward  # noqa: E402
-from make_method_fixtures import read_safetensors  # noqa: E402  (importing it writes nothing)
+from make_method_fixtures import load_model  # noqa: E402  (importing it writes nothing)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests")
 torch.set_default_dtype(torch.float64)
@@ -69,23 +67,7 @@ def f32(t):
 
 
 def make(model_name, kind):
-    mdir = os.path.join(ROOT, "fixtures", "models", model_name)
-    cfg = json.load(open(os.path.join(mdir, "config.json")))
-    w = read_safetensors(os.path.join(mdir, "model.safetensors"))
-    if kind == "gpt2":
-        w = {k[len("transformer."):] if k.startswith("transformer.") else k: v for k, v in w.items()}
-        D, L, H, V = cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["vocab_size"]
-        Hkv = H
-        forward, embed = gpt2_forward, w["wte.weight"].double()
-        lora_targets = {"transformer.h.0.attn.c_attn": (D, 3 * D), "transformer.h.1.mlp.c_fc": (D, 4 * D)}
-        ref_name = lambda n: n[len("transformer."):]
-    else:
-        D, L, H, V = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["vocab_size"]
-        Hkv = cfg["num_key_value_heads"]
-        forward, embed = llama_forward, w["model.embed_tokens.weight"].double()
-        kvw = Hkv * (D // H)
-        lora_targets = {"model.layers.0.self_attn.q_proj": (D, D), "model.layers.1.self_attn.v_proj": (D, kvw)}
-        ref_name = lambda n: n
+    cfg, w, (D, L, H, V, Hkv), forward, embed, lora_targets, ref_name = load_model(model_name, kind)
     hd = D // H
     W = Hkv * hd
     gen = torch.Generator().manual_seed(91)

@@ -50,7 +50,9 @@ def peft_prefix_layers(out, L, H, hd):
     return [(kv[0, 0].transpose(0, 1).reshape(N, H * hd), kv[1, 0].transpose(0, 1).reshape(N, H * hd)) for kv in pkv]
 
 
-def make(model_name, kind):
+def load_model(model_name, kind):
+    """A tiny fixture model: config, weights, sizes, its forward, its input embedding table (float64), the two linear
+    layers LoRA adapts in the fixtures (module path -> (in, out)) and the name the forward's lora= takes for a path."""
     mdir = os.path.join(ROOT, "fixtures", "models", model_name)
     cfg = json.load(open(os.path.join(mdir, "config.json")))
     w = read_safetensors(os.path.join(mdir, "model.safetensors"))
@@ -68,6 +70,11 @@ def make(model_name, kind):
         kvw = Hkv * (D // H)
         lora_targets = {"model.layers.0.self_attn.q_proj": (D, D), "model.layers.1.self_attn.v_proj": (D, kvw)}
         ref_name = lambda n: n
+    return cfg, w, (D, L, H, V, Hkv), forward, embed, lora_targets, ref_name
+
+
+def make(model_name, kind):
+    cfg, w, (D, L, H, V, Hkv), forward, embed, lora_targets, ref_name = load_model(model_name, kind)
     hd = D // H
     W = Hkv * hd
     gen = torch.Generator().manual_seed(77)
