@@ -10,7 +10,7 @@ namespace SoftPrompt.Experiments.MetaL;
 /// </summary>
 public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
 {
-    public static int SequenceLength(int shots) => (shots + 1) * (2 * SymbolWorld.Length + 3) - 1;
+    public static int SequenceLength(int shots) => (shots + 1) * (SymbolWorld.Length + SymbolWorld.OutputLength + 3) - 1;
 
     // -> ids [rows, seq], targets [rows·seq] (IgnoreIndex where nothing is scored)
     public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train) => Sample(rng, rows, shots, r => SymbolWorld.RandomRule(r, split));
@@ -33,7 +33,7 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
                 int outputStart = row.Count + SymbolWorld.Length + 2;
                 SymbolWorld.AppendDemonstration(row, x, rule.Apply(x), delimiter: d < shots);
                 if (d == 0) continue;
-                for (int j = 0; j < SymbolWorld.Length; j++) targets[r * seq + outputStart + j - 1] = row[outputStart + j];   // position t predicts token t + 1
+                for (int j = 0; j < SymbolWorld.OutputLength; j++) targets[r * seq + outputStart + j - 1] = row[outputStart + j];   // position t predicts token t + 1
             }
             row.CopyTo(ids, r * seq);
         }

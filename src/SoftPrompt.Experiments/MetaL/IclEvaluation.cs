@@ -36,7 +36,7 @@ public static class IclEvaluation
                     ids.Add(SymbolWorld.SpaceId);
                     (contexts[r], answers[r]) = (ids, rule.Apply(q));
                 }
-                var got = Greedy(model, contexts, SymbolWorld.Length);
+                var got = Greedy(model, contexts, SymbolWorld.OutputLength);
                 for (int r = 0; r < rows; r++) if (got[r].AsSpan().SequenceEqual(answers[r])) correct++;
             }
         }

@@ -19,7 +19,7 @@ public sealed record MetalWorldRow(string Method, double ExactMatch, double Held
 
 /// <summary>
 /// MetaL-Prompt reproduced in the symbol world: on meta-test tasks (unseen rules of the training families, and the
-/// held-out order family) with Shots demonstrations each, zero-shot and in-context learning against prompt tuning and
+/// held-out family of merging maps) with Shots demonstrations each, zero-shot and in-context learning against prompt tuning and
 /// P-tuning on the same demonstrations (timed, best step count) and the PGM's four designs, with X_L empty and with half
 /// the demonstrations as text, and the best design refined by prompt tuning. Writes DIR/metal-results.{md,json}.
 /// </summary>
@@ -41,6 +41,40 @@ public static class MetalWorldExperiment
             [.. tasks.Select(t => ((IReadOnlyList<Example>)t.Examples.Take(k).ToArray(), (IReadOnlyList<Example>)t.Examples.Skip(k).Take(scale.TestQueries).ToArray()))];
         var test = Split(collection.Test);
         var held = Split(heldOut);
+        var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
+        for (int seed = 0; seed < scale.Seeds; seed++)
+        {
+            if (scale.Seeds > 1) say?.Invoke($"seed {seed + 1} of {scale.Seeds}");
+            perSeed.Add(RunSeed(model, encoder, format, collection, test, held, scale, outDir, (ulong)seed, say));
+        }
+        var rows = Average(perSeed);
+        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
+        Write(outDir, rows, scale, modelDir, clock.Elapsed.TotalSeconds, collection.Test.Count, heldOut.Length);
+        return rows;
+    }
+
+    /// <summary>
+    /// Each method's mean over the seeds (rows come in the same order every seed); with more than one seed the note
+    /// lists each seed's exact match on unseen rules.
+    /// </summary>
+    static IReadOnlyList<MetalWorldRow> Average(IReadOnlyList<IReadOnlyList<MetalWorldRow>> perSeed)
+    {
+        if (perSeed.Count == 1) return perSeed[0];
+        return [.. Enumerable.Range(0, perSeed[0].Count).Select(i =>
+        {
+            var all = perSeed.Select(rows => rows[i]).ToArray();
+            string seeds = "seeds: " + string.Join(" / ", all.Select(r => r.ExactMatch.ToString("F1", CultureInfo.InvariantCulture)));
+            return new MetalWorldRow(all[0].Method, all.Average(r => r.ExactMatch), all.Average(r => r.HeldOutExactMatch), all.Average(r => r.PromptSeconds),
+                all.Average(r => r.TokensPerRequest), string.Join("; ", all.Select(r => r.Note).Where(n => n.Length > 0).Distinct().Append(seeds)));
+        })];
+    }
+
+    /// <summary>Every row of the report for one seed (the initialisations of the tuned prompts and of the PGMs, and the episodes' draws).</summary>
+    static IReadOnlyList<MetalWorldRow> RunSeed(ICausalLanguageModel model, ITextEncoder encoder, EpisodeFormat format, TaskCollection collection,
+        (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] test, (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] held,
+        MetalWorldScale scale, string outDir, ulong seed, Action<string>? say)
+    {
+        int k = scale.Shots;
         var rows = new List<MetalWorldRow>();
 
         // A method evaluated on both sets: make(demos) -> (prompt, length, isPrefix, X_L, seconds to make it)
@@ -80,7 +114,7 @@ public static class MetalWorldExperiment
         }
         foreach (var (label, create) in new (string, Func<Rng, TuningMethod>)[]
         {
-            ("prompt tuning (Lester et al.)", rng => PromptTuningMethod.Create(new PromptTuningConfig(scale.PadTokens, PromptTuningInit.SampleVocab, SampleVocabSize: SymbolWorld.Alphabet), model, rng)),
+            ("prompt tuning (Lester et al.)", rng => PromptTuningMethod.Create(new PromptTuningConfig(scale.PadTokens, PromptTuningInit.SampleVocab, SampleVocabSize: SymbolWorld.SeparatorId), model, rng)),
             ("P-tuning (the paper's baseline)", rng => PTuningMethod.Create(new PTuningConfig(scale.PadTokens), model, rng)),
         })
         {
@@ -89,13 +123,13 @@ public static class MetalWorldExperiment
             {
                 var row = Measure($"{label}, {steps} steps", d =>
                 {
-                    var m = Tuned(create(new Rng(1)), d, steps, out double s);
+                    var m = Tuned(create(new Rng(1 + seed)), d, steps, out double s);
                     return (m.Compute(), scale.PadTokens, false, [], s);
                 });
                 rows.Remove(row);
                 if (best is null || row.ExactMatch > best.ExactMatch) best = row;
             }
-            rows.Add(best! with { Method = best.Method.Replace(", ", " on the demonstrations, best: ") });
+            rows.Add(best! with { Method = $"{label} on the demonstrations, best step count", Note = best.Method[(label.Length + 2)..] });
         }
 
         // The PGM, four designs, X_L empty and X_L = half the demonstrations; each meta-trained once on the train split.
@@ -103,13 +137,13 @@ public static class MetalWorldExperiment
         foreach (int textDemos in new[] { 0, k / 2 })
             foreach (var design in PromptDesigns.All)
             {
-                var pgm = new PromptGenerator(new PgmConfig(design, scale.PadTokens, LoraRank: 8, PaddingHidden: 0), model, new Rng(5));
+                var pgm = new PromptGenerator(new PgmConfig(design, scale.PadTokens, LoraRank: 8, PaddingHidden: 0), model, new Rng(5 + seed));
                 var options = new MetaTrainerOptions
                 {
                     MaxSteps = scale.MetaSteps, EpisodesPerStep = scale.EpisodesPerStep, PromptDemonstrations = k - textDemos, TextDemonstrations = textDemos,
-                    Queries = scale.Queries, LearningRate = 1e-3, EvalEvery = Math.Max(1, scale.MetaSteps / 4), EvalEpisodes = 16, CheckpointEvery = 100,
+                    Queries = scale.Queries, LearningRate = 1e-3, EvalEvery = Math.Max(1, scale.MetaSteps / 4), EvalEpisodes = 16, CheckpointEvery = 100, Seed = 42 + seed,
                 };
-                string dir = Path.Combine(outDir, $"pgm-{PromptDesigns.Name(design)}-xl{textDemos}");
+                string dir = Path.Combine(outDir, $"pgm-{PromptDesigns.Name(design)}-xl{textDemos}" + (scale.Seeds > 1 ? $"-seed{seed}" : ""));
                 var result = new MetaTrainer(model, pgm, collection, encoder, format, options, dir).Train();
                 say?.Invoke($"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {(result.Losses.Count > 0 ? result.Losses[^1] : double.NaN):F3}");
                 var (loaded, _, _, _) = PgmDirectory.Load(dir, model);   // the best by held-out loss
@@ -135,8 +169,6 @@ public static class MetalWorldExperiment
             Directory.Delete(dir, recursive: true);
             return (refined.Compute(), made.Prompt.Length, made.Prompt.Prefix is not null, [], sw.Elapsed.TotalSeconds);
         });
-        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
-        Write(outDir, rows, scale, modelDir, clock.Elapsed.TotalSeconds, collection.Test.Count, heldOut.Length);
         return rows;
     }
 
@@ -144,11 +176,11 @@ public static class MetalWorldExperiment
     {
         string F(double x) => double.IsNaN(x) ? "–" : x.ToString("F1", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
-        md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out order family, " +
+        md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out family (maps merging the symbols onto 4 images), " +
                   $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM. Took {seconds / 60:F1} min.\n\n");
-        md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request |\n|---|---:|---:|---:|---:|\n");
+        md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request | note |\n|---|---:|---:|---:|---:|---|\n");
         foreach (var r in rows)
-            md.Append($"| {r.Method} | {F(r.ExactMatch)} % | {F(r.HeldOutExactMatch)} % | {(r.PromptSeconds == 0 ? "0" : $"{r.PromptSeconds * 1000:F0} ms")} | {r.TokensPerRequest:F0} |\n");
+            md.Append($"| {r.Method} | {F(r.ExactMatch)} % | {F(r.HeldOutExactMatch)} % | {(r.PromptSeconds == 0 ? "0" : $"{r.PromptSeconds * 1000:F0} ms")} | {r.TokensPerRequest:F0} | {r.Note} |\n");
         File.WriteAllText(Path.Combine(outDir, "metal-results.md"), md.ToString());
         File.WriteAllText(Path.Combine(outDir, "metal-results.json"), JsonSerializer.Serialize(new { scale, model = modelDir, seconds, rows }, new JsonSerializerOptions { WriteIndented = true }));
     }

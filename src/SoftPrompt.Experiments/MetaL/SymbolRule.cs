@@ -4,13 +4,15 @@ namespace SoftPrompt.Experiments.MetaL;
 public enum SymbolOrder { Identity, Reverse, RotateLeft, RotateRight, RotateLeft2, SwapPairs }
 
 /// <summary>
-/// One task of the symbol world: an elementwise map of the alphabet (a permutation) composed with an order operation,
-/// y_i = Map[x_{Source(i)}]. Its rule must be read from demonstrations: nothing in an input says which map applies.
+/// One task of the symbol world: an elementwise map of the alphabet onto the images (a permutation: a…h → A…H)
+/// composed with an order operation. The output takes the input's symbols in the order's sequence, each written with its
+/// image as one pair token: "abcde" under the identity order → "aXbXcXdXeX" (five tokens, each X the symbol's image).
+/// Its rule must be read from demonstrations: nothing in an input says which map applies.
 /// </summary>
 public sealed record SymbolRule(int[] Map, SymbolOrder Order)
 {
-    /// <summary>"dbhaegcf-reverse": the map as the images of a…h, then the order.</summary>
-    public string Name => $"{new string([.. Map.Select(SymbolWorld.Char)])}-{Order.ToString().ToLowerInvariant()}";
+    /// <summary>"dbhaegcf-reverse": the map as the images of a…h (lower case), then the order.</summary>
+    public string Name => $"{SymbolWorld.Text(Map)}-{Order.ToString().ToLowerInvariant()}";
 
     public static int Source(SymbolOrder order, int i, int n) => order switch
     {
@@ -23,5 +25,15 @@ public sealed record SymbolRule(int[] Map, SymbolOrder Order)
         _ => throw new ArgumentOutOfRangeException(nameof(order)),
     };
 
-    public int[] Apply(int[] x) => [.. Enumerable.Range(0, x.Length).Select(i => Map[x[Source(Order, i, x.Length)]])];
+    /// <summary>The output: for each output position i, the pair token (x_{Source(i)}, Map[x_{Source(i)}]).</summary>
+    public int[] Apply(int[] x)
+    {
+        var y = new int[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int s = x[Source(Order, i, x.Length)];
+            y[i] = SymbolWorld.Pair(s, Map[s]);
+        }
+        return y;
+    }
 }

@@ -5,9 +5,9 @@ namespace SoftPrompt.Experiments.MetaL;
 
 /// <summary>
 /// The symbol world as a task collection for <c>softprompt metal train</c>: DIR/train, DIR/validation (rules of the
-/// training maps and orders), DIR/test (unseen maps, training orders) and DIR/test-heldout (the held-out order family),
-/// one JSONL file a rule, {"input": "abcde", "output": "fghij"} per line; the episode format is separator '>' and
-/// delimiter '|', so a demonstration reads "abcde> fghij|" as in the target's pretraining.
+/// training maps and orders), DIR/test (unseen maps, training orders) and DIR/test-heldout (the held-out family of merging maps),
+/// one JSONL file a rule, {"input": "abcde", "output": "aFbGcHdIeJ"} per line; the episode format is separator '>' and
+/// delimiter '|', so a demonstration reads "abcde> aFbGcHdIeJ|" as in the target's pretraining.
 /// </summary>
 public static class SymbolWorldTasks
 {

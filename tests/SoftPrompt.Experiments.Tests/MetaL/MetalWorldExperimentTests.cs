@@ -26,7 +26,7 @@ public sealed class MetalWorldExperimentTests : IDisposable
         var generated = rows.Single(r => r.Method == "MetaL-Prompt, hidden-state, X_L empty");
         var prefix = rows.Single(r => r.Method == "MetaL-Prompt, prefix, X_L empty");
         Assert.Equal(7, zero.TokensPerRequest);                           // "abcde> "
-        Assert.Equal(7 + 4 * 13, icl.TokensPerRequest);                    // 4 demonstrations "abcde> fghij|" before it
+        Assert.Equal(7 + 4 * 13, icl.TokensPerRequest);                    // 4 demonstrations "abcde> aFbGcHdIeJ|" (13 tokens) before it
         Assert.Equal(7 + 2, generated.TokensPerRequest);                  // M = 2 soft tokens
         Assert.Equal(7 + 2, prefix.TokensPerRequest);                     // a prefix of 2 positions
         Assert.Equal(7 + 2 + 2 * 13, rows.Single(r => r.Method == "MetaL-Prompt, hidden-state, X_L = 2 demonstrations").TokensPerRequest);
