@@ -21,7 +21,7 @@ internal static class MetalExperiment
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Pretraining learning rate (a new run only).", DefaultValueFactory = _ => 1e-3 };
         var copyShare = new Option<double>("--copy-share") { Description = "Share of a new run's training rows whose map is the identity (a copying curriculum).", DefaultValueFactory = _ => 0.0 };
-        var orders = new Option<string?>("--orders") { Description = "Comma-separated training orders for a new pretraining run (identity, reverse, rotateleft, …; default identity,reverse)." };
+        var orders = new Option<string?>("--orders") { Description = "Comma-separated training orders for a new pretraining run (identity, reverse, rotateleft, …; default identity)." };
         var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt, lr, orders, copyShare };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
@@ -30,7 +30,7 @@ internal static class MetalExperiment
             void Say(string line) => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(line)}");
             if (!parse.GetValue(pretrainOnly))
             {
-                string target = parse.GetValue(model) ?? ShippedTarget() ?? SymbolWorldTarget.ModelDir(dir);
+                string target = parse.GetValue(model) ?? MetalQuickstart.FindShipped(MetalQuickstart.TargetFolder) ?? SymbolWorldTarget.ModelDir(dir);
                 if (!File.Exists(Path.Combine(target, "config.json")))
                     throw new ArgumentException($"{target}: no target LM; pretrain one first (experiment metal --pretrain-only --out {dir}) or pass --model.");
                 MetalWorldExperiment.Run(target, dir, MetalWorldScale.Parse(parse.GetValue(scale)!), Say);
@@ -38,22 +38,13 @@ internal static class MetalExperiment
                 return 0;
             }
             SymbolOrder[]? trainOrders = parse.GetValue(orders)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(o => Enum.TryParse<SymbolOrder>(o, ignoreCase: true, out var v) && v != SymbolWorld.HeldOutOrder ? v
-                    : throw new ArgumentException($"--orders '{o}': one of {string.Join(", ", Enum.GetValues<SymbolOrder>().Where(x => x != SymbolWorld.HeldOutOrder)).ToLowerInvariant()}.")).ToArray();
+                .Select(o => Enum.TryParse<SymbolOrder>(o, ignoreCase: true, out var v) ? v
+                    : throw new ArgumentException($"--orders '{o}': one of {string.Join(", ", Enum.GetValues<SymbolOrder>()).ToLowerInvariant()}.")).ToArray();
             var run = SymbolWorldTarget.Pretrain(dir, new IclPretrainOptions(Steps: parse.GetValue(steps), Lr: parse.GetValue(lr), Orders: trainOrders, CopyShare: parse.GetValue(copyShare)), parse.GetValue(stopAt), say: Say);
             AnsiConsole.MarkupLine($"step {run.Step:N0} of {run.Options.Steps:N0}; {run.ElapsedSeconds / 3600:F2} h of training" +
                 (run.Step >= run.Options.Steps ? $"; model in {Markup.Escape(SymbolWorldTarget.ModelDir(dir))}" : "; rerun to continue"));
             return 0;
         }));
         return cmd;
-    }
-
-    /// <summary>models/metal/symbol-world-target, found above the working directory or the binaries, or null.</summary>
-    static string? ShippedTarget()
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "models", "metal", "symbol-world-target", "config.json"))) return Path.Combine(d.FullName, "models", "metal", "symbol-world-target");
-        return null;
     }
 }

@@ -18,7 +18,7 @@ namespace SoftPrompt.Cli;
 /// <c>softprompt quickstart [--model DIR] [--task T] [--method M] [--steps N] [--out DIR]</c>: the whole system in
 /// one command, on a model shipped in models/petrov (no download): load it, tune a prefix for a task with a
 /// progress bar, save the adapter, load it back, evaluate it against the model alone, generate with it, and
-/// run the attention-shift diagnostic. Writes DIR/adapter, DIR/attention, DIR/test.jsonl (the test items, for the commands
+/// run the attention-shift diagnostic. With --metal, the prompt-generation service instead (<see cref="MetalQuickstart"/>). Writes DIR/adapter, DIR/attention, DIR/test.jsonl (the test items, for the commands
 /// it suggests next: eval, generate, analyze attention on the same model and adapter) and DIR/quickstart.md.
 /// </summary>
 internal static class QuickstartCommand
@@ -38,10 +38,14 @@ internal static class QuickstartCommand
         var seeds = new Option<int>("--seeds") { Description = "Initialisations to train (seed, seed+1, …); the best on 320 training-split items is kept — a prefix's outcome depends on its N(0, 1) draw.", DefaultValueFactory = _ => 3 }.MustBeAtLeast(1);
         var items = new Option<int>("--test-items") { Description = "Test items per evaluation.", DefaultValueFactory = _ => 3_200 }.MustBeAtLeast(1);
         var output = new Option<string>("--out") { Description = "Output directory.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") }.MustBeDirectoryPath();
-        var cmd = new Command("quickstart", "Tune, save, evaluate, generate with and diagnose a prefix on a shipped model, in a few minutes.")
-            { model, task, method, steps, lr, length, seed, seeds, items, output };
+        var metal = new Option<bool>("--metal") { Description = "Language model as a service instead: a new task's 8 examples → a prompt in one pass of the shipped PGM (models/metal) → scored against zero-shot and in-context learning → a stored adapter → a request (--model: the target, --pgm, --seed, --test-items, --out apply)." };
+        var pgm = new Option<string?>("--pgm") { Description = "With --metal: a PGM directory for --model (default: models/metal/" + MetalQuickstart.PgmFolder + ")." };
+        var cmd = new Command("quickstart", "Tune, save, evaluate, generate with and diagnose a prefix on a shipped model, in a few minutes (--metal: the prompt-generation service).")
+            { model, task, method, steps, lr, length, seed, seeds, items, output, metal, pgm };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
+            if (parse.GetValue(metal))
+                return MetalQuickstart.Run(parse.GetValue(model), parse.GetValue(pgm), parse.GetValue(output)!, parse.GetValue(seed), Math.Min(parse.GetValue(items), 256));
             var clock = Stopwatch.StartNew();
             string modelDir = parse.GetValue(model) ?? DefaultModel();
             var petrovTask = PetrovTasks.Parse(parse.GetValue(task)!);

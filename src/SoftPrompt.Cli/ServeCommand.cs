@@ -5,21 +5,29 @@ using Spectre.Console;
 namespace SoftPrompt.Cli;
 
 /// <summary>
-/// <c>softprompt serve --model DIR --pgm DIR [--data-dir DIR] [--urls URL]</c>: the language model as a service
-/// (src/SoftPrompt.Server). Prints the URL and, on a new data directory, the first admin key (shown once: the store
+/// <c>softprompt serve [--model DIR --pgm DIR] [--data-dir DIR] [--urls URL]</c>: the language model as a service
+/// (src/SoftPrompt.Server), by default on the symbol world's target and PGM shipped in models/metal. Prints the URL and, on a new data directory, the first admin key (shown once: the store
 /// keeps only its hash). Runs until Ctrl+C.
 /// </summary>
 internal static class ServeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The frozen model: a Hugging Face checkpoint directory (required until a default model ships).", Required = true };
-        var pgm = new Option<string>("--pgm") { Description = "A meta-trained PGM for the model (softprompt metal train's --out), for tasks of method \"metal\".", Required = true };
+        var model = new Option<string?>("--model") { Description = $"The frozen model: a Hugging Face checkpoint directory (default: models/metal/{MetalQuickstart.TargetFolder}, with its PGM)." };
+        var pgm = new Option<string?>("--pgm") { Description = $"A meta-trained PGM for the model (softprompt metal train's --out), for tasks of method \"metal\" (default with the default model: models/metal/{MetalQuickstart.PgmFolder})." };
         var dataDir = new Option<string>("--data-dir") { Description = "The store (softprompt.db, SQLite) and the tasks' adapters.", DefaultValueFactory = _ => "softprompt-data" };
         var urls = new Option<string>("--urls") { Description = "Where to listen (ASP.NET Core's --urls; ';' between several).", DefaultValueFactory = _ => "http://127.0.0.1:5173" };
         var cmd = new Command("serve", "Serve the model over HTTP: tasks made from a few examples by the PGM, stored, and completed with (OpenAI-style API).")
             { model, pgm, dataDir, urls };
-        cmd.SetAction(parse => CliErrors.Run(() => Serve(parse.GetValue(model)!, parse.GetValue(pgm)!, parse.GetValue(dataDir)!, parse.GetValue(urls)!).GetAwaiter().GetResult()));
+        cmd.SetAction(parse => CliErrors.Run(() =>
+        {
+            string? m = parse.GetValue(model), p = parse.GetValue(pgm);
+            if (m is null && p is not null) throw new ArgumentException("--pgm needs its --model.");
+            if (m is not null && p is null) throw new ArgumentException($"--model {m}: pass the PGM meta-trained for it (--pgm).");
+            m ??= MetalQuickstart.FindShipped(MetalQuickstart.TargetFolder) ?? throw new ArgumentException("No models/metal found from the working directory or the binaries; pass --model and --pgm.");
+            p ??= MetalQuickstart.FindShipped(MetalQuickstart.PgmFolder) ?? throw new ArgumentException($"No models/metal/{MetalQuickstart.PgmFolder} found; pass --model and --pgm.");
+            return Serve(m, p, parse.GetValue(dataDir)!, parse.GetValue(urls)!).GetAwaiter().GetResult();
+        }));
         return cmd;
     }
 
