@@ -75,7 +75,7 @@ internal static class MetalQuickstart
         using (Tensors.Autograd.Tape.NoGrad())
             answer = TaskEvaluation.Complete(lm, encoder, format, loaded.Compute(), made.Prompt.Length, made.Prompt.Prefix is not null, made.TextDemonstrations, [request], out _)[0];
         AnsiConsole.MarkupLine($"[bold]5. request[/] {Markup.Escape(request.Field(EpisodeFormat.InputField))} → {Markup.Escape(answer)} (expected {Markup.Escape(request.Field(EpisodeFormat.OutputField))})");
-        string next = $"softprompt generate --model {target} --adapter {adapterDir} --prompt {request.Field(EpisodeFormat.InputField)} --max-new-tokens {SymbolWorld.OutputLength}";
+        string next = $"softprompt generate --model {target} --adapter {adapterDir} --prompt {request.Field(EpisodeFormat.InputField)} --max-new-tokens {SymbolWorld.OutputLength + 1}";   // the answer's leading space, then the pairs
         Console.WriteLine("   " + next);
 
         var md = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"# SoftPrompt quickstart: language model as a service\n\nTarget `{target}`, PGM `{pgmPath}` ({PromptDesigns.Name(pgm.Config.Design)}). " +

@@ -31,7 +31,7 @@ public sealed class MetalQuickstartTests : IDisposable
 
         // The stored adapter serves a request with no PGM present: generate reads its template (prompt, then the input).
         string input = File.ReadAllLines(Path.Combine(_dir, "test.jsonl"))[0].Split('"')[3];
-        var (genCode, genOut, genErr) = CliRunner.Run("generate", "--model", Target, "--adapter", Path.Combine(_dir, "adapter"), "--prompt", input, "--max-new-tokens", "5");
+        var (genCode, genOut, genErr) = CliRunner.Run("generate", "--model", Target, "--adapter", Path.Combine(_dir, "adapter"), "--prompt", input, "--max-new-tokens", "6");   // the leading space, then 5 pairs
         Assert.True(genCode == 0, genErr + genOut);
         Assert.Matches("^([a-h][A-H]){5}$", genOut.Trim().Split('\n')[^1].Trim());
     }

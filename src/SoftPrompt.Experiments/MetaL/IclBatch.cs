@@ -13,12 +13,17 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
     public static int SequenceLength(int shots) => (shots + 1) * (SymbolWorld.Length + SymbolWorld.OutputLength + 3) - 1;
 
     // -> ids [rows, seq], targets [rows·seq] (IgnoreIndex where nothing is scored)
-    public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train) => Sample(rng, rows, shots, r => SymbolWorld.RandomRule(r, split));
+    public static IclBatch Sample(Rng rng, int rows, int shots, WorldSplit split = WorldSplit.Train, int maxLead = 0) => Sample(rng, rows, shots, r => SymbolWorld.RandomRule(r, split), maxLead);
 
-    /// <summary>Rows whose rules come from rules (a test's single fixed rule, say).</summary>
-    public static IclBatch Sample(Rng rng, int rows, int shots, Func<Rng, SymbolRule> rules)
+    /// <summary>
+    /// Rows whose rules come from rules (a test's single fixed rule, say). With maxLead &gt; 0 each row's episode starts
+    /// after 0…maxLead random symbols (and the rest of the row's maxLead trails it, unscored), so that the target reads
+    /// demonstrations wherever they start: a prompt is put before them, and a target that had only seen them from
+    /// position 0 answered nothing right after 8 positions of prompt, even with 4 demonstrations as text after it.
+    /// </summary>
+    public static IclBatch Sample(Rng rng, int rows, int shots, Func<Rng, SymbolRule> rules, int maxLead = 0)
     {
-        int seq = SequenceLength(shots);
+        int seq = SequenceLength(shots) + maxLead;
         var ids = new int[rows * seq];
         var targets = new int[rows * seq];
         Array.Fill(targets, Functional.IgnoreIndex);
@@ -27,6 +32,8 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
         {
             var rule = rules(rng);
             row.Clear();
+            int lead = maxLead > 0 ? rng.NextInt(maxLead + 1) : 0;
+            for (int i = 0; i < lead; i++) row.Add(rng.NextInt(SymbolWorld.Alphabet));
             for (int d = 0; d <= shots; d++)
             {
                 var x = SymbolWorld.RandomInput(rng);
@@ -35,6 +42,7 @@ public sealed record IclBatch(int Rows, int Seq, int[] Ids, int[] Targets)
                 if (d == 0) continue;
                 for (int j = 0; j < SymbolWorld.OutputLength; j++) targets[r * seq + outputStart + j - 1] = row[outputStart + j];   // position t predicts token t + 1
             }
+            while (row.Count < seq) row.Add(rng.NextInt(SymbolWorld.Alphabet));
             row.CopyTo(ids, r * seq);
         }
         return new IclBatch(rows, seq, ids, targets);

@@ -23,7 +23,8 @@ public sealed record IclPretrainOptions(
     [property: JsonPropertyName("data_seed")] ulong DataSeed = 7,
     [property: JsonPropertyName("orders")] SymbolOrder[]? Orders = null,   // null: SymbolWorld.TrainOrders
     [property: JsonPropertyName("copy_share")] double CopyShare = 0,   // rows whose map is the identity: a copying curriculum
-    [property: JsonPropertyName("sinusoidal_positions")] bool SinusoidalPositions = true);   // wpe starts as scaled sinusoids (see IclPretrainer)
+    [property: JsonPropertyName("sinusoidal_positions")] bool SinusoidalPositions = true,   // wpe starts as scaled sinusoids (see IclPretrainer)
+    [property: JsonPropertyName("max_lead")] int MaxLead = 16);   // episodes start after 0…MaxLead random symbols (see IclBatch)
 
 /// <summary>What an in-context pretraining checkpoint records besides its tensors.</summary>
 public sealed record IclPretrainState(
@@ -61,8 +62,8 @@ public sealed class IclPretrainer
     public IclPretrainer(MinGptConfig config, IclPretrainOptions options, Func<Rng, SymbolRule>? rules = null)
     {
         _rules = rules;
-        if (IclBatch.SequenceLength(options.Shots) > config.MaxPositions)
-            throw new ArgumentException($"ICL pretraining: {options.Shots} shots take {IclBatch.SequenceLength(options.Shots)} positions; the model has {config.MaxPositions}.");
+        if (IclBatch.SequenceLength(options.Shots) + options.MaxLead > config.MaxPositions)
+            throw new ArgumentException($"ICL pretraining: {options.Shots} shots after up to {options.MaxLead} lead symbols take {IclBatch.SequenceLength(options.Shots) + options.MaxLead} positions; the model has {config.MaxPositions}.");
         Options = options;
         Model = new MinGpt(config, options.Seed);
         if (options.SinusoidalPositions) InitSinusoidalPositions(Model.Wpe.Weight);
@@ -115,7 +116,7 @@ public sealed class IclPretrainer
     /// <summary>One AdamW step on a fresh batch; the batch's loss before the update.</summary>
     public float TrainStep()
     {
-        var batch = IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules ?? TrainingRule);
+        var batch = IclBatch.Sample(_data, Options.BatchSize, Options.Shots, _rules ?? TrainingRule, Options.MaxLead);
         Optimizer.ZeroGrad();
         float loss;
         using (TensorScope.Begin())

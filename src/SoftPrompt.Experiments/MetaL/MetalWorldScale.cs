@@ -8,12 +8,12 @@ public sealed record MetalWorldScale(int TrainTasks, int ValidationTasks, int Te
     int MetaSteps, int EpisodesPerStep, int Queries, int PadTokens, int Shots, int TestQueries, int[] TuningSteps, int RefineSteps, int Seeds)
 {
     /// <summary>About 30 minutes on 2 cores.</summary>
-    public static readonly MetalWorldScale Small = new(400, 32, 16, 16, 64, MetaSteps: 300, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
-        TestQueries: 32, TuningSteps: [25, 100], RefineSteps: 25, Seeds: 1);
+    public static readonly MetalWorldScale Small = new(400, 32, 16, 16, 64, MetaSteps: 2000, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
+        TestQueries: 32, TuningSteps: [50, 200], RefineSteps: 25, Seeds: 1);
 
     /// <summary>The report's scale: more tasks, longer meta-training, three seeds.</summary>
-    public static readonly MetalWorldScale Full = new(2000, 64, 48, 48, 64, MetaSteps: 2000, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
-        TestQueries: 32, TuningSteps: [25, 50, 100, 200, 400], RefineSteps: 50, Seeds: 3);
+    public static readonly MetalWorldScale Full = new(2000, 64, 48, 48, 64, MetaSteps: 5000, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
+        TestQueries: 32, TuningSteps: [50, 100, 200, 400, 800], RefineSteps: 50, Seeds: 3);
 
     /// <summary>A shrunken run for the test suite: every row of the report, a few seconds.</summary>
     public static readonly MetalWorldScale Test = new(6, 2, 2, 2, 12, MetaSteps: 2, EpisodesPerStep: 1, Queries: 2, PadTokens: 2, Shots: 4,
