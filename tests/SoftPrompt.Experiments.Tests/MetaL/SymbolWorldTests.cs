@@ -73,12 +73,32 @@ public sealed class SymbolWorldTests : IDisposable
     }
 
     [Fact]
+    public void EpisodesCanStartAfterLeadSymbolsAndOnlyTheirOutputsAreScored()
+    {
+        var batch = IclBatch.Sample(new Rng(5), 32, 2, WorldSplit.Train, maxLead: 8);
+        Assert.Equal(IclBatch.SequenceLength(2) + 8, batch.Seq);
+        var leads = new HashSet<int>();
+        for (int r = 0; r < batch.Rows; r++)
+        {
+            var row = batch.Ids.AsSpan(r * batch.Seq, batch.Seq).ToArray();
+            int lead = Array.IndexOf(row, SymbolWorld.SeparatorId) - SymbolWorld.Length;   // the first demonstration's '>'
+            Assert.InRange(lead, 0, 8);
+            leads.Add(lead);
+            Assert.All(row[..lead], t => Assert.InRange(t, 0, SymbolWorld.Alphabet - 1));   // lead: plain symbols, never pairs
+            var scored = Enumerable.Range(0, batch.Seq).Where(t => batch.Targets[r * batch.Seq + t] != Functional.IgnoreIndex).ToArray();
+            Assert.Equal(2 * SymbolWorld.OutputLength, scored.Length);   // the second demonstration's and the query's outputs
+            Assert.All(scored, t => Assert.InRange(row[t + 1], SymbolWorld.PairBase, SymbolWorld.SeparatorId - 1));
+        }
+        Assert.True(leads.Count > 3, "leads vary from row to row");
+    }
+
+    [Fact]
     public void PretrainingOnOneFixedRuleLearnsIt()
     {
         // A world of one rule needs no in-context reading: the pretrainer must drive its loss down and answer it.
         var rule = new SymbolRule([3, 0, 6, 1, 7, 2, 5, 4], SymbolOrder.Reverse);
         var run = new IclPretrainer(new MinGptConfig(2, 2, 64, SymbolWorld.VocabSize, MaxPositions: 64, Dropout: 0f, TiedHead: true),
-            new IclPretrainOptions(Steps: 400, BatchSize: 16, Shots: 2, Lr: 3e-3, Warmup: 20), _ => rule);
+            new IclPretrainOptions(Steps: 400, BatchSize: 16, Shots: 2, Lr: 3e-3, Warmup: 20, MaxLead: 0), _ => rule);   // episodes from position 0, as the check below reads one
         float first = run.TrainStep(), last = 0;
         for (int i = 1; i < 400; i++) last = run.TrainStep();
         Assert.True(first > 4 && last < 0.2, $"loss {first} → {last}");   // from about ln 76 (any token) to nearly nothing
