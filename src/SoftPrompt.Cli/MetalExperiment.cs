@@ -15,9 +15,9 @@ internal static class MetalExperiment
     {
         var output = new Option<string>("--out") { Description = "Output directory (checkpoint/, pretrain_log.jsonl, curves.svg, model/). Rerun to continue.", Required = true }.MustBeDirectoryPath();
         var pretrainOnly = new Option<bool>("--pretrain-only") { Description = "Pretrain (or continue) the target LM only, and export it to DIR/model." };
-        var scale = new Option<string>("--scale") { Description = "The report: small (about 30 minutes on 2 cores) or full (more tasks, longer meta-training).", DefaultValueFactory = _ => "small" };
+        var scale = new Option<string>("--scale") { Description = "The report: small (about 11 minutes on 2 cores) or full (more tasks, longer meta-training, three seeds).", DefaultValueFactory = _ => "small" };
         var model = new Option<string?>("--model") { Description = "The target LM for the report (default: the shipped models/metal/symbol-world-target, else DIR/model)." };
-        var steps = new Option<int>("--steps") { Description = "Pretraining steps of 32 episodes (a new run only; a resumed one keeps its own).", DefaultValueFactory = _ => 20_000 }.MustBeAtLeast(1);
+        var steps = new Option<int>("--steps") { Description = "Pretraining steps of 32 episodes (a new run only; a resumed one keeps its own; the shipped target ran 8,000).", DefaultValueFactory = _ => 8_000 }.MustBeAtLeast(1);
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Pretraining learning rate (a new run only).", DefaultValueFactory = _ => 1e-3 };
         var copyShare = new Option<double>("--copy-share") { Description = "Share of a new run's training rows whose map is the identity (a copying curriculum).", DefaultValueFactory = _ => 0.0 };

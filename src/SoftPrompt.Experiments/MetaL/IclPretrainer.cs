@@ -12,7 +12,7 @@ namespace SoftPrompt.Experiments.MetaL;
 
 /// <summary>The target LM's pretraining settings: AdamW (minGPT's groups), a linear warmup then constant rate.</summary>
 public sealed record IclPretrainOptions(
-    [property: JsonPropertyName("steps")] int Steps = 20_000,
+    [property: JsonPropertyName("steps")] int Steps = 8_000,
     [property: JsonPropertyName("batch_size")] int BatchSize = 32,
     [property: JsonPropertyName("shots")] int Shots = 8,
     [property: JsonPropertyName("lr")] double Lr = 1e-3,

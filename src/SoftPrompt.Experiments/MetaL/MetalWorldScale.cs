@@ -7,7 +7,7 @@ namespace SoftPrompt.Experiments.MetaL;
 public sealed record MetalWorldScale(int TrainTasks, int ValidationTasks, int TestTasks, int HeldOutTasks, int ExamplesPerTask,
     int MetaSteps, int EpisodesPerStep, int Queries, int PadTokens, int Shots, int TestQueries, int[] TuningSteps, int RefineSteps, int Seeds)
 {
-    /// <summary>About 30 minutes on 2 cores.</summary>
+    /// <summary>About 11 minutes on 2 cores (10.6 min on 2026-12-06, docs/metal.md).</summary>
     public static readonly MetalWorldScale Small = new(400, 32, 16, 16, 64, MetaSteps: 2000, EpisodesPerStep: 4, Queries: 8, PadTokens: 8, Shots: 8,
         TestQueries: 32, TuningSteps: [50, 200], RefineSteps: 25, Seeds: 1);
 
