@@ -83,11 +83,14 @@ internal static class ExperimentCommand
     }
 
     /// <summary>The shipped pretrained models (models/petrov in the repository), found from the working directory or the binaries.</summary>
-    internal static string? ShippedModels()
+    internal static string? ShippedModels() => FindAbove(Path.Combine("models", "petrov"));
+
+    /// <summary>The folder at relativePath under the working directory or the binaries' folder or any folder above them, or null.</summary>
+    internal static string? FindAbove(string relativePath)
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (Directory.Exists(Path.Combine(d.FullName, "models", "petrov"))) return Path.Combine(d.FullName, "models", "petrov");
+                if (Directory.Exists(Path.Combine(d.FullName, relativePath))) return Path.Combine(d.FullName, relativePath);
         return null;
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using SoftPrompt.Experiments.MetaL;
 using SoftPrompt.MetaL;
 using SoftPrompt.Models.Architectures;
@@ -40,8 +39,8 @@ internal static class MetalQuickstart
         string examplesFile = Path.Combine(outDir, "examples.jsonl"), testFile = Path.Combine(outDir, "test.jsonl"), adapterDir = Path.Combine(outDir, "adapter");
         Directory.CreateDirectory(outDir);
         using var runLock = Tuning.Training.RunDirectoryLock.Acquire(outDir);
-        WriteExamples(examplesFile, rule, promptDemos + textDemos, rng);
-        WriteExamples(testFile, rule, testItems, rng);
+        SymbolWorldTasks.WriteExamples(examplesFile, rule, promptDemos + textDemos, rng);
+        SymbolWorldTasks.WriteExamples(testFile, rule, testItems, rng);
         var examples = MetaTask.LoadExamples(examplesFile);
         var test = MetaTask.LoadExamples(testFile);
         AnsiConsole.MarkupLine($"[bold]2. task[/] {rule.Name} (unseen): {examples.Count} examples in {Markup.Escape(examplesFile)}, e.g. {Markup.Escape(format.Demonstration(examples[0]).TrimEnd())}");
@@ -88,25 +87,9 @@ internal static class MetalQuickstart
         return 0;
     }
 
-    static void WriteExamples(string path, SymbolRule rule, int count, Rng rng) =>
-        File.WriteAllLines(path, Enumerable.Range(0, count).Select(_ =>
-        {
-            var x = SymbolWorld.RandomInput(rng);
-            return JsonSerializer.Serialize(new Dictionary<string, string> { [EpisodeFormat.InputField] = SymbolWorld.Text(x), [EpisodeFormat.OutputField] = SymbolWorld.Text(rule.Apply(x)) });
-        }));
-
     static string Shipped(string name) => FindShipped(name)
         ?? throw new ArgumentException($"No models/metal/{name} found from the working directory or the binaries; pass --model and --pgm.");
 
     /// <summary>models/metal/NAME, found above the working directory or the binaries, or null.</summary>
-    public static string? FindShipped(string name)
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                string dir = Path.Combine(d.FullName, "models", "metal", name);
-                if (File.Exists(Path.Combine(dir, "config.json")) || File.Exists(Path.Combine(dir, PgmDirectory.ConfigFile))) return dir;
-            }
-        return null;
-    }
+    public static string? FindShipped(string name) => ExperimentCommand.FindAbove(Path.Combine("models", "metal", name));
 }

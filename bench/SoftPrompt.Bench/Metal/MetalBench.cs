@@ -34,7 +34,7 @@ public static class MetalBench
             var format = new EpisodeFormat(SymbolWorldTasks.Separator, SymbolWorldTasks.Delimiter);
             var rng = new Rng(3);
             var rule = SymbolWorld.RandomRule(rng, WorldSplit.UnseenRules);
-            Example Draw() { var x = SymbolWorld.RandomInput(rng); return Example.Of(("input", SymbolWorld.Text(x)), ("output", SymbolWorld.Text(rule.Apply(x)))); }
+            Example Draw() { var (input, output) = SymbolWorldTasks.Draw(rule, rng); return Example.Of(("input", input), ("output", output)); }
             var demos = Enumerable.Range(0, 8).Select(_ => Draw()).ToArray();
             var pgm = new PromptGenerator(new PgmConfig(PromptDesign.HiddenState, PadTokens: 8), model, new Rng(1));
             var prompt = TaskPromptMaker.Make(model, pgm, format, encoder, demos, 0).Prompt;

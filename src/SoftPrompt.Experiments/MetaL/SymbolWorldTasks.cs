@@ -25,13 +25,23 @@ public static class SymbolWorldTasks
             {
                 var rule = SymbolWorld.RandomRule(rng, split);
                 if (!names.Add(rule.Name)) continue;
-                var lines = Enumerable.Range(0, examples).Select(_ =>
-                {
-                    var x = SymbolWorld.RandomInput(rng);
-                    return JsonSerializer.Serialize(new Dictionary<string, string> { ["input"] = SymbolWorld.Text(x), ["output"] = SymbolWorld.Text(rule.Apply(x)) });
-                });
-                File.WriteAllLines(Path.Combine(dir, rule.Name + ".jsonl"), lines);
+                WriteExamples(Path.Combine(dir, rule.Name + ".jsonl"), rule, examples, rng);
             }
         }
     }
+
+    /// <summary>A random input and its output under rule, as an example's "input" and "output" text.</summary>
+    public static (string Input, string Output) Draw(SymbolRule rule, Rng rng)
+    {
+        var x = SymbolWorld.RandomInput(rng);
+        return (SymbolWorld.Text(x), SymbolWorld.Text(rule.Apply(x)));
+    }
+
+    /// <summary>count examples of rule as a JSONL task file ({"input", "output"} a line).</summary>
+    public static void WriteExamples(string path, SymbolRule rule, int count, Rng rng) =>
+        File.WriteAllLines(path, Enumerable.Range(0, count).Select(_ =>
+        {
+            var (input, output) = Draw(rule, rng);
+            return JsonSerializer.Serialize(new Dictionary<string, string> { ["input"] = input, ["output"] = output });
+        }));
 }
