@@ -69,6 +69,81 @@ public sealed class KvCache(int layers)
     internal bool HoldsPrefix(int row, KvPrefix? prefix) => _prefixSources is not null && ReferenceEquals(_prefixSources[row], prefix);
 
     /// <summary>
+    /// A cache for a new batch made of rows of other caches — continuous batching regroups the rows being decoded
+    /// whenever one joins or leaves. Row i takes rows[i]'s last TextLength text positions (a row's real tokens are
+    /// the last ones of its cache: left padding), right-aligned to the longest, so its padding comes first and the
+    /// caller masks it; a row's prefix keeps its length and its source. The copies are on the heap.
+    /// </summary>
+    public static KvCache Gather(int layers, IReadOnlyList<CacheRow> rows)
+    {
+        if (rows.Count == 0) throw new ArgumentException("KvCache.Gather: no rows.");
+        foreach (var r in rows)
+        {
+            if (r.Cache._keys.Length != layers) throw new ArgumentException($"KvCache.Gather: a row's cache has {r.Cache._keys.Length} layers, not {layers}.");
+            if (r.TextLength < 0 || r.TextLength > r.Cache.Length) throw new ArgumentException($"KvCache.Gather: a row claims {r.TextLength} text positions of a cache holding {r.Cache.Length}.");
+            if (r.Row < 0 || r.Cache._keys[0] is { } k && r.Row >= k.Shape[0]) throw new ArgumentException($"KvCache.Gather: row {r.Row} is outside its cache.");
+        }
+        int batch = rows.Count, length = rows.Max(r => r.TextLength);
+        var gathered = new KvCache(layers) { Length = length };
+        for (int l = 0; l < layers; l++)
+        {
+            gathered._keys[l] = GatherText(rows, length, r => r.Cache._keys[l]);
+            gathered._values[l] = GatherText(rows, length, r => r.Cache._values[l]);
+        }
+        if (rows.Any(r => r.Cache.HasPrefix && r.Cache.RowPrefixLengths![r.Row] > 0))
+        {
+            var lengths = rows.Select(r => r.Cache.HasPrefix ? r.Cache.RowPrefixLengths![r.Row] : 0).ToArray();
+            var keys = new Tensor[layers];
+            var values = new Tensor[layers];
+            for (int l = 0; l < layers; l++)
+            {
+                keys[l] = GatherPrefix(rows, lengths, r => r.Cache._prefixKeys![l]);
+                values[l] = GatherPrefix(rows, lengths, r => r.Cache._prefixValues![l]);
+            }
+            gathered._prefixKeys = keys;
+            gathered._prefixValues = values;
+            gathered.RowPrefixLengths = lengths;
+            gathered._prefixSources = [.. rows.Select(r => r.Cache._prefixSources?[r.Row])];
+        }
+        return gathered;
+    }
+
+    // rows' buffers [B_r, cap_r, W] -> [B, max(length, 1), W]: row i's last TextLength valid positions at the end of its row
+    static Tensor? GatherText(IReadOnlyList<CacheRow> rows, int length, Func<CacheRow, Tensor?> buffer)
+    {
+        int width = rows.Select(buffer).FirstOrDefault(t => t is not null)?.Shape[2] ?? 0;
+        if (width == 0) return null;
+        var t = Tensor.ZerosOnHeap(rows.Count, Math.Max(length, 1), width);
+        int cap = t.Shape[1];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            if (r.TextLength == 0) continue;
+            var src = buffer(r)!;
+            int srcCap = src.Shape[1], from = r.Cache.Length - r.TextLength;
+            src.Span.Slice((r.Row * srcCap + from) * width, r.TextLength * width)
+               .CopyTo(t.Span.Slice((i * cap + length - r.TextLength) * width, r.TextLength * width));
+        }
+        return t;
+    }
+
+    // rows' prefixes [B_r, P_r, W] -> [B, max P, W]: row i's first lengths[i] positions, zeros after (masked by the binding)
+    static Tensor GatherPrefix(IReadOnlyList<CacheRow> rows, int[] lengths, Func<CacheRow, Tensor> prefix)
+    {
+        int longest = lengths.Max(), width = 0;
+        for (int i = 0; i < rows.Count && width == 0; i++)
+            if (lengths[i] > 0) width = prefix(rows[i]).Shape[2];
+        var t = Tensor.ZerosOnHeap(rows.Count, longest, width);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (lengths[i] == 0) continue;
+            var src = prefix(rows[i]);
+            src.Span.Slice(rows[i].Row * src.Shape[1] * width, lengths[i] * width).CopyTo(t.Span.Slice(i * longest * width, lengths[i] * width));
+        }
+        return t;
+    }
+
+    /// <summary>
     /// next: [B, Tn, W] written at rows [at, at+Tn) of buffer [B, cap, W] (grown to hold length rows);
     /// on the heap, since a step's scope would otherwise reclaim the cache.
     /// </summary>
@@ -88,3 +163,6 @@ public sealed class KvCache(int layers)
         return buffer;
     }
 }
+
+/// <summary>Row <paramref name="Row"/> of a cache, whose real text positions are its last <paramref name="TextLength"/> (see <see cref="KvCache.Gather"/>).</summary>
+public readonly record struct CacheRow(KvCache Cache, int Row, int TextLength);

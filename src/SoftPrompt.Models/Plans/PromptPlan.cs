@@ -35,7 +35,8 @@ public sealed class PromptPlan
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> ParameterDeltas { get; init; } = NoParameterDeltas;
 
-    static readonly IReadOnlyDictionary<string, Tensor> NoParameterDeltas = new Dictionary<string, Tensor>();
+    /// <summary>The empty set of parameter deltas (most plans).</summary>
+    public static readonly IReadOnlyDictionary<string, Tensor> NoParameterDeltas = new Dictionary<string, Tensor>();
 
     /// <summary>Per batch: true when dropout inside the plan (LoRA dropout) is active.</summary>
     public bool Training { get; init; }

@@ -1,0 +1,130 @@
+using SoftPrompt.Models.Architectures;
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+
+namespace SoftPrompt.Models.Tests;
+
+/// <summary>Continuous batching (<see cref="DecodeBatch"/>) and a task's shared prompt start (<see cref="SharedPromptStart"/>) against each sequence generated alone.</summary>
+public class DecodeBatchTests
+{
+    static ICausalLanguageModel Model(string name) => PromptPlanTests.Load(name);
+
+    static Tensor Random(Rng rng, float std, params int[] shape)
+    {
+        var t = Tensor.Zeros(shape);
+        rng.FillNormal(t.Span, 0f, std);
+        return t;
+    }
+
+    static RowPlan Plan(ICausalLanguageModel model, ulong seed, int prefix, int soft, bool delta = true)
+    {
+        var rng = new Rng(seed);
+        var c = model.Config;
+        int width = c.KvHeads * c.HeadDim;
+        var layer = model.LinearLayers[1];
+        return new RowPlan
+        {
+            SoftTokens = soft == 0 ? [] : [new(0, Random(rng, 1f, soft, c.HiddenSize))],
+            Prefix = prefix == 0 ? null : new KvPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))],
+                                                       [.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))]),
+            Deltas = delta ? [new(layer.Name, Random(rng, 0.3f, 2, layer.InFeatures), Random(rng, 0.3f, layer.OutFeatures, 2), 2f)] : [],
+        };
+    }
+
+    static List<int> Alone(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, RowPlan? plan) =>
+        Generator.Generate(model, prompt, options, plan is null ? null : new PromptPlan([plan])).ToList();
+
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void SequencesThatJoinAtDifferentStepsGiveWhatEachGivesAlone(string name)
+    {
+        var model = Model(name);
+        (int[] Prompt, RowPlan? Plan, GenerationOptions Options, int JoinAt)[] requests =
+        [
+            ([0, 0, 3, 14, 15, 9, 2, 6], Plan(model, 1, prefix: 3, soft: 2), new(MaxNewTokens: 9), 0),
+            ([5, 1, 8], null, new(MaxNewTokens: 6), 0),
+            ([4, 4, 12, 7, 7, 1, 9, 9, 3, 2, 11], Plan(model, 2, prefix: 0, soft: 0), new(MaxNewTokens: 8, Temperature: 0.9f, TopP: 0.9f, Seed: 42), 2),
+            ([0, 13, 2], Plan(model, 3, prefix: 5, soft: 1, delta: false), new(MaxNewTokens: 5, Temperature: 1.2f, Seed: 7), 3),
+            ([6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6], Plan(model, 4, prefix: 1, soft: 0), new(MaxNewTokens: 4), 5),
+        ];
+        var batch = new DecodeBatch(model);
+        var sequences = new DecodeSequence?[requests.Length];
+        int widest = 0;
+        for (int step = 0; step < 20; step++)
+        {
+            for (int r = 0; r < requests.Length; r++)
+                if (requests[r].JoinAt == step) sequences[r] = batch.Start(requests[r].Prompt, requests[r].Options, requests[r].Plan);
+            widest = Math.Max(widest, batch.Count);
+            batch.Step();
+        }
+        Assert.True(widest >= 3, $"the test should decode several rows together; at most {widest} did");
+        Assert.Equal(0, batch.Count);
+        for (int r = 0; r < requests.Length; r++)
+        {
+            Assert.True(sequences[r]!.IsDone);
+            Assert.Equal(Alone(model, requests[r].Prompt, requests[r].Options, requests[r].Plan), sequences[r]!.Generated);
+        }
+    }
+
+    [Fact]
+    public void ARemovedSequenceLeavesAndTheOthersGoOnAsAlone()
+    {
+        var model = Model("gpt2-tiny");
+        var options = new GenerationOptions(MaxNewTokens: 10);
+        var batch = new DecodeBatch(model);
+        var a = batch.Start([3, 14, 15, 9], options, Plan(model, 5, prefix: 2, soft: 0));
+        var b = batch.Start([2, 7, 1, 8, 2, 8], options);
+        var c = batch.Start([1, 4, 1], options, Plan(model, 6, prefix: 0, soft: 0));
+        batch.Step(); batch.Step();
+        batch.Remove(b);
+        Assert.True(b.IsDone);
+        Assert.Equal(3, b.Generated.Count);
+        while (batch.Count > 0) batch.Step();
+        Assert.Equal(Alone(model, [3, 14, 15, 9], options, Plan(model, 5, prefix: 2, soft: 0)), a.Generated);
+        Assert.Equal(Alone(model, [1, 4, 1], options, Plan(model, 6, prefix: 0, soft: 0)), c.Generated);
+        Assert.Equal(Alone(model, [2, 7, 1, 8, 2, 8], options, null)[..3], b.Generated);
+    }
+
+    [Fact]
+    public void AStopTokenEndsASequenceAtThatToken()
+    {
+        var model = Model("gpt2-tiny");
+        var free = Alone(model, [3, 14, 15, 9], new(MaxNewTokens: 8), null);
+        var batch = new DecodeBatch(model);
+        var other = batch.Start([9, 9, 2], new(MaxNewTokens: 8));
+        var s = batch.Start([3, 14, 15, 9], new(MaxNewTokens: 8, EosTokenId: free[4]));
+        while (batch.Count > 0) batch.Step();
+        Assert.Equal(free[..(free.IndexOf(free[4]) + 1)], s.Generated);
+        Assert.Equal(8, other.Generated.Count);
+    }
+
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void ARequestAfterASharedStartAnswersAsWithTheWholePrompt(string name)
+    {
+        var model = Model(name);
+        var plan = Plan(model, 8, prefix: 3, soft: 2);
+        int[] template = [0, 0, 21, 22, 23];                   // two virtual-token slots, then the template's fixed text
+        var start = SharedPromptStart.Compute(model, [.. template, 5], template.Length, plan);
+        Assert.Equal(template, start.Ids);
+        Assert.Equal(3 + template.Length, start.Prefix.Length);
+        Assert.Equal(2L * model.Config.Layers * start.Prefix.Length * model.Config.KvHeads * model.Config.HeadDim * sizeof(float), start.Bytes);
+        var options = new GenerationOptions(MaxNewTokens: 8);
+        foreach (int[] text in new[] { new[] { 7, 1, 9 }, new[] { 30, 2 } })
+        {
+            int[] whole = [.. template, .. text];
+            var (rest, row) = start.Continue(whole, plan)!.Value;
+            Assert.Equal(text, rest);
+            var batch = new DecodeBatch(model);
+            var s = batch.Start(rest, options, row);
+            while (batch.Count > 0) batch.Step();
+            Assert.Equal(Alone(model, whole, options, plan), s.Generated);
+        }
+        Assert.Null(start.Continue([0, 0, 21, 22, 99, 1], plan));   // does not begin with the start
+        Assert.Null(start.Continue(template, plan));                 // nothing of its own
+        Assert.Null(start.Continue([.. template, 1], plan with { SoftTokens = [new(4, Random(new Rng(1), 1f, 2, model.Config.HiddenSize))] }));
+    }
+}
