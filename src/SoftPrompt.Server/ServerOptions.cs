@@ -38,15 +38,25 @@ public sealed class ServerOptions
     /// <summary>Longest completion prompt, in characters (token limits come from the model's context).</summary>
     public int MaxPromptChars { get; set; } = 100_000;
 
-    /// <summary>Loaded adapters kept in memory (least recently used leave first).</summary>
-    public int AdapterCacheSize { get; set; } = 64;
+    /// <summary>Completions decoded together in one step (continuous batching); more wait in the queue.</summary>
+    public int MaxBatchRows { get; set; } = 32;
+
+    /// <summary>Completions that may wait for a place in the batch; one more is answered 429 with Retry-After.</summary>
+    public int MaxQueuedRequests { get; set; } = 256;
+
+    /// <summary>Seconds a completion may take, queue included; past it the request ends with 503 (a stream: an error event).</summary>
+    public int RequestTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Bytes of tasks' prompt starts (keys and values) and adapters kept in memory; least recently used leave first.</summary>
+    public long PromptCacheBytes { get; set; } = 512L << 20;
 
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelDir)) throw new ArgumentException("SoftPrompt:ModelDir (--model): a model directory is required (the shipped default model is not built yet).");
         if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("SoftPrompt:DataDir (--data-dir) is empty.");
         if (MaxBodyBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxBodyBytes must be ≥ 1024, got {MaxBodyBytes}.");
-        foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("AdapterCacheSize", AdapterCacheSize) })
+        foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("MaxBatchRows", MaxBatchRows), ("MaxQueuedRequests", MaxQueuedRequests), ("RequestTimeoutSeconds", RequestTimeoutSeconds) })
             if (v < 1) throw new ArgumentException($"SoftPrompt:{name} must be ≥ 1, got {v}.");
+        if (PromptCacheBytes < 0) throw new ArgumentException($"SoftPrompt:PromptCacheBytes must be ≥ 0, got {PromptCacheBytes}.");
     }
 }

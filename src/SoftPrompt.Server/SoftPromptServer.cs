@@ -24,12 +24,13 @@ public sealed class SoftPromptServer : IAsyncDisposable
     public ServerOptions Options { get; }
     public SqliteStore Store { get; }
     public ModelHost Host { get; }
+    internal Scheduler Scheduler { get; }
 
     /// <summary>The admin key made on this start because the store had none (shown once), or null.</summary>
     public string? FirstAdminKey { get; }
 
-    SoftPromptServer(WebApplication app, ServerOptions options, SqliteStore store, ModelHost host, string? adminKey)
-        => (_app, Options, Store, Host, FirstAdminKey) = (app, options, store, host, adminKey);
+    SoftPromptServer(WebApplication app, ServerOptions options, SqliteStore store, ModelHost host, Scheduler scheduler, string? adminKey)
+        => (_app, Options, Store, Host, Scheduler, FirstAdminKey) = (app, options, store, host, scheduler, adminKey);
 
     public static SoftPromptServer Create(string[]? args = null, Action<ServerOptions>? configure = null)
     {
@@ -49,11 +50,16 @@ public sealed class SoftPromptServer : IAsyncDisposable
         var store = SqliteStore.Open(options.DataDir);
         string? adminKey = store.EnsureAdmin();
         var host = new ModelHost(options);
-        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host);
+        var metrics = new ServerMetrics();
+        var prompts = new PromptCache(options.PromptCacheBytes);
+        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = null);
 
         var app = builder.Build();
+        var scheduler = app.Services.GetRequiredService<Scheduler>();
+        metrics.Observe(scheduler, prompts);
+        app.UseMiddleware<RequestMetrics>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseStatusCodePages();
         app.UseMiddleware<ApiKeyAuth>();
@@ -61,12 +67,14 @@ public sealed class SoftPromptServer : IAsyncDisposable
         ModelsEndpoints.Map(app);
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
-        return new SoftPromptServer(app, options, store, host, adminKey);
+        MetricsEndpoint.Map(app);
+        return new SoftPromptServer(app, options, store, host, scheduler, adminKey);
     }
 
     public async Task StartAsync(CancellationToken ct = default)
     {
         Host.StartLoading();
+        Scheduler.Start();
         await _app.StartAsync(ct);
     }
 
@@ -79,6 +87,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         try { await _app.StopAsync(); } catch (OperationCanceledException) { }
+        await Scheduler.DisposeAsync();
         await _app.DisposeAsync();
     }
 }

@@ -5,19 +5,20 @@ namespace SoftPrompt.Tests.Shared;
 
 /// <summary>
 /// A checkpoint directory for tests that need a real tokenizer: GPT-2's tokenizer.json (from .cache/tokenizers, which
-/// tools/fetch_tokenizers.sh fills) over a small random GPT-2 of the full vocabulary (1 layer, d = 16, 64 positions).
+/// tools/fetch_tokenizers.sh fills) over a small random GPT-2 of the full vocabulary (1 layer, d = 16, 64 positions unless told more).
 /// Linked into the test projects that use it (CLI, server).
 /// </summary>
 internal static class RandomGpt2Checkpoint
 {
-    public static string Write(string repoRoot, string dir)
+    public static string Write(string repoRoot, string dir, int positions = 64)
     {
         string tok = Path.Combine(repoRoot, ".cache", "tokenizers", "gpt2");
         if (!File.Exists(Path.Combine(tok, "tokenizer.json")))
             throw new InvalidOperationException($"{tok}/tokenizer.json is missing: run tools/fetch_tokenizers.sh");
         Directory.CreateDirectory(dir);
         File.Copy(Path.Combine(tok, "tokenizer.json"), Path.Combine(dir, "tokenizer.json"), true);
-        const int v = 50257, d = 16, p = 64;
+        const int v = 50257, d = 16;
+        int p = positions;
         File.WriteAllText(Path.Combine(dir, "config.json"), $$"""
             {"model_type": "gpt2", "vocab_size": {{v}}, "n_embd": {{d}}, "n_layer": 1, "n_head": 2, "n_positions": {{p}},
              "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "bos_token_id": 50256, "eos_token_id": 50256}

@@ -36,6 +36,11 @@ internal static class TestModels
     });
 
     public static string ModelDir => _dirs.Value.Model;
+
+    static readonly Lazy<string> _long = new(() => SoftPrompt.Tests.Shared.RandomGpt2Checkpoint.Write(RepoRoot, Path.Combine(Root, "gpt2-random-long"), positions: 2048));
+
+    /// <summary>The same random GPT-2 with 2,048 positions: long enough generations to leave a stream in the middle.</summary>
+    public static string LongModelDir => _long.Value;
     public static string PgmDir => _dirs.Value.Pgm;
 
     public static string NewDataDir() => Path.Combine(Root, "data-" + Guid.NewGuid().ToString("N")[..8]);

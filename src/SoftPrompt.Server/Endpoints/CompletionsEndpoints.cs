@@ -16,7 +16,7 @@ namespace SoftPrompt.Server.Endpoints;
 /// <summary>
 /// POST /v1/completions, OpenAI's text_completion shape: the model is the base model's name or one of the caller's task
 /// ids (its stored prompt then goes before the text, through the adapter's template). stream: true sends server-sent
-/// events, one chunk a token and then [DONE]. One request at a time goes through the model in this version.
+/// events, one chunk a token and then [DONE]. Requests decode together through the <see cref="Scheduler"/>.
 /// </summary>
 internal static class CompletionsEndpoints
 {
@@ -59,24 +59,30 @@ internal static class CompletionsEndpoints
         return stops;
     }
 
-    /// <summary>The request made ready for the model: ids, plan, options (built with the model held).</summary>
-    sealed record Prepared(int[] Ids, PromptPlan? Plan, GenerationOptions Options, int PromptTokens);
-
-    static Prepared Prepare(Request r, TaskRecord? task, LoadedModel m, ModelHost host, SqliteStore store)
+    /// <summary>The request made ready for the model (on the scheduler's thread): its task's stored prompt start from the cache, its own ids, the decoding settings.</summary>
+    static PreparedCompletion Prepare(Request r, TaskRecord? task, LoadedModel m, PromptCache prompts, SqliteStore store)
     {
         int[] ids;
-        PromptPlan? plan = null;
-        using (Tape.NoGrad())
+        RowPlan? plan = null;
+        int positions, cached = 0;
+        var deltas = PromptPlan.NoParameterDeltas;
+        if (task is not null)
         {
-            if (task is not null) (ids, plan) = AdapterPrompt.Build(host.Adapter(task.Id, store.AdapterPath(task.Id), m), m.Encoder, r.Prompt);
-            else ids = m.Tokenizer.Encode(r.Prompt, addSpecialTokens: true);
+            var served = prompts.GetOrAdd(task.Id, () => ServedPrompt.Make(m, store.AdapterPath(task.Id)));
+            using (Tape.NoGrad()) (ids, plan, positions, cached) = served.Prepare(m, r.Prompt);
+            deltas = served.ParameterDeltas;
+        }
+        else
+        {
+            ids = m.Tokenizer.Encode(r.Prompt, addSpecialTokens: true);
+            positions = ids.Length;
         }
         if (ids.Length == 0) throw ApiException.BadField("prompt", "the prompt encodes to no tokens.");
-        int prefix = plan?[0]?.Prefix?.Length ?? 0, context = m.Model.Config.MaxPositions;
-        if (prefix + ids.Length >= context)
-            throw ApiException.BadField("prompt", $"the prompt takes {prefix + ids.Length} positions{(task is null ? "" : " with the task's prompt")}; the model's context is {context}.");
-        if (prefix + ids.Length + r.MaxTokens > context)
-            throw ApiException.BadField("max_tokens", $"the prompt takes {prefix + ids.Length} positions, so at most {context - prefix - ids.Length} tokens fit the model's context of {context}; got {r.MaxTokens}.");
+        int context = m.Model.Config.MaxPositions;
+        if (positions >= context)
+            throw ApiException.BadField("prompt", $"the prompt takes {positions} positions{(task is null ? "" : " with the task's prompt")}; the model's context is {context}.");
+        if (positions + r.MaxTokens > context)
+            throw ApiException.BadField("max_tokens", $"the prompt takes {positions} positions, so at most {context - positions} tokens fit the model's context of {context}; got {r.MaxTokens}.");
         var tokenizer = m.Tokenizer;
         var options = new GenerationOptions(r.MaxTokens, r.Temperature, 0, r.TopP, 1f, r.Seed, m.EosId)
         {
@@ -84,58 +90,80 @@ internal static class CompletionsEndpoints
             StopStrings = r.Stop,
             Decode = generated => tokenizer.Decode(generated.ToArray(), skipSpecialTokens: true),
         };
-        return new Prepared(ids, plan, options, ids.Length + prefix);
+        return new PreparedCompletion(ids, plan, deltas, options, positions, cached);
     }
 
-    static async Task Complete(HttpContext context, SqliteStore store, ModelHost host, ServerOptions options)
+    static async Task Complete(HttpContext context, SqliteStore store, ModelHost host, Scheduler scheduler, PromptCache prompts, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var r = Read(await RequestJson.ReadObject(context.Request), options);
         TaskRecord? task = null;
         if (r.Model != host.ModelName)
             task = store.GetTask(tenant.Id, r.Model) ?? throw new ApiException(StatusCodes.Status404NotFound, $"model '{(r.Model.Length > 64 ? r.Model[..64] + "…" : r.Model)}' is neither the base model '{host.ModelName}' nor one of this API key's tasks.", "model");
+        var m = host.Ready;
         string id = "cmpl-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var ct = context.RequestAborted;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(TimeSpan.FromSeconds(options.RequestTimeoutSeconds));
+        var work = new CompletionWork(lm => Prepare(r, task, lm, prompts, store), deadline.Token);
+        scheduler.Submit(work);
+        PreparedCompletion prepared;
+        try { prepared = await work.Started.WaitAsync(deadline.Token); }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw PastDeadline(options, 0); }
+        var text = new CompletionText(m, r.Stop);
+        int n = 0;
         if (!r.Stream)
         {
-            var (text, finish, p, generated) = await host.UseAsync(m =>
+            try
             {
-                var p = Prepare(r, task, m, host, store);
-                var output = new CompletionText(m, r.Stop);
-                int count = 0;
-                foreach (int token in Generator.Generate(m.Model, p.Ids, p.Options, p.Plan)) { output.Push(token); count++; if (ct.IsCancellationRequested) break; }
-                output.Finish();
-                return (output.ToString(), output.FinishReason(count, r.MaxTokens), p, count);
-            }, ct);
+                await foreach (int token in work.Tokens.ReadAllAsync(deadline.Token)) { text.Push(token); n++; }
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw PastDeadline(options, n); }
+            text.Finish();
             await context.Response.WriteAsJsonAsync(new
             {
                 id, @object = "text_completion", created, model = r.Model,
-                choices = new[] { new { text, index = 0, logprobs = (object?)null, finish_reason = finish } },
-                usage = new { prompt_tokens = p.PromptTokens, completion_tokens = generated, total_tokens = p.PromptTokens + generated },
-            }, ct);
+                choices = new[] { new { text = text.ToString(), index = 0, logprobs = (object?)null, finish_reason = text.FinishReason(n, r.MaxTokens) } },
+                usage = Usage(prepared, n),
+            }, context.RequestAborted);
             return;
         }
-        using var held = await host.HoldAsync(ct);
-        var m = host.Ready;
-        var prepared = await Task.Run(() => Prepare(r, task, m, host, store), ct);
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        var textOut = new CompletionText(m, r.Stop);
-        int n = 0;
-        await foreach (int token in Generator.StreamAsync(m.Model, prepared.Ids, prepared.Options, prepared.Plan, ct))
+        var ct = context.RequestAborted;
+        try
         {
-            n++;
-            string piece = textOut.Push(token);
-            if (piece.Length > 0) await Send(context, Chunk(id, created, r.Model, piece, null), ct);
+            await foreach (int token in work.Tokens.ReadAllAsync(deadline.Token))
+            {
+                n++;
+                string piece = text.Push(token);
+                if (piece.Length > 0) await Send(context, Chunk(id, created, r.Model, piece, null), ct);
+            }
         }
-        string last = textOut.Finish();
-        await Send(context, Chunk(id, created, r.Model, last, textOut.FinishReason(n, r.MaxTokens),
-            new { prompt_tokens = prepared.PromptTokens, completion_tokens = n, total_tokens = prepared.PromptTokens + n }), ct);
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // Past the deadline with the stream under way: OpenAI's streams end with an error object in that case.
+            var e = PastDeadline(options, n);
+            await Send(context, new { error = new { message = e.Message, type = "timeout", code = 503 } }, ct);
+            return;
+        }
+        string last = text.Finish();
+        await Send(context, Chunk(id, created, r.Model, last, text.FinishReason(n, r.MaxTokens), Usage(prepared, n)), ct);
         await context.Response.WriteAsync("data: [DONE]\n\n", ct);
         await context.Response.Body.FlushAsync(ct);
     }
+
+    static ApiException PastDeadline(ServerOptions options, int generated) =>
+        new(StatusCodes.Status503ServiceUnavailable, $"the completion did not finish within this server's {options.RequestTimeoutSeconds} s (queue included; {generated} tokens were generated); the server is busy, retry later.")
+        { RetryAfterSeconds = 5 };
+
+    /// <summary>OpenAI's usage, with prompt_tokens_details.cached_tokens: the positions the task's stored prompt start already held.</summary>
+    static object Usage(PreparedCompletion p, int generated) => new
+    {
+        prompt_tokens = p.PromptTokens, completion_tokens = generated, total_tokens = p.PromptTokens + generated,
+        prompt_tokens_details = new { cached_tokens = p.CachedTokens },
+    };
 
     static object Chunk(string id, long created, string model, string text, string? finish, object? usage = null) => new
     {

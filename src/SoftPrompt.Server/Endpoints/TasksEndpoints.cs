@@ -26,11 +26,11 @@ internal static class TasksEndpoints
             Results.Json(new { @object = "list", data = store.ListTasks(ApiKeyAuth.TenantOf(context).Id).Select(View) }));
         app.MapGet("/v1/tasks/{id}", (string id, HttpContext context, SqliteStore store) =>
             Results.Json(View(store.GetTask(ApiKeyAuth.TenantOf(context).Id, id) ?? throw NotFound(id))));
-        app.MapDelete("/v1/tasks/{id}", (string id, HttpContext context, SqliteStore store, ModelHost host) =>
+        app.MapDelete("/v1/tasks/{id}", (string id, HttpContext context, SqliteStore store, PromptCache prompts) =>
         {
             var tenant = ApiKeyAuth.TenantOf(context);
             if (!store.DeleteTask(tenant.Id, id)) throw NotFound(id);
-            host.Forget(id);
+            prompts.Forget(id);
             string dir = store.AdapterPath(id);
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             return Results.Json(new { id, @object = "task", deleted = true });
@@ -46,7 +46,7 @@ internal static class TasksEndpoints
         created = t.CreatedAt.ToUnixTimeSeconds(), prompt = JsonNode.Parse(t.PromptJson),
     };
 
-    static async Task<IResult> Create(HttpContext context, SqliteStore store, ModelHost host, ServerOptions options)
+    static async Task<IResult> Create(HttpContext context, SqliteStore store, ModelHost host, Scheduler scheduler, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var body = await RequestJson.ReadObject(context.Request);
@@ -66,7 +66,7 @@ internal static class TasksEndpoints
             throw ApiException.BadField("text_demonstrations", $"between 0 and {examples.Count - 1} (the number of examples less one, which the PGM reads), got {textDemos}.");
 
         string id = SqliteStore.NewTaskId(), dir = store.AdapterPath(id);
-        var made = await host.UseAsync(lm =>
+        var made = await scheduler.RunAsync(lm =>
         {
             TaskPrompt task;
             try { using (Tape.NoGrad()) task = TaskPromptMaker.Make(lm.Model, lm.Pgm!, lm.Format, lm.Encoder, examples, k, "examples"); }

@@ -14,6 +14,9 @@ public sealed class ApiException(int status, string detail, string? field = null
     public int Status { get; } = status;
     public string? Field { get; } = field;
 
+    /// <summary>Seconds for a Retry-After header (429, 503), or null.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     public static ApiException BadField(string field, string detail) => new(StatusCodes.Status400BadRequest, $"{field}: {detail}", field);
     public static ApiException NotFound(string detail) => new(StatusCodes.Status404NotFound, detail);
 }
@@ -61,8 +64,9 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
                     ? $"the request body is larger than this server's limit ({context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes)." : b.Message, null),
                 _ => (StatusCodes.Status500InternalServerError, "internal error; the server's log has the details.", (string?)null),
             };
-            if (status >= 500) log.LogError(e, "request {Path} failed", context.Request.Path);
+            if (status >= 500 && e is not ApiException) log.LogError(e, "request {Path} failed", context.Request.Path);
             context.Response.Clear();
+            if (e is ApiException { RetryAfterSeconds: int retry }) context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await Problems.Write(context, status, detail, field);
         }
     }

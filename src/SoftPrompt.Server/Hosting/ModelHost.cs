@@ -15,16 +15,12 @@ public sealed record LoadedModel(ICausalLanguageModel Model, Tokenizer Tokenizer
 }
 
 /// <summary>
-/// Owns the model for the process: loads it (and the PGM) once in the background — /readyz turns 200 when done — and lets
-/// one request at a time through it (<see cref="UseAsync"/>): this slice has no scheduler; continuous batching is the next.
-/// Loaded adapters are cached by task id, least recently used leaving first.
+/// Owns the model for the process: loads it (and the PGM) once in the background — /readyz turns 200 when done. Only the
+/// <see cref="Scheduler"/>'s thread runs it; requests reach it through the scheduler.
 /// </summary>
 public sealed class ModelHost
 {
     readonly ServerOptions _options;
-    readonly SemaphoreSlim _gate = new(1, 1);
-    readonly Dictionary<string, LinkedListNode<(string Id, LoadedAdapter Adapter)>> _adapters = [];
-    readonly LinkedList<(string Id, LoadedAdapter Adapter)> _lru = new();
     Task<LoadedModel>? _loading;
 
     public ModelHost(ServerOptions options) => _options = options;
@@ -66,49 +62,5 @@ public sealed class ModelHost
             design = PromptDesigns.Name(pgm.Config.Design);
         }
         return new LoadedModel(model, tokenizer, new TokenizerEncoder(tokenizer), GenerationDefaults.Load(dir), pgm, format, textDemos, design);
-    }
-
-    /// <summary>Runs work with the model held: one at a time (the model, its pools and the tape are not shared between requests yet).</summary>
-    public async Task<T> UseAsync<T>(Func<LoadedModel, T> work, CancellationToken ct)
-    {
-        var m = Ready;
-        await _gate.WaitAsync(ct);
-        try { return await Task.Run(() => work(m), ct); }
-        finally { _gate.Release(); }
-    }
-
-    /// <summary>Holds the model for a whole stream; dispose the result to let the next request in.</summary>
-    public async Task<IDisposable> HoldAsync(CancellationToken ct)
-    {
-        _ = Ready;
-        await _gate.WaitAsync(ct);
-        return new Release(_gate);
-    }
-
-    sealed class Release(SemaphoreSlim gate) : IDisposable
-    {
-        int _done;
-        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) gate.Release(); }
-    }
-
-    /// <summary>The task's adapter from the cache, or loaded from its folder (call with the model held).</summary>
-    public LoadedAdapter Adapter(string taskId, string directory, LoadedModel m)
-    {
-        lock (_lru)
-            if (_adapters.TryGetValue(taskId, out var node)) { _lru.Remove(node); _lru.AddFirst(node); return node.Value.Adapter; }
-        var adapter = AdapterDirectory.Load(directory, m.Model);
-        lock (_lru)
-        {
-            if (_adapters.TryGetValue(taskId, out var raced)) return raced.Value.Adapter;
-            _adapters[taskId] = _lru.AddFirst((taskId, adapter));
-            while (_lru.Count > _options.AdapterCacheSize) { _adapters.Remove(_lru.Last!.Value.Id); _lru.RemoveLast(); }
-        }
-        return adapter;
-    }
-
-    public void Forget(string taskId)
-    {
-        lock (_lru)
-            if (_adapters.Remove(taskId, out var node)) _lru.Remove(node);
     }
 }

@@ -1,0 +1,69 @@
+using SoftPrompt.Models.Generation;
+using SoftPrompt.Models.Plans;
+using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Autograd;
+using SoftPrompt.Tuning.Adapters;
+using SoftPrompt.Tuning.Methods;
+
+namespace SoftPrompt.Server.Hosting;
+
+/// <summary>
+/// A task's stored prompt made ready to serve, once: its adapter loaded, its method's output computed (virtual tokens,
+/// prefix, deltas), and the start every request shares — virtual tokens, the template's text before the user's, the
+/// X_L demonstrations — run through the model into keys and values (<see cref="SharedPromptStart"/>). A request then
+/// runs only its own tokens. What <see cref="PromptCache"/> keeps, least recently used leaving first.
+/// </summary>
+internal sealed class ServedPrompt
+{
+    ServedPrompt(LoadedAdapter adapter, MethodOutput output, SharedPromptStart? start, long bytes) => (Adapter, Output, Start, Bytes) = (adapter, output, start, bytes);
+
+    public LoadedAdapter Adapter { get; }
+    public MethodOutput Output { get; }
+
+    /// <summary>The shared start's keys and values, or null when the template leaves none (the text comes first).</summary>
+    public SharedPromptStart? Start { get; }
+
+    /// <summary>The batch-level parameter deltas (full fine-tuning); such requests decode in a batch of their own.</summary>
+    public IReadOnlyDictionary<string, Tensor> ParameterDeltas => Output.ParameterDeltas ?? PromptPlan.NoParameterDeltas;
+
+    /// <summary>The start's keys and values plus the adapter's weights.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Loads the adapter from its folder and runs its shared start (call with the model held: the scheduler's thread).</summary>
+    public static ServedPrompt Make(LoadedModel m, string adapterDirectory)
+    {
+        using var _ = Tape.NoGrad();
+        var adapter = AdapterDirectory.Load(adapterDirectory, m.Model);
+        var output = adapter.Method.Compute();
+        // The shared start: the ids that two different texts share, less the last one (a tokenizer may join it with
+        // the text that follows), never cutting through a slot of virtual tokens.
+        var (a, slots) = AdapterPrompt.Render(adapter, m.Encoder, "0");
+        var (b, _) = AdapterPrompt.Render(adapter, m.Encoder, "1");
+        int n = 0;
+        while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+        n--;
+        foreach (var s in slots)
+            if (s.Position < n && s.Position + s.Count > n) n = s.Position;
+        SharedPromptStart? start = null;
+        if (n >= 1)
+        {
+            var plan = output.Plan([slots]);
+            start = SharedPromptStart.Compute(m.Model, a, n, plan[0], plan.ParameterDeltas);
+        }
+        long weights = adapter.Method.Parameters().Sum(p => (long)p.Length) * sizeof(float);
+        return new ServedPrompt(adapter, output, start, (start?.Bytes ?? 0) + weights);
+    }
+
+    /// <summary>
+    /// A request's text -> the ids the model runs, their row plan, the positions the whole prompt takes and how many of
+    /// them came from the stored start.
+    /// </summary>
+    public (int[] Ids, RowPlan? Plan, int Positions, int Cached) Prepare(LoadedModel m, string text)
+    {
+        var (ids, slots) = AdapterPrompt.Render(Adapter, m.Encoder, text);
+        if (Start?.Continue(ids, null) is var (rest, row))
+            return (rest, row, Start.Prefix.Length + rest.Length, Start.Prefix.Length);
+        var plan = Output.Plan([slots]);
+        return (ids, plan[0], (plan[0]?.Prefix?.Length ?? 0) + ids.Length, 0);
+    }
+}
