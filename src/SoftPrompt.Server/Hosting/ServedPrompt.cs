@@ -17,6 +17,8 @@ internal sealed class ServedPrompt
 {
     ServedPrompt(LoadedAdapter adapter, MethodOutput output, SharedPromptStart? start, long bytes) => (Adapter, Output, Start, Bytes) = (adapter, output, start, bytes);
 
+    static readonly string[] Probes = ["0", "1", "a", "Z", " x", "\n", "é"];
+
     public LoadedAdapter Adapter { get; }
     public MethodOutput Output { get; }
 
@@ -35,12 +37,18 @@ internal sealed class ServedPrompt
         using var _ = Tape.NoGrad();
         var adapter = AdapterDirectory.Load(adapterDirectory, m.Model);
         var output = adapter.Method.Compute();
-        // The shared start: the ids that two different texts share, less the last one (a tokenizer may join it with
-        // the text that follows), never cutting through a slot of virtual tokens.
-        var (a, slots) = AdapterPrompt.Render(adapter, m.Encoder, "0");
-        var (b, _) = AdapterPrompt.Render(adapter, m.Encoder, "1");
-        int n = 0;
-        while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+        // The shared start: the ids that texts of different kinds all share (an empty one among them: two unknown
+        // characters could be the same [UNK]), less the last one (a tokenizer may join it with the text that follows),
+        // never cutting through a slot of virtual tokens. Each request checks that it begins so (SharedPromptStart.Continue).
+        var (a, slots) = AdapterPrompt.Render(adapter, m.Encoder, "");
+        int n = a.Length;
+        foreach (string probe in Probes)
+        {
+            var (b, _) = AdapterPrompt.Render(adapter, m.Encoder, probe);
+            int common = 0;
+            while (common < n && common < b.Length && a[common] == b[common]) common++;
+            n = common;
+        }
         n--;
         foreach (var s in slots)
             if (s.Position < n && s.Position + s.Count > n) n = s.Position;
