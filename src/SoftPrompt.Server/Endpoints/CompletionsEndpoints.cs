@@ -62,13 +62,13 @@ internal static class CompletionsEndpoints
     /// <summary>The request made ready for the model: ids, plan, options (built with the model held).</summary>
     sealed record Prepared(int[] Ids, PromptPlan? Plan, GenerationOptions Options, int PromptTokens);
 
-    static Prepared Prepare(Request r, TaskRecord? task, LoadedModel m, ModelHost host, SqliteStore store)
+    static Prepared Prepare(Request r, TaskRecord? task, LoadedModel m, ModelHost host, IStore store)
     {
         int[] ids;
         PromptPlan? plan = null;
         using (Tape.NoGrad())
         {
-            if (task is not null) (ids, plan) = AdapterPrompt.Build(host.Adapter(task.Id, store.AdapterPath(task.Id), m), m.Encoder, r.Prompt);
+            if (task is not null) (ids, plan) = AdapterPrompt.Build(host.Adapter(task.Id, store.MaterializeAdapter(task.Id), m), m.Encoder, r.Prompt);
             else ids = m.Tokenizer.Encode(r.Prompt, addSpecialTokens: true);
         }
         if (ids.Length == 0) throw ApiException.BadField("prompt", "the prompt encodes to no tokens.");
@@ -87,7 +87,7 @@ internal static class CompletionsEndpoints
         return new Prepared(ids, plan, options, ids.Length + prefix);
     }
 
-    static async Task Complete(HttpContext context, SqliteStore store, ModelHost host, ServerOptions options)
+    static async Task Complete(HttpContext context, IStore store, ModelHost host, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var r = Read(await RequestJson.ReadObject(context.Request), options);
