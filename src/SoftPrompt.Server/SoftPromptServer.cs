@@ -63,6 +63,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         ModelsEndpoints.Map(app);
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
+        AdminEndpoints.Map(app);
         return new SoftPromptServer(app, options, store, host, adminKey);
     }
 
