@@ -17,8 +17,14 @@ public sealed class ServerOptions
     /// <summary>A meta-trained PGM directory (pgm_config.json, pgm.safetensors) for method "metal".</summary>
     public string? PgmDir { get; set; }
 
-    /// <summary>The store (softprompt.db) and the adapters (adapters/&lt;task id&gt;/).</summary>
+    /// <summary>The store (softprompt.db) and the adapters (adapters/&lt;task id&gt;/); with <see cref="Database"/>, this replica's cache of the adapters.</summary>
     public string DataDir { get; set; } = "softprompt-data";
+
+    /// <summary>
+    /// PostgreSQL for several replicas (--db): <c>postgres://user:password@host:port/database</c> or an Npgsql connection
+    /// string. Absent: SQLite in <see cref="DataDir"/>.
+    /// </summary>
+    public string? Database { get; set; }
 
     /// <summary>Largest request body in bytes (Kestrel answers 413 above it).</summary>
     public long MaxBodyBytes { get; set; } = 1 << 20;
@@ -54,6 +60,7 @@ public sealed class ServerOptions
     {
         if (string.IsNullOrWhiteSpace(ModelDir)) throw new ArgumentException("SoftPrompt:ModelDir (--model): a model directory is required (the shipped default model is not built yet).");
         if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("SoftPrompt:DataDir (--data-dir) is empty.");
+        if (!string.IsNullOrWhiteSpace(Database)) Store.PostgresConnection.Parse(Database);   // a bad --db fails here, naming it
         if (MaxBodyBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxBodyBytes must be ≥ 1024, got {MaxBodyBytes}.");
         foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("MaxBatchRows", MaxBatchRows), ("MaxQueuedRequests", MaxQueuedRequests), ("RequestTimeoutSeconds", RequestTimeoutSeconds) })
             if (v < 1) throw new ArgumentException($"SoftPrompt:{name} must be ≥ 1, got {v}.");

@@ -13,7 +13,7 @@ using SoftPrompt.Server.Store;
 namespace SoftPrompt.Server;
 
 /// <summary>
-/// The service in one process: Kestrel, the endpoints, the SQLite store and the model. <see cref="Create"/> reads
+/// The service in one process: Kestrel, the endpoints, the store (SQLite, or PostgreSQL shared by replicas) and the model. <see cref="Create"/> reads
 /// ASP.NET Core's usual configuration from args (e.g. --urls) and the "SoftPrompt" section into <see cref="ServerOptions"/>;
 /// <see cref="StartAsync"/> opens the port and starts loading the model (/readyz turns 200 when it is loaded).
 /// </summary>
@@ -22,14 +22,14 @@ public sealed class SoftPromptServer : IAsyncDisposable
     readonly WebApplication _app;
 
     public ServerOptions Options { get; }
-    public SqliteStore Store { get; }
+    public IStore Store { get; }
     public ModelHost Host { get; }
     internal Scheduler Scheduler { get; }
 
     /// <summary>The admin key made on this start because the store had none (shown once), or null.</summary>
     public string? FirstAdminKey { get; }
 
-    SoftPromptServer(WebApplication app, ServerOptions options, SqliteStore store, ModelHost host, Scheduler scheduler, string? adminKey)
+    SoftPromptServer(WebApplication app, ServerOptions options, IStore store, ModelHost host, Scheduler scheduler, string? adminKey)
         => (_app, Options, Store, Host, Scheduler, FirstAdminKey) = (app, options, store, host, scheduler, adminKey);
 
     public static SoftPromptServer Create(string[]? args = null, Action<ServerOptions>? configure = null)
@@ -47,8 +47,10 @@ public sealed class SoftPromptServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        var store = SqliteStore.Open(options.DataDir);
-        string? adminKey = store.EnsureAdmin();
+        var store = StoreFactory.Open(options.Database, options.DataDir);
+        string? adminKey;
+        try { adminKey = store.EnsureAdmin(); }
+        catch { store.Dispose(); throw; }
         var host = new ModelHost(options);
         var metrics = new ServerMetrics();
         var prompts = new PromptCache(options.PromptCacheBytes);
@@ -68,6 +70,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
         MetricsEndpoint.Map(app);
+        AdminEndpoints.Map(app);
         return new SoftPromptServer(app, options, store, host, scheduler, adminKey);
     }
 
@@ -89,5 +92,6 @@ public sealed class SoftPromptServer : IAsyncDisposable
         try { await _app.StopAsync(); } catch (OperationCanceledException) { }
         await Scheduler.DisposeAsync();
         await _app.DisposeAsync();
+        Store.Dispose();   // a singleton given as an instance is the giver's to dispose
     }
 }

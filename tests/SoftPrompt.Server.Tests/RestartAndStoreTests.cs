@@ -35,7 +35,7 @@ public sealed class RestartAndStoreTests
     {
         string data = TestModels.NewDataDir();
         var store = SqliteStore.Open(data);
-        Assert.Equal(1, store.SchemaVersion);
+        Assert.Equal(2, store.SchemaVersion);
         string admin = store.EnsureAdmin()!;
         Assert.Null(store.EnsureAdmin());
         var (tenant, key) = store.CreateTenant("b");
@@ -46,7 +46,7 @@ public sealed class RestartAndStoreTests
         Assert.Equal(tenant.Id, store.FindTenantByKey(extra)!.Id);
 
         var reopened = SqliteStore.Open(data);   // migrations already applied: nothing runs twice
-        Assert.Equal(1, reopened.SchemaVersion);
+        Assert.Equal(2, reopened.SchemaVersion);
         using var c = new SqliteConnection($"Data Source={Path.Combine(data, SqliteStore.FileName)};Pooling=False");
         c.Open();
         using (var q = c.CreateCommand()) { q.CommandText = "PRAGMA journal_mode"; Assert.Equal("wal", (string)q.ExecuteScalar()!); }
@@ -57,7 +57,7 @@ public sealed class RestartAndStoreTests
             var hashes = new List<string>();
             while (r.Read()) hashes.Add(r.GetString(0));
             Assert.Equal(3, hashes.Count);
-            Assert.Contains(SqliteStore.HashKey(key), hashes);
+            Assert.Contains(StoreIds.HashKey(key), hashes);
         }
         c.Close();
         foreach (var file in Directory.GetFiles(data, SqliteStore.FileName + "*"))
@@ -76,7 +76,7 @@ public sealed class RestartAndStoreTests
     [InlineData("gpt2", false)]
     public void Only_server_made_task_ids_become_paths(string id, bool valid)
     {
-        Assert.Equal(valid, SqliteStore.IsTaskId(id));
-        Assert.Matches("^task-[0-9a-f]{16}$", SqliteStore.NewTaskId());
+        Assert.Equal(valid, StoreIds.IsTaskId(id));
+        Assert.Matches("^task-[0-9a-f]{16}$", StoreIds.NewTaskId());
     }
 }

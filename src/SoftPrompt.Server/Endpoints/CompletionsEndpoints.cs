@@ -60,7 +60,7 @@ internal static class CompletionsEndpoints
     }
 
     /// <summary>The request made ready for the model (on the scheduler's thread): its task's stored prompt start from the cache, its own ids, the decoding settings.</summary>
-    static PreparedCompletion Prepare(Request r, TaskRecord? task, LoadedModel m, PromptCache prompts, SqliteStore store)
+    static PreparedCompletion Prepare(Request r, TaskRecord? task, LoadedModel m, PromptCache prompts, IStore store)
     {
         int[] ids;
         RowPlan? plan = null;
@@ -68,7 +68,7 @@ internal static class CompletionsEndpoints
         var deltas = PromptPlan.NoParameterDeltas;
         if (task is not null)
         {
-            var served = prompts.GetOrAdd(task.Id, () => ServedPrompt.Make(m, store.AdapterPath(task.Id)));
+            var served = prompts.GetOrAdd(task.Id, () => ServedPrompt.Make(m, store.MaterializeAdapter(task.Id)));
             using (Tape.NoGrad()) (ids, plan, positions, cached) = served.Prepare(m, r.Prompt);
             deltas = served.ParameterDeltas;
         }
@@ -93,7 +93,7 @@ internal static class CompletionsEndpoints
         return new PreparedCompletion(ids, plan, deltas, options, positions, cached);
     }
 
-    static async Task Complete(HttpContext context, SqliteStore store, ModelHost host, Scheduler scheduler, PromptCache prompts, ServerOptions options)
+    static async Task Complete(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, PromptCache prompts, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var r = Read(await RequestJson.ReadObject(context.Request), options);

@@ -11,7 +11,7 @@ internal static class ModelsEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (HttpContext context, ModelHost host, SqliteStore store) =>
+        app.MapGet("/v1/models", (HttpContext context, ModelHost host, IStore store) =>
         {
             var tenant = ApiKeyAuth.TenantOf(context);
             var data = new List<object> { new { id = host.ModelName, @object = "model", created = 0L, owned_by = "softprompt" } };

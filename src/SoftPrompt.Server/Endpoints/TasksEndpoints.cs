@@ -22,17 +22,15 @@ internal static class TasksEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/tasks", Create);
-        app.MapGet("/v1/tasks", (HttpContext context, SqliteStore store) =>
+        app.MapGet("/v1/tasks", (HttpContext context, IStore store) =>
             Results.Json(new { @object = "list", data = store.ListTasks(ApiKeyAuth.TenantOf(context).Id).Select(View) }));
-        app.MapGet("/v1/tasks/{id}", (string id, HttpContext context, SqliteStore store) =>
+        app.MapGet("/v1/tasks/{id}", (string id, HttpContext context, IStore store) =>
             Results.Json(View(store.GetTask(ApiKeyAuth.TenantOf(context).Id, id) ?? throw NotFound(id))));
-        app.MapDelete("/v1/tasks/{id}", (string id, HttpContext context, SqliteStore store, PromptCache prompts) =>
+        app.MapDelete("/v1/tasks/{id}", (string id, HttpContext context, IStore store, PromptCache prompts) =>
         {
             var tenant = ApiKeyAuth.TenantOf(context);
-            if (!store.DeleteTask(tenant.Id, id)) throw NotFound(id);
+            if (!store.DeleteTask(tenant.Id, id)) throw NotFound(id);   // the row, its jobs and its adapter
             prompts.Forget(id);
-            string dir = store.AdapterPath(id);
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
             return Results.Json(new { id, @object = "task", deleted = true });
         });
     }
@@ -46,7 +44,7 @@ internal static class TasksEndpoints
         created = t.CreatedAt.ToUnixTimeSeconds(), prompt = JsonNode.Parse(t.PromptJson),
     };
 
-    static async Task<IResult> Create(HttpContext context, SqliteStore store, ModelHost host, Scheduler scheduler, ServerOptions options)
+    static async Task<IResult> Create(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var body = await RequestJson.ReadObject(context.Request);
@@ -65,16 +63,19 @@ internal static class TasksEndpoints
         if (k < 0 || k >= examples.Count)
             throw ApiException.BadField("text_demonstrations", $"between 0 and {examples.Count - 1} (the number of examples less one, which the PGM reads), got {textDemos}.");
 
-        string id = SqliteStore.NewTaskId(), dir = store.AdapterPath(id);
+        string id = StoreIds.NewTaskId(), dir = store.AdapterPath(id);
         var made = await scheduler.RunAsync(lm =>
         {
             TaskPrompt task;
             try { using (Tape.NoGrad()) task = TaskPromptMaker.Make(lm.Model, lm.Pgm!, lm.Format, lm.Encoder, examples, k, "examples"); }
             catch (Exception e) when (e is ArgumentException or DataFormatException) { throw ApiException.BadField("examples", e.Message); }
-            // The adapter goes to disk before the row exists: a crash in between leaves an unreferenced folder, never a row without its adapter.
             TaskPromptMaker.SaveAdapter(dir, task, lm.Model, lm.Format, lm.Encoder, host.ModelName, lm.EosId);
             return task;
         }, context.RequestAborted);
+        // The adapter is stored (with PostgreSQL: copied into the database for the other replicas) before the row exists:
+        // a crash in between leaves an unreferenced adapter, never a row without its adapter.
+        try { store.SaveAdapter(id, dir); }
+        catch { store.DeleteAdapter(id); throw; }
         var prompt = new JsonObject
         {
             ["length"] = made.Prompt.Length,
@@ -86,7 +87,7 @@ internal static class TasksEndpoints
         if (made.Prompt.TokenIds is { } ids) prompt["text"] = m.Encoder.Decode(ids);
         var record = new TaskRecord(id, tenant.Id, name, "metal", m.PgmDesign, DateTimeOffset.UtcNow, "ready", prompt.ToJsonString());
         try { store.InsertTask(record); }
-        catch { Directory.Delete(dir, recursive: true); throw; }
+        catch { store.DeleteAdapter(id); throw; }
         return Results.Json(View(record), statusCode: StatusCodes.Status201Created);
     }
 

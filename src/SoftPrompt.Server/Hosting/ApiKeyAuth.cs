@@ -7,7 +7,7 @@ namespace SoftPrompt.Server.Hosting;
 /// Every /v1 request carries <c>Authorization: Bearer KEY</c>; the key's hash finds its tenant, which the endpoints read
 /// with <see cref="TenantOf"/>. A missing, malformed or unknown key answers 401 before any endpoint runs.
 /// </summary>
-internal sealed class ApiKeyAuth(RequestDelegate next, SqliteStore store)
+internal sealed class ApiKeyAuth(RequestDelegate next, IStore store)
 {
     const string ItemKey = "softprompt.tenant";
 

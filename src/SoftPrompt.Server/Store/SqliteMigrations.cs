@@ -3,10 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace SoftPrompt.Server.Store;
 
 /// <summary>
-/// Versioned schema migrations: schema_version holds the last one applied; each migration runs once, in order, in a
-/// transaction with its version bump. A new migration is appended here, never edited once shipped.
+/// SQLite's versioned schema migrations: schema_version holds the last one applied; each migration runs once, in order, in
+/// a transaction with its version bump. A new migration is appended here, never edited once shipped; its number means
+/// the same schema as <see cref="PostgresMigrations"/>' (PostgreSQL's types, and its task_files table).
 /// </summary>
-internal static class Migrations
+internal static class SqliteMigrations
 {
     static readonly string[] All =
     [
@@ -35,6 +36,37 @@ internal static class Migrations
             prompt_json TEXT NOT NULL
         );
         CREATE INDEX tasks_by_tenant ON tasks(tenant_id, created_at);
+        """,
+        // 2: jobs (a task's training, claimed by one replica at a time) and usage (tokens per request).
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+            progress REAL NOT NULL DEFAULT 0,
+            request_json TEXT NOT NULL,
+            result_json TEXT,
+            error TEXT,
+            claimed_by TEXT,
+            heartbeat_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX jobs_by_state ON jobs(state, created_at);
+        CREATE INDEX jobs_by_tenant ON jobs(tenant_id, created_at);
+        CREATE INDEX jobs_by_task ON jobs(task_id);
+        CREATE TABLE usage (
+            id INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX usage_by_tenant ON usage(tenant_id, at);
         """,
     ];
 
