@@ -53,6 +53,15 @@ public sealed class ServerOptions
     /// <summary>Seconds a completion may take, queue included; past it the request ends with 503 (a stream: an error event).</summary>
     public int RequestTimeoutSeconds { get; set; } = 300;
 
+    /// <summary>Most training steps a tuning task may ask for.</summary>
+    public int MaxTrainingSteps { get; set; } = 5000;
+
+    /// <summary>Seconds without a job's heartbeat (its progress) after which another replica — or this one, restarted — claims it again.</summary>
+    public int JobHeartbeatTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Seconds between two looks for queued jobs when idle (a job queued on this replica wakes it at once).</summary>
+    public int JobPollSeconds { get; set; } = 2;
+
     /// <summary>Bytes of tasks' prompt starts (keys and values) and adapters kept in memory; least recently used leave first.</summary>
     public long PromptCacheBytes { get; set; } = 512L << 20;
 
@@ -62,7 +71,7 @@ public sealed class ServerOptions
         if (string.IsNullOrWhiteSpace(DataDir)) throw new ArgumentException("SoftPrompt:DataDir (--data-dir) is empty.");
         if (!string.IsNullOrWhiteSpace(Database)) Store.PostgresConnection.Parse(Database);   // a bad --db fails here, naming it
         if (MaxBodyBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxBodyBytes must be ≥ 1024, got {MaxBodyBytes}.");
-        foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("MaxBatchRows", MaxBatchRows), ("MaxQueuedRequests", MaxQueuedRequests), ("RequestTimeoutSeconds", RequestTimeoutSeconds) })
+        foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("MaxBatchRows", MaxBatchRows), ("MaxQueuedRequests", MaxQueuedRequests), ("RequestTimeoutSeconds", RequestTimeoutSeconds), ("MaxTrainingSteps", MaxTrainingSteps), ("JobHeartbeatTimeoutSeconds", JobHeartbeatTimeoutSeconds), ("JobPollSeconds", JobPollSeconds) })
             if (v < 1) throw new ArgumentException($"SoftPrompt:{name} must be ≥ 1, got {v}.");
         if (PromptCacheBytes < 0) throw new ArgumentException($"SoftPrompt:PromptCacheBytes must be ≥ 0, got {PromptCacheBytes}.");
     }

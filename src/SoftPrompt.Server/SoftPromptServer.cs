@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SoftPrompt.Server.Endpoints;
 using SoftPrompt.Server.Hosting;
+using SoftPrompt.Server.Jobs;
 using SoftPrompt.Server.Store;
 
 namespace SoftPrompt.Server;
@@ -25,12 +26,13 @@ public sealed class SoftPromptServer : IAsyncDisposable
     public IStore Store { get; }
     public ModelHost Host { get; }
     internal Scheduler Scheduler { get; }
+    internal JobRunner Jobs { get; }
 
     /// <summary>The admin key made on this start because the store had none (shown once), or null.</summary>
     public string? FirstAdminKey { get; }
 
-    SoftPromptServer(WebApplication app, ServerOptions options, IStore store, ModelHost host, Scheduler scheduler, string? adminKey)
-        => (_app, Options, Store, Host, Scheduler, FirstAdminKey) = (app, options, store, host, scheduler, adminKey);
+    SoftPromptServer(WebApplication app, ServerOptions options, IStore store, ModelHost host, Scheduler scheduler, JobRunner jobs, string? adminKey)
+        => (_app, Options, Store, Host, Scheduler, Jobs, FirstAdminKey) = (app, options, store, host, scheduler, jobs, adminKey);
 
     public static SoftPromptServer Create(string[]? args = null, Action<ServerOptions>? configure = null)
     {
@@ -54,12 +56,13 @@ public sealed class SoftPromptServer : IAsyncDisposable
         var host = new ModelHost(options);
         var metrics = new ServerMetrics();
         var prompts = new PromptCache(options.PromptCacheBytes);
-        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>();
+        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>().AddSingleton<JobRunner>();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = null);
 
         var app = builder.Build();
         var scheduler = app.Services.GetRequiredService<Scheduler>();
+        var jobs = app.Services.GetRequiredService<JobRunner>();
         metrics.Observe(scheduler, prompts);
         app.UseMiddleware<RequestMetrics>();
         app.UseMiddleware<ErrorMiddleware>();
@@ -69,15 +72,17 @@ public sealed class SoftPromptServer : IAsyncDisposable
         ModelsEndpoints.Map(app);
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
+        JobsEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         AdminEndpoints.Map(app);
-        return new SoftPromptServer(app, options, store, host, scheduler, adminKey);
+        return new SoftPromptServer(app, options, store, host, scheduler, jobs, adminKey);
     }
 
     public async Task StartAsync(CancellationToken ct = default)
     {
         Host.StartLoading();
         Scheduler.Start();
+        Jobs.Start();
         await _app.StartAsync(ct);
     }
 
@@ -90,6 +95,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         try { await _app.StopAsync(); } catch (OperationCanceledException) { }
+        await Jobs.DisposeAsync();
         await Scheduler.DisposeAsync();
         await _app.DisposeAsync();
         Store.Dispose();   // a singleton given as an instance is the giver's to dispose

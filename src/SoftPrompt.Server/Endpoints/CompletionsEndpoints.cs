@@ -100,6 +100,8 @@ internal static class CompletionsEndpoints
         TaskRecord? task = null;
         if (r.Model != host.ModelName)
             task = store.GetTask(tenant.Id, r.Model) ?? throw new ApiException(StatusCodes.Status404NotFound, $"model '{(r.Model.Length > 64 ? r.Model[..64] + "…" : r.Model)}' is neither the base model '{host.ModelName}' nor one of this API key's tasks.", "model");
+        if (task is not null && task.State != "ready")
+            throw new ApiException(StatusCodes.Status409Conflict, $"task '{task.Id}' is {task.State}, not ready: {(task.State is "queued" or "training" ? "its prompt is still being trained; GET /v1/tasks/" + task.Id + " shows its progress." : "it has no prompt to complete with.")}", "model");
         var m = host.Ready;
         string id = "cmpl-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -120,6 +122,7 @@ internal static class CompletionsEndpoints
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw PastDeadline(options, n); }
             text.Finish();
+            store.RecordUsage(tenant.Id, r.Model, prepared.PromptTokens, n);
             await context.Response.WriteAsJsonAsync(new
             {
                 id, @object = "text_completion", created, model = r.Model,
@@ -149,6 +152,7 @@ internal static class CompletionsEndpoints
             return;
         }
         string last = text.Finish();
+        store.RecordUsage(tenant.Id, r.Model, prepared.PromptTokens, n);
         await Send(context, Chunk(id, created, r.Model, last, text.FinishReason(n, r.MaxTokens), Usage(prepared, n)), ct);
         await context.Response.WriteAsync("data: [DONE]\n\n", ct);
         await context.Response.Body.FlushAsync(ct);

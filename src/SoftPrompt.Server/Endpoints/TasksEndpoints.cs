@@ -4,28 +4,38 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using SoftPrompt.MetaL;
 using SoftPrompt.Server.Hosting;
+using SoftPrompt.Server.Jobs;
 using SoftPrompt.Server.Store;
 using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tuning.Data;
+using SoftPrompt.Tuning.Training;
 
 namespace SoftPrompt.Server.Endpoints;
 
 /// <summary>
 /// /v1/tasks: a task is a prompt made from a few examples, stored, and usable as a completion's model. Method "metal" makes
-/// it synchronously with the PGM (one pass, no training) and answers 201 with the task; the tuning methods (asynchronous
-/// jobs) are not in this version.
+/// it synchronously with the PGM (one pass, no training) and answers 201 with the task; a tuning method (prompt, ptuning,
+/// prefix, deep, lora) answers 202 with the task queued and trains it as a job (<see cref="JobRunner"/>; its state and
+/// progress show in the task, its curve once trained).
 /// </summary>
 internal static class TasksEndpoints
 {
-    static readonly string[] TuningMethods = ["prompt", "prefix", "ptuning", "deep", "lora", "full", "attn-prefix"];
 
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/tasks", Create);
         app.MapGet("/v1/tasks", (HttpContext context, IStore store) =>
-            Results.Json(new { @object = "list", data = store.ListTasks(ApiKeyAuth.TenantOf(context).Id).Select(View) }));
+        {
+            var tenant = ApiKeyAuth.TenantOf(context);
+            var jobs = LatestJobs(store, tenant.Id);
+            return Results.Json(new { @object = "list", data = store.ListTasks(tenant.Id).Select(t => View(t, jobs.GetValueOrDefault(t.Id))) });
+        });
         app.MapGet("/v1/tasks/{id}", (string id, HttpContext context, IStore store) =>
-            Results.Json(View(store.GetTask(ApiKeyAuth.TenantOf(context).Id, id) ?? throw NotFound(id))));
+        {
+            var tenant = ApiKeyAuth.TenantOf(context);
+            var task = store.GetTask(tenant.Id, id) ?? throw NotFound(id);
+            return Results.Json(View(task, LatestJobs(store, tenant.Id).GetValueOrDefault(task.Id)));
+        });
         app.MapDelete("/v1/tasks/{id}", (string id, HttpContext context, IStore store, PromptCache prompts) =>
         {
             var tenant = ApiKeyAuth.TenantOf(context);
@@ -38,24 +48,37 @@ internal static class TasksEndpoints
     static ApiException NotFound(string id) => ApiException.NotFound($"no task '{(id.Length > 64 ? id[..64] + "…" : id)}' for this API key.");
 
     /// <summary>A task as the API shows it.</summary>
-    internal static object View(TaskRecord t) => new
+    internal static object View(TaskRecord t, JobRecord? job = null)
     {
-        id = t.Id, @object = "task", name = t.Name, method = t.Method, design = t.Design, state = t.State,
-        created = t.CreatedAt.ToUnixTimeSeconds(), prompt = JsonNode.Parse(t.PromptJson),
-    };
+        var prompt = JsonNode.Parse(t.PromptJson);
+        object? metrics = prompt is JsonObject o && o["curve"] is JsonArray curve ? new { curve = curve.DeepClone(), final_loss = o["final_loss"]?.DeepClone() } : null;
+        return new
+        {
+            id = t.Id, @object = "task", name = t.Name, method = t.Method, design = t.Design, state = t.State,
+            created = t.CreatedAt.ToUnixTimeSeconds(), prompt,
+            job = job is null ? null : JobsEndpoints.View(job, null),
+            metrics,
+        };
+    }
 
-    static async Task<IResult> Create(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, ServerOptions options)
+    /// <summary>The newest job of each of the tenant's tasks.</summary>
+    static Dictionary<string, JobRecord> LatestJobs(IStore store, string tenantId)
+    {
+        var latest = new Dictionary<string, JobRecord>();
+        foreach (var j in store.ListJobs(tenantId))   // newest first
+            latest.TryAdd(j.TaskId, j);
+        return latest;
+    }
+
+    static async Task<IResult> Create(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, JobRunner jobs, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var body = await RequestJson.ReadObject(context.Request);
         string name = RequestJson.RequiredString(body, "name", "name");
         if (name.Length > options.MaxNameLength) throw ApiException.BadField("name", $"at most {options.MaxNameLength} characters, got {name.Length}.");
         string method = RequestJson.OptionalString(body, "method", "method") ?? "metal";
-        if (method != "metal")
-            throw ApiException.BadField("method", TuningMethods.Contains(method)
-                ? $"'{method}' trains the prompt as an asynchronous job, which this version of the server does not run yet; only \"metal\" is supported."
-                : $"unknown method '{method}'; only \"metal\" is supported in this version.");
         var examples = ReadExamples(body, options);
+        if (method != "metal") return Train(context, store, host, jobs, options, tenant, name, method, body, examples);
         long? textDemos = RequestJson.OptionalInteger(body, "text_demonstrations", "text_demonstrations");
         var m = host.Ready;
         if (m.Pgm is null) throw ApiException.BadField("method", "this server has no prompt generation model (start it with --pgm DIR), so it cannot make \"metal\" tasks.");
@@ -89,6 +112,35 @@ internal static class TasksEndpoints
         try { store.InsertTask(record); }
         catch { store.DeleteAdapter(id); throw; }
         return Results.Json(View(record), statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>
+    /// A tuning method: the request is checked here (method, settings, template, examples that fit the model), the task is
+    /// stored as queued with its job, and the answer is 202 with the task; <see cref="JobRunner"/> trains it.
+    /// </summary>
+    static IResult Train(HttpContext context, IStore store, ModelHost host, JobRunner jobs, ServerOptions options, Tenant tenant, string name, string method,
+        JsonObject body, List<Example> examples)
+    {
+        var request = TuningJobRequest.Read(body, method, examples, options);
+        var m = host.Ready;
+        try
+        {
+            // What the runner will build, built once here so that a bad template or an example too long fails now, naming its field.
+            var (tuning, task, train, trainerOptions) = request.Build(m);
+            _ = new Trainer(m.Model, tuning, task, train, null, trainerOptions, Path.Combine(Path.GetTempPath(), "softprompt-check-only"));
+        }
+        catch (Exception e) when (e is ArgumentException or DataFormatException or TemplateException)
+        {
+            throw ApiException.BadField(body.ContainsKey("template") && e.Message.Contains("template", StringComparison.OrdinalIgnoreCase) ? "template" : "examples", e.Message);
+        }
+        string id = StoreIds.NewTaskId();
+        var record = new TaskRecord(id, tenant.Id, name, method, "", DateTimeOffset.UtcNow, "queued",
+            new JsonObject { ["method"] = method, ["steps"] = request.Steps, ["examples"] = examples.Count }.ToJsonString());
+        store.InsertTask(record);
+        var job = store.EnqueueJob(tenant.Id, id, method, request.ToJson());
+        jobs.Wake();
+        context.Response.Headers.Location = $"/v1/fine_tuning/jobs/{job.Id}";
+        return Results.Json(View(record, job), statusCode: StatusCodes.Status202Accepted);
     }
 
     /// <summary>examples: 1..MaxExamples objects with non-empty string input and output; the total text within MaxExampleChars (413 above it).</summary>
