@@ -49,7 +49,8 @@ public sealed class JobsTests
         Assert.Equal("queued", (string)created["state"]!);
         Assert.Equal($"/v1/fine_tuning/jobs/{jobId}", response.Headers.Location!.OriginalString);
 
-        var task = await WaitUntil(s, id, t => (string)t["state"]! is "ready" or "failed", "ready");
+        // The task turns ready (its adapter stored) just before its job is marked succeeded.
+        var task = await WaitUntil(s, id, t => (string)t["state"]! == "failed" || (string)t["job"]!["status"]! is "succeeded" or "failed", "finished");
         Assert.Equal("ready", (string)task["state"]!);
         Assert.Equal("succeeded", (string)task["job"]!["status"]!);
         Assert.Equal(1.0, (double)task["job"]!["progress"]!);
@@ -85,7 +86,7 @@ public sealed class JobsTests
         JsonArray resumedCurve;
         await using (var second = await RunningServer.Start(data, key, o => o.JobHeartbeatTimeoutSeconds = 1))
         {
-            var task = await WaitUntil(second, id, t => (string)t["state"]! is "ready" or "failed", "ready");
+            var task = await WaitUntil(second, id, t => (string)t["job"]!["status"]! is "succeeded" or "failed", "finished");
             Assert.Equal("ready", (string)task["state"]!);
             var job = (await second.Send(Get, $"/v1/fine_tuning/jobs/{jobId}", key)).Body!;
             Assert.Equal(2, (int)job["attempts"]!);
