@@ -41,6 +41,15 @@ public sealed class ServerOptions
     /// <summary>Loaded adapters kept in memory (least recently used leave first).</summary>
     public int AdapterCacheSize { get; set; } = 64;
 
+    /// <summary>Largest adapter archive POST /v1/adapters accepts, in bytes (413 above it).</summary>
+    public long MaxAdapterBytes { get; set; } = 64L << 20;
+
+    /// <summary>Most bytes an adapter archive may unpack to, all its files together (413 above it: a zip bomb stops here).</summary>
+    public long MaxAdapterUnpackedBytes { get; set; } = 256L << 20;
+
+    /// <summary>Vocabulary tokens shown per virtual token of a soft prompt (its nearest by cosine); 0 shows none.</summary>
+    public int NearestTokens { get; set; } = 5;
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelDir)) throw new ArgumentException("SoftPrompt:ModelDir (--model): a model directory is required (the shipped default model is not built yet).");
@@ -48,5 +57,8 @@ public sealed class ServerOptions
         if (MaxBodyBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxBodyBytes must be ≥ 1024, got {MaxBodyBytes}.");
         foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("AdapterCacheSize", AdapterCacheSize) })
             if (v < 1) throw new ArgumentException($"SoftPrompt:{name} must be ≥ 1, got {v}.");
+        if (MaxAdapterBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterBytes must be ≥ 1024, got {MaxAdapterBytes}.");
+        if (MaxAdapterUnpackedBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterUnpackedBytes must be ≥ 1024, got {MaxAdapterUnpackedBytes}.");
+        if (NearestTokens < 0) throw new ArgumentException($"SoftPrompt:NearestTokens must be ≥ 0, got {NearestTokens}.");
     }
 }

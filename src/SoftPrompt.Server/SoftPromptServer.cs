@@ -61,6 +61,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         ModelsEndpoints.Map(app);
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
+        AdaptersEndpoints.Map(app);
         return new SoftPromptServer(app, options, store, host, adminKey);
     }
 
