@@ -51,6 +51,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         var host = new ModelHost(options);
         builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host);
         builder.Services.AddProblemDetails();
+        builder.Services.AddApiDescription();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = null);
 
         var app = builder.Build();
@@ -62,6 +63,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
         AdaptersEndpoints.Map(app);
+        ApiDescription.Map(app);
         return new SoftPromptServer(app, options, store, host, adminKey);
     }
 
