@@ -64,6 +64,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         CompletionsEndpoints.Map(app);
         AdaptersEndpoints.Map(app);
         ApiDescription.Map(app);
+        WebPage.Map(app);
         return new SoftPromptServer(app, options, store, host, adminKey);
     }
 
