@@ -34,7 +34,7 @@ public sealed class AdapterUploadTests(AdapterServerFixture fixture) : IClassFix
     static readonly Lazy<ICausalLanguageModel> Model = new(() => ModelLoader.Load(TestModels.ModelDir));
 
     /// <summary>An adapter folder's files, made the way the CLI saves one (a random prompt-tuning or LoRA method for the test model).</summary>
-    static Dictionary<string, byte[]> AdapterFiles(string method = "prompt", int seed = 1)
+    internal static Dictionary<string, byte[]> AdapterFiles(string method = "prompt", int seed = 1)
     {
         string dir = Path.Combine(Path.GetTempPath(), "softprompt-adapter-" + Guid.NewGuid().ToString("N")[..8]);
         var m = MethodRegistry.Get(method).Create(new MethodOptions { VirtualTokens = 3, LoraRank = 2, TargetModules = ["c_attn"] }, Model.Value, new Rng((ulong)seed));
@@ -58,7 +58,7 @@ public sealed class AdapterUploadTests(AdapterServerFixture fixture) : IClassFix
         return ms.ToArray();
     }
 
-    static byte[] Zip(Dictionary<string, byte[]> files, string prefix = "") => Zip(files.Select(kv => (prefix + kv.Key, kv.Value)));
+    internal static byte[] Zip(Dictionary<string, byte[]> files, string prefix = "") => Zip(files.Select(kv => (prefix + kv.Key, kv.Value)));
 
     static byte[] TarGz(IEnumerable<TarEntry> entries)
     {

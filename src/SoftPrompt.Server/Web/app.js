@@ -162,6 +162,32 @@ async function createTask(event) {
   }
 }
 
+/** POST /v1/adapters: the archive and the name as multipart/form-data; the server checks the archive before storing it. */
+async function uploadAdapter(event) {
+  event.preventDefault();
+  const error = $("upload-error");
+  showError(error, null);
+  const file = $("upload-file").files[0];
+  if (!file) { showError(error, new ApiError(0, { detail: "choose the adapter's archive first.", field: "file" })); return; }
+  const form = new FormData();
+  form.append("name", $("upload-name").value);
+  form.append("file", file);
+  const button = $("upload");
+  button.disabled = true;
+  try {
+    const response = await fetch("/v1/adapters", { method: "POST", headers: headers(false), body: form });
+    if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+    const task = await response.json();
+    $("upload-form").reset();
+    await loadTasks();
+    render(task);
+  } catch (e) {
+    showError(error, e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function showTask(id) {
   try { render(await api("GET", `/v1/tasks/${encodeURIComponent(id)}`)); }
   catch (e) { showError($("status"), e); }
@@ -330,6 +356,7 @@ $("signin-form").addEventListener("submit", (e) => { e.preventDefault(); signIn(
 $("signout").addEventListener("click", signOut);
 $("refresh").addEventListener("click", loadTasks);
 $("create-form").addEventListener("submit", createTask);
+$("upload-form").addEventListener("submit", uploadAdapter);
 $("delete-task").addEventListener("click", deleteTask);
 $("use-task").addEventListener("click", () => {
   if (!current) return;

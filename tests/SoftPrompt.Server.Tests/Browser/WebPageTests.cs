@@ -176,6 +176,34 @@ public sealed class WebPageTests(WebPageFixture fixture) : IClassFixture<WebPage
     }
 
     [Fact]
+    public async Task In_Chromium_an_uploaded_adapter_becomes_a_task_and_a_bad_archive_shows_the_entry_at_fault()
+    {
+        var (page, errors) = await Open();
+        await SignIn(page, S.AdminKey);
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+
+        await page.FillAsync("#upload-name", "bad archive");
+        await page.SetInputFilesAsync("#upload-file", new FilePayload { Name = "adapter.zip", MimeType = "application/zip", Buffer = "not a zip"u8.ToArray() });
+        await page.ClickAsync("#upload");
+        await Expect(page.Locator("#upload-error")).ToContainTextAsync("not a .zip or .tar.gz archive");
+        await Expect(page.Locator("#upload-error .field")).ToHaveTextAsync("field: file");
+
+        var zip = AdapterUploadTests.Zip(AdapterUploadTests.AdapterFiles("prompt", seed: 9));
+        await page.FillAsync("#upload-name", "from elsewhere");
+        await page.SetInputFilesAsync("#upload-file", new FilePayload { Name = "adapter.zip", MimeType = "application/zip", Buffer = zip });
+        await page.ClickAsync("#upload");
+        await Expect(page.Locator("#detail-name")).ToHaveTextAsync("from elsewhere");
+        await Expect(page.Locator("#upload-error")).ToBeHiddenAsync();
+        await Expect(page.Locator("#detail-fields")).ToContainTextAsync("prompt");
+        await Expect(page.Locator("#nearest tbody tr")).ToHaveCountAsync(3);   // the adapter's 3 virtual tokens
+        string id = (await page.Locator("#detail-section").GetAttributeAsync("data-id"))!;
+        await Expect(page.Locator($"#tasks tr[data-id='{id}']")).ToContainTextAsync("ready");
+        Assert.Contains(id, await page.Locator("#play-model option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)"));
+        // The failed upload's 400 is the only console error (Chromium logs every failed request).
+        Assert.True(errors.All(e => e.Contains("400")), string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task In_Chromium_a_task_with_a_discrete_prompt_a_job_and_a_curve_renders_them()
     {
         // The API has no job or discrete-prompt task in this version: render() is given one directly, as the API will send it.
