@@ -264,6 +264,27 @@ public sealed class AdapterUploadTests(AdapterServerFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void Corrupted_archives_are_always_a_4xx_for_the_file_field_never_another_exception()
+    {
+        var files = AdapterFiles();
+        var rng = new Random(7);
+        var failures = new List<string>();
+        int refused = 0, read = 0;
+        foreach (var (kind, good) in new[] { ("zip", Zip(files)), ("tar.gz", TarGz(files.Select(kv => TarFile(kv.Key, kv.Value)))) })
+            for (int trial = 0; trial < 400; trial++)
+            {
+                var bad = (byte[])good.Clone();
+                if (trial % 4 == 0) bad = bad[..rng.Next(bad.Length)];                                   // truncated
+                else for (int f = 1 + rng.Next(4); f > 0; f--) bad[rng.Next(bad.Length)] ^= (byte)(1 << rng.Next(8));   // bits flipped
+                try { Server.Uploads.AdapterArchive.Unpack(bad, AdapterServerFixture.MaxUnpacked); read++; }
+                catch (Server.Hosting.ApiException e) when (e.Status is >= 400 and < 500 && e.Field == "file") { refused++; }
+                catch (Exception e) { failures.Add($"{kind} #{trial}: {e.GetType().Name}: {e.Message}"); }
+            }
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+        Assert.True(refused > 100, $"only {refused} of 800 corrupted archives were refused");
+    }
+
+    [Fact]
     public async Task Missing_or_wrong_form_fields_are_4xx_naming_the_field()
     {
         var zip = Zip(AdapterFiles());
