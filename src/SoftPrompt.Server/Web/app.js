@@ -210,14 +210,16 @@ function render(task, poll = true) {
   if (poll && ["queued", "running"].includes(task.state)) pollTimer = setTimeout(() => showTask(task.id), 2000);
 }
 
+/** A job's state: a progress bar while it is queued or running (indeterminate without a number), and its error if it failed. */
 function renderJob(task) {
-  const running = task.state !== "ready" || typeof task.progress === "number";
-  $("job").hidden = !running;
-  if (!running) return;
+  const hasProgress = typeof task.progress === "number";
+  $("job").hidden = task.state === "ready" && !hasProgress;
   const progress = $("job-progress");
-  if (typeof task.progress === "number") progress.value = Math.min(Math.max(task.progress, 0), 1);
-  else progress.removeAttribute("value");   // indeterminate
-  $("job-state").textContent = typeof task.progress === "number" ? `${task.state}: ${Math.round(task.progress * 100)}%` : task.state;
+  progress.hidden = !hasProgress && !["queued", "running"].includes(task.state);
+  if (hasProgress) progress.value = Math.min(Math.max(task.progress, 0), 1);
+  else progress.removeAttribute("value");
+  const error = typeof task.error === "string" ? task.error : task.error?.message;
+  $("job-state").textContent = (hasProgress ? `${task.state}: ${Math.round(task.progress * 100)}%` : task.state) + (error ? ` — ${error}` : "");
 }
 
 /**

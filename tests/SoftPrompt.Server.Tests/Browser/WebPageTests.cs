@@ -227,6 +227,15 @@ public sealed class WebPageTests(WebPageFixture fixture) : IClassFixture<WebPage
         await Expect(page.Locator("#prompt-text")).ToHaveTextAsync("Reverse <the> letters:");
         await Expect(page.Locator("#prompt-kind")).ToContainTextAsync("discrete prompt");
         await Expect(page.Locator("#nearest")).ToBeHiddenAsync();
+
+        task["state"] = "failed";
+        task["error"] = new JsonObject { ["message"] = "the loss became NaN <at> step 20" };
+        task.Remove("progress");
+        task.Remove("metrics");
+        await page.EvaluateAsync("t => window.softprompt.render(JSON.parse(t), false)", task.ToJsonString());
+        await Expect(page.Locator("#job-state")).ToHaveTextAsync("failed — the loss became NaN <at> step 20");
+        await Expect(page.Locator("#job-progress")).ToBeHiddenAsync();
+        Assert.Equal(0, await page.Locator("#curve svg").CountAsync());   // no curve: nothing drawn, no error
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 }
