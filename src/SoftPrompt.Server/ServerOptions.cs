@@ -65,6 +65,15 @@ public sealed class ServerOptions
     /// <summary>Bytes of tasks' prompt starts (keys and values) and adapters kept in memory; least recently used leave first.</summary>
     public long PromptCacheBytes { get; set; } = 512L << 20;
 
+    /// <summary>Largest adapter archive POST /v1/adapters accepts, in bytes (413 above it).</summary>
+    public long MaxAdapterBytes { get; set; } = 64L << 20;
+
+    /// <summary>Most bytes an adapter archive may unpack to, all its files together (413 above it: a zip bomb stops here).</summary>
+    public long MaxAdapterUnpackedBytes { get; set; } = 256L << 20;
+
+    /// <summary>Vocabulary tokens shown per virtual token of a soft prompt (its nearest by cosine); 0 shows none.</summary>
+    public int NearestTokens { get; set; } = 5;
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelDir)) throw new ArgumentException("SoftPrompt:ModelDir (--model): a model directory is required (the shipped default model is not built yet).");
@@ -74,5 +83,8 @@ public sealed class ServerOptions
         foreach (var (name, v) in new[] { ("MaxExamples", MaxExamples), ("MaxExampleChars", MaxExampleChars), ("MaxNameLength", MaxNameLength), ("MaxTokens", MaxTokens), ("MaxPromptChars", MaxPromptChars), ("MaxBatchRows", MaxBatchRows), ("MaxQueuedRequests", MaxQueuedRequests), ("RequestTimeoutSeconds", RequestTimeoutSeconds), ("MaxTrainingSteps", MaxTrainingSteps), ("JobHeartbeatTimeoutSeconds", JobHeartbeatTimeoutSeconds), ("JobPollSeconds", JobPollSeconds) })
             if (v < 1) throw new ArgumentException($"SoftPrompt:{name} must be ≥ 1, got {v}.");
         if (PromptCacheBytes < 0) throw new ArgumentException($"SoftPrompt:PromptCacheBytes must be ≥ 0, got {PromptCacheBytes}.");
+        if (MaxAdapterBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterBytes must be ≥ 1024, got {MaxAdapterBytes}.");
+        if (MaxAdapterUnpackedBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterUnpackedBytes must be ≥ 1024, got {MaxAdapterUnpackedBytes}.");
+        if (NearestTokens < 0) throw new ArgumentException($"SoftPrompt:NearestTokens must be ≥ 0, got {NearestTokens}.");
     }
 }

@@ -58,6 +58,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         var prompts = new PromptCache(options.PromptCacheBytes);
         builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>().AddSingleton<JobRunner>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddApiDescription();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = null);
 
         var app = builder.Build();
@@ -75,6 +76,9 @@ public sealed class SoftPromptServer : IAsyncDisposable
         JobsEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         AdminEndpoints.Map(app);
+        AdaptersEndpoints.Map(app);
+        ApiDescription.Map(app);
+        WebPage.Map(app);
         return new SoftPromptServer(app, options, store, host, scheduler, jobs, adminKey);
     }
 

@@ -87,13 +87,14 @@ internal static class TasksEndpoints
             throw ApiException.BadField("text_demonstrations", $"between 0 and {examples.Count - 1} (the number of examples less one, which the PGM reads), got {textDemos}.");
 
         string id = StoreIds.NewTaskId(), dir = store.AdapterPath(id);
-        var made = await scheduler.RunAsync(lm =>
+        var (made, nearest) = await scheduler.RunAsync(lm =>
         {
             TaskPrompt task;
             try { using (Tape.NoGrad()) task = TaskPromptMaker.Make(lm.Model, lm.Pgm!, lm.Format, lm.Encoder, examples, k, "examples"); }
             catch (Exception e) when (e is ArgumentException or DataFormatException) { throw ApiException.BadField("examples", e.Message); }
             TaskPromptMaker.SaveAdapter(dir, task, lm.Model, lm.Format, lm.Encoder, host.ModelName, lm.EosId);
-            return task;
+            // A discrete prompt reads as its text; a soft one as its nearest vocabulary tokens.
+            return (task, task.Prompt.TokenIds is null ? PromptNearestTokens.Json(task.Prompt.Tokens, lm, options.NearestTokens) : null);
         }, context.RequestAborted);
         // The adapter is stored (with PostgreSQL: copied into the database for the other replicas) before the row exists:
         // a crash in between leaves an unreferenced adapter, never a row without its adapter.
@@ -108,6 +109,7 @@ internal static class TasksEndpoints
             ["text_demonstrations"] = made.TextDemonstrations.Count,
         };
         if (made.Prompt.TokenIds is { } ids) prompt["text"] = m.Encoder.Decode(ids);
+        if (nearest is not null) prompt["nearest_tokens"] = nearest;
         var record = new TaskRecord(id, tenant.Id, name, "metal", m.PgmDesign, DateTimeOffset.UtcNow, "ready", prompt.ToJsonString());
         try { store.InsertTask(record); }
         catch { store.DeleteAdapter(id); throw; }

@@ -102,7 +102,10 @@ internal sealed class JobRunner : IAsyncDisposable
             _store.SaveAdapter(job.TaskId, adapter);
             _prompts.Forget(job.TaskId);
             double? last = result.Losses.Count > 0 ? result.Losses[^1] : curve.LastOrDefault()?.AsArray()[1]?.GetValue<double>();
-            string description = Describe(request, method.TrainableParameters, curve, last);
+            var described = JsonNode.Parse(Describe(request, method.TrainableParameters, curve, last))!.AsObject();
+            using (SoftPrompt.Tensors.Autograd.Tape.NoGrad())
+                if (PromptNearestTokens.Json(method.Compute().VirtualTokens, m, _options.NearestTokens) is { } nearest) described["nearest_tokens"] = nearest;
+            string description = described.ToJsonString();
             // The training state leaves first: a crash before the job is marked done costs a retraining (which ends the
             // same), never a task without its adapter.
             Cleanup(dir);
