@@ -56,7 +56,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         var host = new ModelHost(options);
         var metrics = new ServerMetrics();
         var prompts = new PromptCache(options.PromptCacheBytes);
-        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>().AddSingleton<JobRunner>();
+        builder.Services.AddSingleton(options).AddSingleton(store).AddSingleton(host).AddSingleton(metrics).AddSingleton(prompts).AddSingleton<Scheduler>().AddSingleton<JobRunner>().AddSingleton<UsageRecorder>();
         builder.Services.AddProblemDetails();
         builder.Services.AddApiDescription();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = null);
@@ -74,6 +74,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
         TasksEndpoints.Map(app);
         CompletionsEndpoints.Map(app);
         JobsEndpoints.Map(app);
+        UsageEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         AdminEndpoints.Map(app);
         AdaptersEndpoints.Map(app);

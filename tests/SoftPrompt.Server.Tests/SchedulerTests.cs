@@ -105,6 +105,21 @@ public sealed class SchedulerTests
         Assert.Equal(0, Sample(after, "softprompt_queue_depth"));
         Assert.True(Sample(after, "softprompt_http_requests_total{route=\"/v1/completions\",method=\"POST\",status=\"200\"}") >= 2 * requests.Length);
         Assert.True(Sample(after, "softprompt_generated_tokens_total") > 0);
+
+        // Usage is written in batches: every completion shows, by model, within a few seconds.
+        JsonNode recorded = null!;
+        for (int i = 0; i < 100; i++)
+        {
+            recorded = (await s.Send(Get, "/v1/usage", s.AdminKey)).Body!;
+            if (recorded["data"]!.AsArray().Sum(u => (long)u!["requests"]!) == 2 * requests.Length) break;
+            await Task.Delay(100);
+        }
+        var byModel = recorded["data"]!.AsArray().ToDictionary(u => (string)u!["model"]!);
+        Assert.Equal(4, (long)byModel[a]!["requests"]!);
+        Assert.Equal(4, (long)byModel["gpt2-random"]!["requests"]!);
+        long completionTokens = answers.Sum(x => (long)x.Body!["usage"]!["completion_tokens"]!);
+        Assert.Equal(2 * completionTokens, byModel.Values.Sum(u => (long)u!["completion_tokens"]!));
+        Assert.Equal(400, (await s.Send(Get, "/v1/usage?since=yesterday", s.AdminKey)).Status);
     }
 
     [Fact]

@@ -93,7 +93,7 @@ internal static class CompletionsEndpoints
         return new PreparedCompletion(ids, plan, deltas, options, positions, cached);
     }
 
-    static async Task Complete(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, PromptCache prompts, ServerOptions options)
+    static async Task Complete(HttpContext context, IStore store, ModelHost host, Scheduler scheduler, PromptCache prompts, UsageRecorder usage, ServerOptions options)
     {
         var tenant = ApiKeyAuth.TenantOf(context);
         var r = Read(await RequestJson.ReadObject(context.Request), options);
@@ -122,7 +122,7 @@ internal static class CompletionsEndpoints
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw PastDeadline(options, n); }
             text.Finish();
-            store.RecordUsage(tenant.Id, r.Model, prepared.PromptTokens, n);
+            usage.Record(tenant.Id, r.Model, prepared.PromptTokens, n);
             await context.Response.WriteAsJsonAsync(new
             {
                 id, @object = "text_completion", created, model = r.Model,
@@ -152,7 +152,7 @@ internal static class CompletionsEndpoints
             return;
         }
         string last = text.Finish();
-        store.RecordUsage(tenant.Id, r.Model, prepared.PromptTokens, n);
+        usage.Record(tenant.Id, r.Model, prepared.PromptTokens, n);
         await Send(context, Chunk(id, created, r.Model, last, text.FinishReason(n, r.MaxTokens), Usage(prepared, n)), ct);
         await context.Response.WriteAsync("data: [DONE]\n\n", ct);
         await context.Response.Body.FlushAsync(ct);

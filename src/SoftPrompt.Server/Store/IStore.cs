@@ -115,6 +115,9 @@ public interface IStore : IDisposable
     /// <summary>One request's tokens, against the model it used (the base model's name or a task id).</summary>
     void RecordUsage(string tenantId, string model, int promptTokens, int completionTokens);
 
+    /// <summary>Several requests' usage in one transaction (what <c>UsageRecorder</c> flushes).</summary>
+    void RecordUsage(IReadOnlyList<UsageRecord> records);
+
     /// <summary>The tenant's usage per model since a time (everything when null), by model id.</summary>
     IReadOnlyList<UsageSummary> Usage(string tenantId, DateTimeOffset? since = null);
 }

@@ -32,6 +32,9 @@ public sealed record JobRecord(
     public bool IsFinished => State is JobState.Succeeded or JobState.Failed or JobState.Cancelled;
 }
 
+/// <summary>One request's tokens against the model it used (the base model's name or a task id), and when.</summary>
+public sealed record UsageRecord(string TenantId, string Model, int PromptTokens, int CompletionTokens, DateTimeOffset At);
+
 /// <summary>One tenant's use of one model (the base model's name or a task id) over a period: requests and tokens.</summary>
 public sealed record UsageSummary(string Model, long Requests, long PromptTokens, long CompletionTokens)
 {

@@ -305,12 +305,20 @@ public abstract class SqlStore : IStore
 
     // --- usage ---
 
-    public void RecordUsage(string tenantId, string model, int promptTokens, int completionTokens)
+    public void RecordUsage(string tenantId, string model, int promptTokens, int completionTokens) =>
+        RecordUsage([new UsageRecord(tenantId, model, promptTokens, completionTokens, Now())]);
+
+    public void RecordUsage(IReadOnlyList<UsageRecord> records)
     {
-        if (promptTokens < 0 || completionTokens < 0) throw new ArgumentOutOfRangeException(nameof(promptTokens), "token counts must not be negative.");
+        foreach (var r in records)
+            if (r.PromptTokens < 0 || r.CompletionTokens < 0) throw new ArgumentOutOfRangeException(nameof(records), "token counts must not be negative.");
+        if (records.Count == 0) return;
         using var c = Connect();
-        Exec(c, null, "INSERT INTO usage (tenant_id, model, prompt_tokens, completion_tokens, at) VALUES (@t, @m, @p, @c, @at)",
-            ("@t", tenantId), ("@m", model), ("@p", promptTokens), ("@c", completionTokens), ("@at", Timestamp(Now())));
+        using var tx = c.BeginTransaction();
+        foreach (var r in records)
+            Exec(c, tx, "INSERT INTO usage (tenant_id, model, prompt_tokens, completion_tokens, at) VALUES (@t, @m, @p, @c, @at)",
+                ("@t", r.TenantId), ("@m", r.Model), ("@p", r.PromptTokens), ("@c", r.CompletionTokens), ("@at", Timestamp(r.At)));
+        tx.Commit();
     }
 
     public IReadOnlyList<UsageSummary> Usage(string tenantId, DateTimeOffset? since = null)

@@ -297,7 +297,7 @@ public abstract class StoreContractTests : IDisposable
     {
         var (a, _) = Store.CreateTenant("a");
         var task = AddTask(Store, a.Id);
-        const int jobs = 40, workersEach = 3;
+        const int jobs = 200, workersEach = 3;   // enough that the workers overlap even when a claim takes a fraction of a millisecond
         for (int i = 0; i < jobs; i++) Store.EnqueueJob(a.Id, task.Id, "prompt", $$"""{"i":{{i}}}""");
         var stores = new[] { Store, OpenReplica() };
         var claims = new System.Collections.Concurrent.ConcurrentBag<(string Job, string Replica)>();
