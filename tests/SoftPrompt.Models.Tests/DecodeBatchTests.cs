@@ -68,6 +68,32 @@ public class DecodeBatchTests
         }
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void PromptsStartedTogetherInOnePassGiveWhatEachGivesAlone(string name)
+    {
+        var model = Model(name);
+        (IReadOnlyList<int> Prompt, GenerationOptions Options, RowPlan? Plan)[] prompts =
+        [
+            ([0, 0, 3, 14, 15, 9, 2, 6], new(MaxNewTokens: 6), Plan(model, 11, prefix: 3, soft: 2)),
+            ([5, 1], new(MaxNewTokens: 7, Temperature: 0.8f, Seed: 3), null),
+            ([0, 4, 4, 12, 7, 7, 1, 9, 9, 3, 2, 11], new(MaxNewTokens: 5), Plan(model, 12, prefix: 0, soft: 1)),
+            ([8, 8, 1], new(MaxNewTokens: 0), null),
+            ([2, 7, 1, 8], new(MaxNewTokens: 4), Plan(model, 13, prefix: 4, soft: 0, delta: false)),
+        ];
+        var batch = new DecodeBatch(model);
+        var early = batch.Start([3, 3, 3], new GenerationOptions(MaxNewTokens: 9));
+        batch.Step();
+        var sequences = batch.Start(prompts);
+        Assert.True(sequences[3].IsDone);
+        Assert.Empty(sequences[3].Generated);
+        while (batch.Count > 0) batch.Step();
+        for (int i = 0; i < prompts.Length; i++)
+            Assert.Equal(Alone(model, prompts[i].Prompt, prompts[i].Options, prompts[i].Plan), sequences[i].Generated);
+        Assert.Equal(Alone(model, [3, 3, 3], new GenerationOptions(MaxNewTokens: 9), null), early.Generated);
+    }
+
     [Fact]
     public void ARemovedSequenceLeavesAndTheOthersGoOnAsAlone()
     {

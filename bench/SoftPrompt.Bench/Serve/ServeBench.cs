@@ -18,7 +18,8 @@ namespace SoftPrompt.Bench.Serve;
 /// `softprompt serve` under load, on loopback, with the shipped symbol-world target and PGM (models/metal): clients
 /// send greedy completions of an unseen rule's inputs, each client one request after another, for a bounded number
 /// of requests and seconds. (a) the task's stored MetaL prompt against in-context learning with the same 8
-/// demonstrations sent in every request (requests/s, p50/p99 latency, exact match); (b) 8 tasks at once against one;
+/// demonstrations sent in every request (requests/s, p50/p99 latency, exact match); (b) 8 tasks of mixed methods at once
+/// (MetaL prefixes, prompt tuning and LoRA trained by the server's jobs) against one;
 /// (c) one long generation's decode tokens/s through the server against <see cref="Generator.Generate"/> in-process on
 /// the same model (the server's overhead).
 /// </summary>
@@ -89,11 +90,31 @@ public static class ServeBench
                     Note: null));
                 rows.Add(new BenchRow($"{c} client{(c == 1 ? "" : "s")}: p50 / p99 latency, stored prompt (p99 {stored.P99:F1} ms) vs ICL (p99 {icl.P99:F1} ms)", stored.P50, icl.P50, "ms p50", LowerIsBetter: true));
             }
+            // Eight tasks of mixed methods: four MetaL prompts (prefixes) and two prompt-tuned and two LoRA tasks trained
+            // by the server's jobs (20 steps: their accuracy does not matter here, their plans do — LoRA acts on every step).
+            var tuned = new List<string>();
+            foreach (var (method, t) in new[] { ("prompt", 4), ("prompt", 5), ("lora", 6), ("lora", 7) })
+            {
+                var examples = tasks[t].Demonstrations.Split(format.Delimiter, StringSplitOptions.RemoveEmptyEntries)
+                    .Select(d => d.Split(format.Separator + " ")).Select(p => new { input = p[0], output = p[1] });
+                var created = await Post(http, "/v1/tasks", new { name = $"{method} {t}", method, steps = 20, num_virtual_tokens = 8, lora_r = 8, examples });
+                tuned.Add((string)created["id"]!);
+            }
+            foreach (string id in tuned)
+                for (var sw = Stopwatch.StartNew(); ; await Task.Delay(200))
+                {
+                    using var r = await http.GetAsync($"/v1/tasks/{id}");
+                    var state = (string)JsonNode.Parse(await r.Content.ReadAsStringAsync())!["state"]!;
+                    if (state == "ready") break;
+                    if (state is "failed" or "cancelled" || sw.Elapsed > TimeSpan.FromMinutes(5)) throw new InvalidOperationException($"the tuning task {id} is {state}.");
+                }
+            string[] mixedModels = [tasks[0].Id, tasks[1].Id, tasks[2].Id, tasks[3].Id, .. tuned];
+            object Mixed(int i) => new { model = mixedModels[i % 8], prompt = tasks[i % 8].Queries[(i / 8) % 64].Input, max_tokens = SymbolWorld.Length + 1, temperature = 0 };
             foreach (int c in Clients.Where(c => c >= 8))
             {
                 var single = await Load(http, c, perScenario, seconds, i => Stored(0, i));
-                var mixed = await Load(http, c, perScenario, seconds, i => Stored(i % 8, i / 8));
-                rows.Add(new BenchRow($"{c} clients: requests/s, 8 tasks at once vs 1 task (goal ≥ 0.8)", mixed.PerSecond, single.PerSecond, "req/s"));
+                var mixed = await Load(http, c, perScenario, seconds, Mixed);
+                rows.Add(new BenchRow($"{c} clients: requests/s, 8 tasks of mixed methods (4 MetaL, 2 prompt tuning, 2 LoRA) vs 1 task (goal ≥ 0.8)", mixed.PerSecond, single.PerSecond, "req/s"));
             }
 
             // Decode: one long greedy generation of the base model, through the server and in-process.

@@ -34,24 +34,55 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
     /// Runs the prompt alone under its row plan (virtual tokens, prefix, deltas) and chooses the first new token. The
     /// sequence joins the batch unless that token already ends it (or MaxNewTokens is 0).
     /// </summary>
-    public DecodeSequence Start(IReadOnlyList<int> prompt, GenerationOptions options, RowPlan? plan = null)
+    public DecodeSequence Start(IReadOnlyList<int> prompt, GenerationOptions options, RowPlan? plan = null) => Start([(prompt, options, plan)])[0];
+
+    /// <summary>
+    /// Runs several prompts in one forward pass — left-padded and masked, each under its own row plan, as
+    /// <see cref="Generator.GenerateBatch"/> does — and chooses each one's first token; each joins the batch unless that
+    /// token already ends it. One pass reads the weights once for all of them, where one pass each would read them again.
+    /// </summary>
+    public IReadOnlyList<DecodeSequence> Start(IReadOnlyList<(IReadOnlyList<int> Prompt, GenerationOptions Options, RowPlan? Plan)> prompts)
     {
-        if (prompt.Count == 0) throw new ArgumentException("DecodeBatch.Start: the prompt has no tokens.");
-        options.Validate();
-        var sequence = new DecodeSequence(prompt, options, plan is null ? null : Continuation(plan), (plan?.Prefix?.Length ?? 0) + prompt.Count);
-        if (options.MaxNewTokens == 0) { sequence.IsDone = true; return sequence; }
+        foreach (var (prompt, options, _) in prompts)
+        {
+            if (prompt.Count == 0) throw new ArgumentException("DecodeBatch.Start: a prompt has no tokens.");
+            options.Validate();
+        }
+        var sequences = prompts.Select(p => new DecodeSequence(p.Prompt, p.Options, p.Plan is null ? null : Continuation(p.Plan), (p.Plan?.Prefix?.Length ?? 0) + p.Prompt.Count)).ToArray();
+        var run = Enumerable.Range(0, prompts.Count).Where(i => prompts[i].Options.MaxNewTokens > 0).ToArray();
+        foreach (int i in Enumerable.Range(0, prompts.Count).Except(run)) sequences[i].IsDone = true;
+        if (run.Length == 0) return sequences;
+        int batch = run.Length, longest = run.Max(i => prompts[i].Prompt.Count);
+        var pads = run.Select(i => longest - prompts[i].Prompt.Count).ToArray();
+        var ids = new int[batch * longest];
+        var mask = new int[batch * longest];
+        var outputs = new int[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            var prompt = prompts[run[b]].Prompt;
+            for (int t = 0; t < prompt.Count; t++) ids[b * longest + pads[b] + t] = prompt[t];
+            mask.AsSpan(b * longest + pads[b], prompt.Count).Fill(1);
+            outputs[b] = b * longest + longest - 1;
+        }
+        var rows = run.Select(i => prompts[i].Plan).ToArray();
+        PromptPlan? plan = null;
+        if (rows.Any(r => r is not null) || ParameterDeltas.Count > 0)
+            plan = new PromptPlan(new PromptPlan(rows).Shifted(pads).Rows) { ParameterDeltas = ParameterDeltas };   // virtual tokens move past the padding
         var cache = new KvCache(model.Config.Layers);
-        var ids = prompt.ToArray();
-        var promptPlan = plan is null && ParameterDeltas.Count == 0 ? null : new PromptPlan([plan]) { ParameterDeltas = ParameterDeltas };
         using (Tape.NoGrad())
         using (TensorScope.Begin())
         {
-            var logits = model.Forward(ids, 1, ids.Length, new ForwardOptions { Cache = cache, Plan = promptPlan, OutputPositions = [ids.Length - 1] });   // [1, V]
-            sequence.Choose(logits.Span);
+            var logits = model.Forward(ids, batch, longest, new ForwardOptions { Cache = cache, AttentionMask = batch == 1 ? null : mask, Plan = plan, OutputPositions = outputs });   // [B, V]
+            int v = logits.Size(-1);
+            for (int b = 0; b < batch; b++) sequences[run[b]].Choose(logits.Span.Slice(b * v, v));
         }
-        sequence.Place(cache, 0, ids.Length);
-        if (!sequence.IsDone) { _rows.Add(sequence); _regroup = true; }
-        return sequence;
+        for (int b = 0; b < batch; b++)
+        {
+            var sequence = sequences[run[b]];
+            sequence.Place(cache, b, prompts[run[b]].Prompt.Count);
+            if (!sequence.IsDone) { _rows.Add(sequence); _regroup = true; }
+        }
+        return sequences;
     }
 
     /// <summary>Takes a sequence out of the batch (a cancelled request); its tokens so far stay readable.</summary>

@@ -102,31 +102,45 @@ internal sealed class Scheduler : IAsyncDisposable
         FailAll(new OperationCanceledException("the server is stopping."));
     }
 
-    /// <summary>Moves queued requests into the batch while it has room: each one's prompt runs alone and chooses its first token.</summary>
+    /// <summary>
+    /// Moves queued requests into the batch while it has room: each is prepared (its errors are its own), then the
+    /// prompts of each batch group run together in one pass (DecodeBatch.Start with several prompts)
+    /// and choose their first tokens.
+    /// </summary>
     void Admit(LoadedModel m)
     {
-        while (_active.Count < _options.MaxBatchRows && _queue.TryDequeue(out var work))
+        var admitted = new List<(CompletionWork Work, PreparedCompletion Prepared)>();
+        while (_active.Count + admitted.Count < _options.MaxBatchRows && _queue.TryDequeue(out var work))
         {
             Interlocked.Decrement(ref _waiting);
             Metrics.QueueWait(Stopwatch.GetElapsedTime(work.QueuedAt));
-            if (work.Cancelled.IsCancellationRequested) { work.Fail(new OperationCanceledException(work.Cancelled)); continue; }
-            PreparedCompletion prepared;
-            DecodeSequence sequence;
-            try
-            {
-                prepared = work.Prepare(m);
-                sequence = Batch(m, prepared.ParameterDeltas).Start(prepared.Ids, prepared.Options, prepared.Plan);
-            }
+            if (work.Cancelled.IsCancellationRequested) { work.Fail(new OperationCanceledException(work.Cancelled)); Metrics.Cancelled(); continue; }
+            try { admitted.Add((work, work.Prepare(m))); }
             catch (Exception e)
             {
                 if (e is not ApiException) _log.LogError(e, "a completion failed before decoding");
                 work.Fail(e);
+            }
+        }
+        foreach (var group in admitted.GroupBy(a => a.Prepared.ParameterDeltas, ReferenceEqualityComparer.Instance))
+        {
+            var works = group.ToList();
+            IReadOnlyList<DecodeSequence> sequences;
+            try { sequences = Batch(m, works[0].Prepared.ParameterDeltas).Start([.. works.Select(w => ((IReadOnlyList<int>)w.Prepared.Ids, w.Prepared.Options, w.Prepared.Plan))]); }
+            catch (Exception e)
+            {
+                _log.LogError(e, "the first pass of {Count} completions failed", works.Count);
+                foreach (var w in works) w.Work.Fail(e);
                 continue;
             }
-            work.Begin(prepared, sequence);
-            Metrics.Prefilled(prepared.Ids.Length);
-            Metrics.Generated(work.Emit());
-            if (!sequence.IsDone) _active.Add(work);
+            for (int i = 0; i < works.Count; i++)
+            {
+                var (work, prepared) = works[i];
+                work.Begin(prepared, sequences[i]);
+                Metrics.Prefilled(prepared.Ids.Length);
+                Metrics.Generated(work.Emit());
+                if (!sequences[i].IsDone) _active.Add(work);
+            }
         }
     }
 
