@@ -47,7 +47,8 @@ internal static class ServeCommand
         if (server.FirstAdminKey is { } key)
             AnsiConsole.MarkupLine($"first admin key (shown once; only its hash is stored): [bold]{key}[/]");
         await server.Host.WhenLoaded;
-        AnsiConsole.MarkupLine($"ready: base model [bold]{Markup.Escape(server.Host.ModelName)}[/]; Ctrl+C stops.");
+        AnsiConsole.MarkupLine($"ready: base model [bold]{Markup.Escape(server.Host.ModelName)}[/]; the web page is {Markup.Escape(server.Urls[0].TrimEnd('/'))}/, " +
+            $"the API {Markup.Escape(server.Urls[0].TrimEnd('/'))}/v1 (OpenAPI: /openapi/v1.json, metrics: /metrics); Ctrl+C stops.");
         await server.WaitForShutdownAsync();
         return 0;
     }
