@@ -21,7 +21,8 @@ namespace SoftPrompt.Bench.Serve;
 /// demonstrations sent in every request (requests/s, p50/p99 latency, exact match); (b) 8 tasks of mixed methods at once
 /// (MetaL prefixes, prompt tuning and LoRA trained by the server's jobs) against one;
 /// (c) one long generation's decode tokens/s through the server against <see cref="Generator.Generate"/> in-process on
-/// the same model (the server's overhead).
+/// the same model (the server's overhead). With SOFTPROMPT_BENCH_METRICS=FILE the server's /metrics at the end go to FILE
+/// (where the scheduler's time went: prefill and decode-step sums against the wall time).
 /// </summary>
 public static class ServeBench
 {
@@ -144,7 +145,12 @@ public static class ServeBench
                 generated / Statistics.Median(timeServer.Skip(1).ToList()), local / Statistics.Median(timeInProcess.Skip(1).ToList()), "tok/s"));
             return rows;
         }
-        finally { await server.DisposeAsync(); }
+        finally
+        {
+            if (Environment.GetEnvironmentVariable("SOFTPROMPT_BENCH_METRICS") is { } dump)
+                File.WriteAllText(dump, await http.GetStringAsync("/metrics"));
+            await server.DisposeAsync();
+        }
     }
 
     static async Task<JsonNode> Post(HttpClient http, string path, object body)

@@ -126,6 +126,7 @@ internal sealed class Scheduler : IAsyncDisposable
         {
             var works = group.ToList();
             IReadOnlyList<DecodeSequence> sequences;
+            long start = Stopwatch.GetTimestamp();
             try { sequences = Batch(m, works[0].Prepared.ParameterDeltas).Start([.. works.Select(w => ((IReadOnlyList<int>)w.Prepared.Ids, w.Prepared.Options, w.Prepared.Plan))]); }
             catch (Exception e)
             {
@@ -133,6 +134,7 @@ internal sealed class Scheduler : IAsyncDisposable
                 foreach (var w in works) w.Work.Fail(e);
                 continue;
             }
+            Metrics.PrefillTook(Stopwatch.GetElapsedTime(start));
             for (int i = 0; i < works.Count; i++)
             {
                 var (work, prepared) = works[i];

@@ -15,7 +15,7 @@ internal sealed class ServerMetrics
     static readonly double[] RowBuckets = [1, 2, 4, 8, 16, 32, 64, 128];
 
     readonly Counter _requests, _generated, _prefilled, _rejected, _cancelled;
-    readonly Histogram _requestSeconds, _stepSeconds, _batchRows, _queueWaitSeconds;
+    readonly Histogram _requestSeconds, _stepSeconds, _batchRows, _queueWaitSeconds, _prefillSeconds;
 
     public CollectorRegistry Registry { get; } = Prometheus.Metrics.NewCustomRegistry();
 
@@ -28,6 +28,7 @@ internal sealed class ServerMetrics
         _generated = f.CreateCounter("softprompt_generated_tokens_total", "Tokens generated for completions (its rate is the server's decode tokens/s).");
         _prefilled = f.CreateCounter("softprompt_prefill_tokens_total", "Prompt tokens run through the model (those a stored prompt start held are not counted).");
         _stepSeconds = f.CreateHistogram("softprompt_decode_step_seconds", "Time of one decoding step (one forward pass over the batch).", new HistogramConfiguration { Buckets = LatencyBuckets });
+        _prefillSeconds = f.CreateHistogram("softprompt_prefill_seconds", "Time of one first pass over the prompts admitted together.", new HistogramConfiguration { Buckets = LatencyBuckets });
         _batchRows = f.CreateHistogram("softprompt_decode_batch_rows", "Sequences decoded together in one step.", new HistogramConfiguration { Buckets = RowBuckets });
         _queueWaitSeconds = f.CreateHistogram("softprompt_queue_wait_seconds", "Time a completion waited before joining the batch.", new HistogramConfiguration { Buckets = LatencyBuckets });
         _rejected = f.CreateCounter("softprompt_requests_rejected_total", "Completions refused with 429 because the queue was full.");
@@ -67,6 +68,7 @@ internal sealed class ServerMetrics
 
     public void Generated(int tokens) { if (tokens > 0) _generated.Inc(tokens); }
     public void Prefilled(int tokens) => _prefilled.Inc(tokens);
+    public void PrefillTook(TimeSpan elapsed) => _prefillSeconds.Observe(elapsed.TotalSeconds);
     public void Stepped(int rows, TimeSpan elapsed) { _batchRows.Observe(rows); _stepSeconds.Observe(elapsed.TotalSeconds); }
     public void QueueWait(TimeSpan waited) => _queueWaitSeconds.Observe(waited.TotalSeconds);
     public void Rejected() => _rejected.Inc();
