@@ -48,6 +48,7 @@ internal sealed class Scheduler : IAsyncDisposable
     /// <summary>Queues a completion, or answers 429 (with Retry-After) when the queue is full.</summary>
     public void Submit(CompletionWork work)
     {
+        if (_stopping) throw new ApiException(StatusCodes.Status503ServiceUnavailable, "the server is stopping.") { RetryAfterSeconds = 5 };
         if (Interlocked.Increment(ref _waiting) > _options.MaxQueuedRequests)
         {
             Interlocked.Decrement(ref _waiting);
@@ -63,6 +64,7 @@ internal sealed class Scheduler : IAsyncDisposable
     public Task<T> RunAsync<T>(Func<LoadedModel, T> work, CancellationToken ct)
     {
         _ = _host.Ready;
+        if (_stopping) throw new ApiException(StatusCodes.Status503ServiceUnavailable, "the server is stopping.") { RetryAfterSeconds = 5 };
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _exclusive.Enqueue((m =>
         {
