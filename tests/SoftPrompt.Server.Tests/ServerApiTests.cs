@@ -199,6 +199,7 @@ public sealed class ServerApiTests(ServerFixture fixture) : IClassFixture<Server
         { "/v1/tasks", """{"name":"t","examples":[{"input":1,"output":"b"}]}""", 400, "examples[0].input" },
         { "/v1/tasks", """{"name":"t","examples":["ab"]}""", 400, "examples[0]" },
         { "/v1/tasks", """{"name":"t","method":"full","examples":[{"input":"a","output":"b"}]}""", 400, "method" },
+        { "/v1/tasks", """{"name":"t","method":"metal","design":"discrete","examples":[{"input":"a","output":"b"}]}""", 400, "design" },
         { "/v1/tasks", """{"name":"t","method":"magic","examples":[{"input":"a","output":"b"}]}""", 400, "method" },
         { "/v1/tasks", """{"name":"t","examples":[{"input":"a","output":"b"}],"text_demonstrations":1}""", 400, "text_demonstrations" },
         { "/v1/tasks", """{"name":"t","examples":[{"input":"a","output":"b"}],"text_demonstrations":"x"}""", 400, "text_demonstrations" },

@@ -82,6 +82,9 @@ internal static class TasksEndpoints
         long? textDemos = RequestJson.OptionalInteger(body, "text_demonstrations", "text_demonstrations");
         var m = host.Ready;
         if (m.Pgm is null) throw ApiException.BadField("method", "this server has no prompt generation model (start it with --pgm DIR), so it cannot make \"metal\" tasks.");
+        // The design is the PGM's (it was meta-trained for one); a request may name it, but not ask for another.
+        if (RequestJson.OptionalString(body, "design", "design") is { } design && design != m.PgmDesign)
+            throw ApiException.BadField("design", $"this server's PGM makes \"{m.PgmDesign}\" prompts (it was meta-trained for that design); got \"{design}\".");
         int k = (int)Math.Clamp(textDemos ?? Math.Min(m.PgmTextDemonstrations, examples.Count - 1), -1, int.MaxValue);
         if (k < 0 || k >= examples.Count)
             throw ApiException.BadField("text_demonstrations", $"between 0 and {examples.Count - 1} (the number of examples less one, which the PGM reads), got {textDemos}.");
