@@ -57,6 +57,8 @@ internal static class TasksEndpoints
             id = t.Id, @object = "task", name = t.Name, method = t.Method, design = t.Design, state = t.State,
             created = t.CreatedAt.ToUnixTimeSeconds(), prompt,
             job = job is null ? null : JobsEndpoints.View(job, null),
+            progress = job is null ? (double?)null : Math.Round(job.Progress, 4),
+            error = job?.Error is { } e ? new { message = e } : (object?)null,
             metrics,
         };
     }

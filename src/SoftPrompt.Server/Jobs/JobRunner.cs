@@ -165,11 +165,15 @@ internal sealed class JobRunner : IAsyncDisposable
             foreach (var line in File.ReadLines(log))
                 if (line.Length > 0 && JsonNode.Parse(line) is JsonObject o && o["step"] is { } s && o["loss"] is { } l)
                     points.Add(((long)s, (double)l));
-        int every = Math.Max(1, (points.Count + 199) / 200);
+        const int most = 200;
         var curve = new JsonArray();
-        for (int i = 0; i < points.Count; i++)
-            if (i % every == 0 || i == points.Count - 1)
-                curve.Add(new JsonArray(points[i].Step, Math.Round(points[i].Loss, 6)));
+        int count = Math.Min(points.Count, most);
+        for (int k = 0; k < count; k++)
+        {
+            // Evenly spread over the run, first and last included.
+            int i = points.Count <= most ? k : (int)Math.Round(k * (points.Count - 1) / (double)(most - 1));
+            curve.Add(new JsonArray(points[i].Step, Math.Round(points[i].Loss, 6)));
+        }
         return curve;
     }
 

@@ -207,15 +207,15 @@ function render(task, poll = true) {
   renderPrompt(task.prompt ?? {});
   $("use-task").disabled = task.state !== "ready";
   // A job still running is read again until it ends.
-  if (poll && ["queued", "running"].includes(task.state)) pollTimer = setTimeout(() => showTask(task.id), 2000);
+  if (poll && ["queued", "training", "running"].includes(task.state)) pollTimer = setTimeout(() => showTask(task.id), 2000);
 }
 
-/** A job's state: a progress bar while it is queued or running (indeterminate without a number), and its error if it failed. */
+/** A job's state: a progress bar while it is queued or training (indeterminate without a number), and its error if it failed. */
 function renderJob(task) {
   const hasProgress = typeof task.progress === "number";
   $("job").hidden = task.state === "ready" && !hasProgress;
   const progress = $("job-progress");
-  progress.hidden = !hasProgress && !["queued", "running"].includes(task.state);
+  progress.hidden = !hasProgress && !["queued", "training", "running"].includes(task.state);
   if (hasProgress) progress.value = Math.min(Math.max(task.progress, 0), 1);
   else progress.removeAttribute("value");
   const error = typeof task.error === "string" ? task.error : task.error?.message;
@@ -367,7 +367,7 @@ $("use-task").addEventListener("click", () => {
 });
 $("play-form").addEventListener("submit", complete);
 $("play-stop").addEventListener("click", () => streaming?.abort());
-// For the browser tests: what the page shows for a task shape the API does not make yet (jobs, curves, discrete prompts).
+// For the browser tests: render() of a task shape the test server does not make (a discrete prompt, a failed job).
 window.softprompt = { render, parseExamples };
 if (key) signIn(key);
 document.body.dataset.ready = "true";

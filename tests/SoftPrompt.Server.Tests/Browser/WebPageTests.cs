@@ -204,15 +204,36 @@ public sealed class WebPageTests(WebPageFixture fixture) : IClassFixture<WebPage
     }
 
     [Fact]
+    public async Task In_Chromium_a_task_trained_as_a_job_shows_its_progress_then_its_curve_and_nearest_tokens()
+    {
+        var created = (await S.Send(HttpMethod.Post, "/v1/tasks", S.AdminKey, new
+        {
+            name = "tuned in a job", method = "prompt", steps = 400, num_virtual_tokens = 2,
+            examples = new[] { new { input = "ab", output = "ba" }, new { input = "cd", output = "dc" } },
+        })).Body!;
+        string id = (string)created["id"]!;
+        var (page, errors) = await Open();
+        await SignIn(page, S.AdminKey);
+        await page.ClickAsync($"#tasks tr[data-id='{id}']");
+        await Expect(page.Locator("#detail-name")).ToHaveTextAsync("tuned in a job");
+        // While it trains the page reads it again every 2 s; at the end the state is ready and the curve is drawn.
+        await Expect(page.Locator("#detail-fields")).ToContainTextAsync("ready", new() { Timeout = 120_000 });
+        var points = (await page.Locator("#curve svg polyline").GetAttributeAsync("points"))!.Split(' ');
+        Assert.Equal(200, points.Length);   // 400 steps, thinned to 200 points
+        await Expect(page.Locator("#nearest")).ToBeVisibleAsync();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    [Fact]
     public async Task In_Chromium_a_task_with_a_discrete_prompt_a_job_and_a_curve_renders_them()
     {
-        // The API has no job or discrete-prompt task in this version: render() is given one directly, as the API will send it.
+        // The test server's PGM makes no discrete prompt and its jobs do not fail: render() is given such a task directly.
         var (page, errors) = await Open();
         await SignIn(page, S.AdminKey);
         await Expect(page.Locator("#app")).ToBeVisibleAsync();
         var task = new JsonObject
         {
-            ["id"] = "task-0000000000000001", ["object"] = "task", ["name"] = "job <i>", ["method"] = "prompt", ["design"] = "", ["state"] = "running",
+            ["id"] = "task-0000000000000001", ["object"] = "task", ["name"] = "job <i>", ["method"] = "prompt", ["design"] = "", ["state"] = "training",
             ["created"] = 1_800_000_000, ["progress"] = 0.25,
             ["metrics"] = new JsonObject { ["curve"] = new JsonArray(new JsonArray(0, 3.0), new JsonArray(10, 2.0), new JsonArray(20, 1.5)) },
             ["prompt"] = new JsonObject { ["text"] = "Reverse <the> letters:", ["length"] = 4 },
@@ -220,7 +241,7 @@ public sealed class WebPageTests(WebPageFixture fixture) : IClassFixture<WebPage
         await page.EvaluateAsync("t => window.softprompt.render(JSON.parse(t), false)", task.ToJsonString());
         await Expect(page.Locator("#detail-name")).ToHaveTextAsync("job <i>");
         await Expect(page.Locator("#job")).ToBeVisibleAsync();
-        await Expect(page.Locator("#job-state")).ToHaveTextAsync("running: 25%");
+        await Expect(page.Locator("#job-state")).ToHaveTextAsync("training: 25%");
         Assert.Equal("0.25", await page.Locator("#job-progress").EvaluateAsync<string>("p => String(p.value)"));
         var points = (await page.Locator("#curve svg polyline").GetAttributeAsync("points"))!.Split(' ');
         Assert.Equal(3, points.Length);
