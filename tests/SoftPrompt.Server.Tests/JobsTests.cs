@@ -12,7 +12,7 @@ public sealed class JobsTests
 {
     static readonly HttpMethod Get = HttpMethod.Get, Post = HttpMethod.Post;
 
-    static object Body(string method, int steps, object? extra = null)
+    internal static object Body(string method, int steps, object? extra = null)
     {
         var o = new JsonObject
         {
