@@ -12,7 +12,7 @@ public sealed class JobsTests
 {
     static readonly HttpMethod Get = HttpMethod.Get, Post = HttpMethod.Post;
 
-    static object Body(string method, int steps, object? extra = null)
+    internal static object Body(string method, int steps, object? extra = null)
     {
         var o = new JsonObject
         {
@@ -127,6 +127,8 @@ public sealed class JobsTests
     [InlineData("prompt", """{"template": "{soft:3}{input} =>"}""", "template")]
     [InlineData("prompt", """{"template": "{soft:5}{input} => {answer}"}""", "template")]
     [InlineData("lora", """{"lora_r": 0}""", "lora_r")]
+    [InlineData("prompt", """{"examples": [{"input": "ab", "output": "ba"}, {"input": "the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog", "output": "b"}]}""", "examples[1]")]
+    [InlineData("prefix", """{"examples": [{"input": "the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog, the quick brown fox jumps over the lazy dog", "output": "b"}]}""", "examples[0]")]
     public async Task A_malformed_tuning_request_answers_400_naming_the_field_and_stores_nothing(string method, string? extra, string field)
     {
         await using var s = await RunningServer.Start(TestModels.NewDataDir());

@@ -135,6 +135,15 @@ internal static class TasksEndpoints
             // What the runner will build, built once here so that a bad template or an example too long fails now, naming its field.
             var (tuning, task, train, trainerOptions) = request.Build(m);
             _ = new Trainer(m.Model, tuning, task, train, null, trainerOptions, Path.Combine(Path.GetTempPath(), "softprompt-check-only"));
+            // The trainer reads each example whole, its prefix (if the method has one) before it: past the model's context
+            // the job would only fail once it ran (the fuzz test's long examples did).
+            int prefix;
+            using (Tape.NoGrad()) prefix = tuning.Compute().Prefix?.Length ?? 0;
+            var encoded = task.Encode(train, "examples");
+            int positions = m.Model.Config.MaxPositions;
+            for (int i = 0; i < encoded.Count; i++)
+                if (prefix + encoded[i].Ids.Length > positions)
+                    throw ApiException.BadField($"examples[{i}]", $"the example takes {prefix + encoded[i].Ids.Length} positions with the prompt{(prefix > 0 ? $" and its prefix of {prefix}" : "")}; the model's context is {positions}.");
         }
         catch (Exception e) when (e is ArgumentException or DataFormatException or TemplateException)
         {

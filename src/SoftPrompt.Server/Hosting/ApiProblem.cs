@@ -78,13 +78,51 @@ internal static class RequestJson
     public static async Task<JsonObject> ReadObject(HttpRequest request)
     {
         string text;
-        using (var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8))
+        try
+        {
+            using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
             text = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            // Framing Kestrel's own checks let through to the read, e.g. a chunk size that overflows (its IOException
+            // wraps an OverflowException). A body over the limit is a BadHttpRequestException and stays a 413.
+            throw new ApiException(StatusCodes.Status400BadRequest, $"the request body cannot be read: {e.Message}");
+        }
         if (string.IsNullOrWhiteSpace(text)) throw new ApiException(StatusCodes.Status400BadRequest, "the request body is empty; a JSON object is expected.");
         JsonNode? node;
-        try { node = JsonNode.Parse(text, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 32 }); }
-        catch (System.Text.Json.JsonException e) { throw new ApiException(StatusCodes.Status400BadRequest, $"the request body is not valid JSON: {e.Message}"); }
-        return node as JsonObject ?? throw new ApiException(StatusCodes.Status400BadRequest, "the request body must be a JSON object.");
+        // Duplicate names are refused here: JsonObject would otherwise throw ArgumentException when first read. Comparing
+        // names throws InvalidOperationException for a name with half a surrogate pair ("\ud800"): not valid text either.
+        try { node = JsonNode.Parse(text, documentOptions: new System.Text.Json.JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false }); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        { throw new ApiException(StatusCodes.Status400BadRequest, $"the request body is not valid JSON: {e.Message}"); }
+        var o = node as JsonObject ?? throw new ApiException(StatusCodes.Status400BadRequest, "the request body must be a JSON object.");
+        CheckStrings(o);
+        return o;
+    }
+
+    /// <summary>
+    /// JSON may escape half of a UTF-16 surrogate pair ("\ud800"), which the parser accepts and reading the string then
+    /// refuses with InvalidOperationException: every name and string is read once here, so such text answers 400 naming
+    /// its field, wherever an endpoint would read it later.
+    /// </summary>
+    static void CheckStrings(JsonNode node)
+    {
+        string Field(JsonNode n) => n.GetPath() is var p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : p.TrimStart('$');
+        try
+        {
+            switch (node)
+            {
+                case JsonObject o: foreach (var (_, v) in o) if (v is not null) CheckStrings(v); break;
+                case JsonArray a: foreach (var v in a) if (v is not null) CheckStrings(v); break;
+                case JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String: _ = v.GetValue<string>(); break;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            string field = Field(node);
+            throw new ApiException(StatusCodes.Status400BadRequest, $"{(field.Length > 0 ? field + ": " : "")}not valid text: {e.Message}", field.Length > 0 ? field : null);
+        }
     }
 
     static string Kind(JsonNode? n) => n is null ? "null" : n.GetValueKind().ToString().ToLowerInvariant();

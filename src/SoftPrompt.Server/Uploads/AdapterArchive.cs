@@ -164,7 +164,7 @@ internal static class AdapterArchive
         using var tar = new TarReader(gzip);
         long unpacked = 0;
         TarEntry? entry;
-        while ((entry = tar.GetNextEntry(copyData: false)) is not null)
+        while ((entry = NextEntry(tar)) is not null)
         {
             if (entry.EntryType == TarEntryType.GlobalExtendedAttributes) { names.Check("./", true); continue; }   // pax's archive-wide header: counted, no file
             bool isDirectory = entry.EntryType == TarEntryType.Directory;
@@ -175,6 +175,16 @@ internal static class AdapterArchive
             var bytes = entry.DataStream is { } data ? ReadEntry(data, entry.Name, file, entry.Length, ref unpacked, maxUnpackedBytes) : [];
             if (Kept.Contains(file)) files[file] = bytes;
         }
+    }
+
+    /// <summary>
+    /// TarReader refuses some malformed headers with InvalidOperationException rather than InvalidDataException (a pax
+    /// extended-attributes entry whose size field exceeds its data): a corrupted archive all the same, so it is told as one.
+    /// </summary>
+    static TarEntry? NextEntry(TarReader tar)
+    {
+        try { return tar.GetNextEntry(copyData: false); }
+        catch (InvalidOperationException e) { throw new InvalidDataException(e.Message, e); }
     }
 
     /// <summary>A read-only stream that stops with 413 once more than limit bytes came through (the decompressed side of a .tar.gz).</summary>

@@ -55,7 +55,10 @@ internal static class UploadForm
                 }
             }
         }
-        catch (InvalidDataException e) { throw new ApiException(StatusCodes.Status400BadRequest, $"the multipart/form-data body cannot be read: {e.Message}"); }
+        // InvalidDataException: malformed parts; IOException: a body that ends before the closing boundary, or framing that
+        // breaks (a body over the limit is a BadHttpRequestException, an IOException too, and stays a 413).
+        catch (Exception e) when (e is InvalidDataException || (e is IOException && e is not BadHttpRequestException))
+        { throw new ApiException(StatusCodes.Status400BadRequest, $"the multipart/form-data body cannot be read: {e.Message}"); }
 
         if (archive is null) throw ApiException.BadField(FileField, "required: the adapter's folder as a .zip or .tar.gz (adapter_config.json, adapter_model.safetensors, optionally softprompt.json).");
         if (archive.Length == 0) throw ApiException.BadField(FileField, "the archive is empty.");

@@ -301,12 +301,19 @@ public abstract class StoreContractTests : IDisposable
         for (int i = 0; i < jobs; i++) Store.EnqueueJob(a.Id, task.Id, "prompt", $$"""{"i":{{i}}}""");
         var stores = new[] { Store, OpenReplica() };
         var claims = new System.Collections.Concurrent.ConcurrentBag<(string Job, string Replica)>();
-        using var start = new Barrier(stores.Length * workersEach);
+        // In rounds: every worker claims once, then all wait for each other, so each round's claims race one another
+        // however the threads are scheduled (free-running, one worker on a busy machine could drain the queue alone).
+        using var round = new Barrier(stores.Length * workersEach);
         var workers = stores.SelectMany((s, si) => Enumerable.Range(0, workersEach).Select(w => Task.Factory.StartNew(() =>
         {
             string replica = $"replica-{si}-{w}";
-            start.SignalAndWait();
-            while (s.ClaimNextJob(replica, TimeSpan.FromHours(1)) is { } j) claims.Add((j.Id, replica));
+            round.SignalAndWait();
+            while (s.ClaimNextJob(replica, TimeSpan.FromHours(1)) is { } j)
+            {
+                claims.Add((j.Id, replica));
+                round.SignalAndWait();
+            }
+            round.RemoveParticipant();   // the queue is empty: the others' rounds go on without this worker
         }, TaskCreationOptions.LongRunning))).ToArray();
         await Task.WhenAll(workers);
 
