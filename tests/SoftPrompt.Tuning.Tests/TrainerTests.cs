@@ -167,6 +167,37 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// A checkpoint is one set of three files: killed while saving one, a run leaves the previous checkpoint aside
+    /// (checkpoint.old) and a half-written new one (checkpoint.tmp); the resuming run takes the previous one back and
+    /// ends with the uninterrupted run's losses. A completed save leaves neither folder behind.
+    /// </summary>
+    [Fact]
+    public void AKillWhileSavingACheckpointResumesFromTheOneSetAside()
+    {
+        var model = ModelLoader.Load(MethodGradientTests.ModelDir("gpt2-tiny"));
+        var options = new TrainerOptions { MaxSteps = 9, BatchSize = 2, LearningRate = 0.01, CheckpointEvery = 3 };
+        var full = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), Memorise, null, options, Path.Combine(_dir, "whole")).Train().Losses;
+
+        string split = Path.Combine(_dir, "split"), checkpoint = Path.Combine(split, "checkpoint");
+        using var cts = new CancellationTokenSource();
+        var stopAtSix = new InlineProgress<TrainingProgress>(p => { if (p.Step == 6) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), Memorise, null, options, split).Train(stopAtSix, cts.Token));
+        Assert.Equal(6, TrainingCheckpoint.Step(checkpoint));
+        Assert.False(Directory.Exists(checkpoint + ".tmp") || Directory.Exists(checkpoint + ".old"));
+
+        // The kill: the step-6 checkpoint moved aside, the next one half written.
+        Directory.Move(checkpoint, checkpoint + ".old");
+        Directory.CreateDirectory(checkpoint + ".tmp");
+        File.WriteAllText(Path.Combine(checkpoint + ".tmp", "method.safetensors"), "half");
+        Assert.False(TrainingCheckpoint.Exists(checkpoint));
+
+        var rest = new Trainer(model, Method("prompt", model), Task(Method("prompt", model)), Memorise, null, options, split).Train().Losses;
+        Assert.Equal(full.Skip(6), rest);
+        Assert.False(Directory.Exists(checkpoint + ".tmp") || Directory.Exists(checkpoint + ".old"));
+    }
+
+    /// <summary>
     /// A run told to stop at a step (here between checkpoints, under a schedule that decays over MaxSteps) ends there with its
     /// checkpoint and adapter; rerun without the stop, it continues to the losses and adapter of a run that never stopped.
     /// </summary>

@@ -60,6 +60,8 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
             var (status, detail, field) = e switch
             {
                 ApiException a => (a.Status, a.Message, a.Field),
+                Store.TenantGoneException g => (StatusCodes.Status401Unauthorized, g.Message, null),
+                Store.TaskGoneException g => (StatusCodes.Status404NotFound, g.Message, null),
                 BadHttpRequestException b => (b.StatusCode, b.StatusCode == StatusCodes.Status413PayloadTooLarge
                     ? $"the request body is larger than this server's limit ({context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes)." : b.Message, null),
                 _ => (StatusCodes.Status500InternalServerError, "internal error; the server's log has the details.", (string?)null),

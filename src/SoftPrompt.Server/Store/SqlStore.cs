@@ -165,9 +165,11 @@ public abstract class SqlStore : IStore
     public void InsertTask(TaskRecord t)
     {
         using var c = Connect();
-        Exec(c, null, $"INSERT INTO tasks ({TaskColumns}) VALUES (@id, @t, @n, @m, @d, @at, @s, @p)",
+        // The tenant may have been deleted since its key was checked: then nothing is inserted, and the caller learns why.
+        int inserted = Exec(c, null, $"INSERT INTO tasks ({TaskColumns}) SELECT @id, @t, @n, @m, @d, @at, @s, @p WHERE EXISTS (SELECT 1 FROM tenants WHERE id = @t)",
             ("@id", t.Id), ("@t", t.TenantId), ("@n", t.Name), ("@m", t.Method), ("@d", t.Design),
             ("@at", Timestamp(t.CreatedAt)), ("@s", t.State), ("@p", t.PromptJson));
+        if (inserted == 0) throw new TenantGoneException(t.TenantId);
     }
 
     public TaskRecord? GetTask(string tenantId, string id) => StoreIds.IsTaskId(id)
@@ -230,7 +232,7 @@ public abstract class SqlStore : IStore
             WHERE EXISTS (SELECT 1 FROM tasks WHERE id = @task AND tenant_id = @t)
             """,
             ("@id", id), ("@t", tenantId), ("@task", taskId), ("@m", method), ("@req", requestJson), ("@now", now));
-        if (inserted == 0) throw new ArgumentException($"task '{taskId}': no such task for tenant '{tenantId}'.");
+        if (inserted == 0) throw new TaskGoneException(taskId);
         return GetJob(tenantId, id)!;
     }
 
@@ -316,7 +318,8 @@ public abstract class SqlStore : IStore
         using var c = Connect();
         using var tx = c.BeginTransaction();
         foreach (var r in records)
-            Exec(c, tx, "INSERT INTO usage (tenant_id, model, prompt_tokens, completion_tokens, at) VALUES (@t, @m, @p, @c, @at)",
+            // A tenant deleted since its request ran leaves no usage (and does not fail the other records of the batch).
+            Exec(c, tx, "INSERT INTO usage (tenant_id, model, prompt_tokens, completion_tokens, at) SELECT @t, @m, @p, @c, @at WHERE EXISTS (SELECT 1 FROM tenants WHERE id = @t)",
                 ("@t", r.TenantId), ("@m", r.Model), ("@p", r.PromptTokens), ("@c", r.CompletionTokens), ("@at", Timestamp(r.At)));
         tx.Commit();
     }

@@ -94,6 +94,7 @@ public sealed class Trainer
         var losses = new List<double>();
         // Training mode for the model (its config's dropouts): a stream of its own, checkpointed for exact resume.
         var modelDropout = _o.ModelDropout ? new Rng(_o.Seed ^ 0x0D0F_D50FUL) : null;
+        TrainingCheckpoint.Recover(CheckpointDir);
         if (TrainingCheckpoint.Exists(CheckpointDir))
         {
             var s = TrainingCheckpoint.Load(CheckpointDir, _method, optimizer);

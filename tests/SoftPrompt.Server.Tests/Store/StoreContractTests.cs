@@ -127,7 +127,7 @@ public abstract class StoreContractTests : IDisposable
         Assert.Null(Store.GetJob(b.Id, job.Id));
         Assert.Null(Store.CancelJob(b.Id, job.Id));
         Assert.Empty(Store.ListJobs(b.Id));
-        Assert.Contains(task.Id, Assert.Throws<ArgumentException>(() => Store.EnqueueJob(b.Id, task.Id, "prompt", "{}")).Message);
+        Assert.Contains(task.Id, Assert.Throws<TaskGoneException>(() => Store.EnqueueJob(b.Id, task.Id, "prompt", "{}")).Message);
         Assert.Equal(JobState.Queued, Store.GetJob(a.Id, job.Id)!.State);   // b's cancel did nothing
         Assert.Null(Store.GetTask(a.Id, "../" + task.Id));
         Assert.Throws<ArgumentException>(() => Store.AdapterPath("../etc"));
@@ -340,5 +340,20 @@ public abstract class StoreContractTests : IDisposable
         Assert.Equal(10, Store.Usage(a.Id, later).Sum(u => u.TotalTokens));
         Assert.Equal([new UsageSummary("base", 1, 100, 100)], Store.Usage(b.Id));
         Assert.Throws<ArgumentOutOfRangeException>(() => Store.RecordUsage(a.Id, "base", -1, 0));
+    }
+
+    [Fact]
+    public void Writes_for_a_tenant_deleted_meanwhile_are_refused_by_name_and_spare_the_others()
+    {
+        var (a, _) = Store.CreateTenant("a");
+        var (gone, _) = Store.CreateTenant("gone");
+        Assert.True(Store.DeleteTenant(gone.Id));
+        var record = new TaskRecord(StoreIds.NewTaskId(), gone.Id, "late", "metal", "prefix", DateTimeOffset.UtcNow, "ready", "{}");
+        Assert.Contains(gone.Id, Assert.Throws<TenantGoneException>(() => Store.InsertTask(record)).Message);
+        Assert.Null(Store.GetTask(gone.Id, record.Id));
+        // A batch of usage with a deleted tenant's record in it keeps the others'.
+        Store.RecordUsage([new UsageRecord(gone.Id, "base", 5, 5, DateTimeOffset.UtcNow), new UsageRecord(a.Id, "base", 3, 4, DateTimeOffset.UtcNow)]);
+        Assert.Equal([new UsageSummary("base", 1, 3, 4)], Store.Usage(a.Id));
+        Assert.Empty(Store.Usage(gone.Id));
     }
 }
