@@ -49,6 +49,7 @@ public sealed class MetaTrainer(ICausalLanguageModel model, PromptGenerator pgm,
         long step = 0;
         double? best = null;
         double before = 0;
+        CheckpointFolder.Recover(CheckpointDir, StateFile);
         if (File.Exists(Path.Combine(CheckpointDir, StateFile)))
         {
             var s = ReadState(Path.Combine(CheckpointDir, StateFile));
@@ -144,13 +145,12 @@ public sealed class MetaTrainer(ICausalLanguageModel model, PromptGenerator pgm,
         finally { pgm.Train(); }
     }
 
-    void SaveCheckpoint(Optimizer optimizer, MetaTrainerState state)
+    void SaveCheckpoint(Optimizer optimizer, MetaTrainerState state) => CheckpointFolder.Write(CheckpointDir, folder =>
     {
-        Directory.CreateDirectory(CheckpointDir);
-        StateFiles.SaveParameters(Path.Combine(CheckpointDir, PgmDirectory.WeightsFile), pgm);
-        StateFiles.SaveOptimizer(Path.Combine(CheckpointDir, OptimizerFile), optimizer);
-        AtomicFile.WriteAllText(Path.Combine(CheckpointDir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
-    }
+        StateFiles.SaveParameters(Path.Combine(folder, PgmDirectory.WeightsFile), pgm);
+        StateFiles.SaveOptimizer(Path.Combine(folder, OptimizerFile), optimizer);
+        AtomicFile.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+    });
 
     static MetaTrainerState ReadState(string path)
     {

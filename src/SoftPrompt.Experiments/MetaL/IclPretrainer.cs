@@ -135,14 +135,16 @@ public sealed class IclPretrainer
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
-    public void Save(string dir)
+    public void Save(string dir) => CheckpointFolder.Write(dir, folder =>
     {
-        Directory.CreateDirectory(dir);
-        StateFiles.SaveParameters(Path.Combine(dir, ModelFile), Model);
-        StateFiles.SaveOptimizer(Path.Combine(dir, OptimizerFile), Optimizer);
+        StateFiles.SaveParameters(Path.Combine(folder, ModelFile), Model);
+        StateFiles.SaveOptimizer(Path.Combine(folder, OptimizerFile), Optimizer);
         var state = new IclPretrainState(Step, Model.Config, Options, _data.GetState(), Model.DropoutRng.GetState(), ElapsedSeconds);
-        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
-    }
+        AtomicFile.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+    });
+
+    /// <summary>See <see cref="CheckpointFolder.Recover"/>: called by the run that resumes.</summary>
+    public static void Recover(string dir) => CheckpointFolder.Recover(dir, StateFile);
 
     public static IclPretrainState State(string dir)
     {

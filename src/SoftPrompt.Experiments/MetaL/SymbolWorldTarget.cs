@@ -20,6 +20,7 @@ public static class SymbolWorldTarget
     public static IclPretrainer Pretrain(string dir, IclPretrainOptions options, int? stopAtStep = null, Action<long, float>? onStep = null, Action<string>? say = null)
     {
         string checkpoint = Path.Combine(dir, "checkpoint"), logPath = Path.Combine(dir, "pretrain_log.jsonl");
+        IclPretrainer.Recover(checkpoint);
         var run = IclPretrainer.Exists(checkpoint) ? IclPretrainer.Resume(checkpoint) : new IclPretrainer(IclPretrainer.DefaultConfig, options);
         if (run.Step > 0) TrainingLog.TruncateAfter(logPath, run.Step);
         else if (File.Exists(logPath)) File.Delete(logPath);

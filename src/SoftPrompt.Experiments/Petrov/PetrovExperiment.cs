@@ -145,6 +145,7 @@ public sealed class PetrovExperiment(PetrovSetup setup, string outputDirectory, 
         }
         string dir = Path.Combine(outputDirectory, PretrainKey), checkpoint = Path.Combine(dir, "checkpoint"), export = Path.Combine(dir, "model");
         if (retrain && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        PretrainCheckpoint.Recover(checkpoint);
         var run = PretrainCheckpoint.Exists(checkpoint) ? PretrainCheckpoint.Resume(checkpoint) : new MinGptPretrainer(setup.Model, setup.PretrainTasks, new PretrainOptions());
         if (run.Step >= steps && File.Exists(Path.Combine(export, "config.json"))) return (export, steps);
         var clock = Stopwatch.StartNew();

@@ -29,15 +29,17 @@ public static class PretrainCheckpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
-    public static void Save(string dir, MinGptPretrainer run)
+    public static void Save(string dir, MinGptPretrainer run) => CheckpointFolder.Write(dir, folder =>
     {
-        Directory.CreateDirectory(dir);
-        StateFiles.SaveParameters(Path.Combine(dir, ModelFile), run.Model);
-        StateFiles.SaveOptimizer(Path.Combine(dir, OptimizerFile), run.Optimizer);
+        StateFiles.SaveParameters(Path.Combine(folder, ModelFile), run.Model);
+        StateFiles.SaveOptimizer(Path.Combine(folder, OptimizerFile), run.Optimizer);
         var state = new PretrainState(run.Step, run.Model.Config, run.Options, [.. run.Sampler.Tasks.Select(PetrovTasks.Name)],
             run.Sampler.GetState(), run.Model.DropoutRng.GetState(), run.ElapsedSeconds);
-        AtomicFile.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
-    }
+        AtomicFile.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+    });
+
+    /// <summary>See <see cref="CheckpointFolder.Recover"/>: called by the run that resumes.</summary>
+    public static void Recover(string dir) => CheckpointFolder.Recover(dir, StateFile);
 
     /// <summary>What a complete checkpoint records besides its tensors (its step, its training seconds); errors name the file.</summary>
     public static PretrainState State(string dir)

@@ -22,10 +22,7 @@ public sealed record TrainerState(
 /// <summary>
 /// A resumable training checkpoint: method.safetensors (the method's parameters by name),
 /// optimizer.safetensors (moments as tensors, step counts and learning rates as metadata) and
-/// trainer_state.json. The three are one set: a new checkpoint is written whole into DIR.tmp (its
-/// trainer_state.json last), then takes the place of DIR (the previous one passes through DIR.old), so a
-/// process killed at any moment leaves either the previous checkpoint or the new one, never the parameters
-/// of one with the step of another; <see cref="Recover"/> puts back the one a kill left aside.
+/// trainer_state.json, written last, as one set (<see cref="CheckpointFolder"/>).
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -33,41 +30,15 @@ public static class TrainingCheckpoint
 
     public static bool Exists(string dir) => File.Exists(Path.Combine(dir, StateFile));
 
-    public static void Save(string dir, TuningMethod method, Optimizer optimizer, TrainerState state)
+    public static void Save(string dir, TuningMethod method, Optimizer optimizer, TrainerState state) => CheckpointFolder.Write(dir, folder =>
     {
-        var (home, fresh, previous) = Paths(dir);
-        if (Directory.Exists(fresh)) Directory.Delete(fresh, recursive: true);
-        Directory.CreateDirectory(fresh);
-        StateFiles.SaveParameters(Path.Combine(fresh, MethodFile), method);
-        StateFiles.SaveOptimizer(Path.Combine(fresh, OptimizerFile), optimizer);
-        AtomicFile.WriteAllText(Path.Combine(fresh, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
-        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
-        if (Directory.Exists(home)) Directory.Move(home, previous);
-        Directory.Move(fresh, home);
-        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
-    }
+        StateFiles.SaveParameters(Path.Combine(folder, MethodFile), method);
+        StateFiles.SaveOptimizer(Path.Combine(folder, OptimizerFile), optimizer);
+        AtomicFile.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+    });
 
-    /// <summary>
-    /// After a kill in the middle of <see cref="Save"/>: when DIR holds no complete checkpoint, the previous one set
-    /// aside in DIR.old comes back; a half-written DIR.tmp is dropped. Called by the run that resumes (not by readers).
-    /// </summary>
-    public static void Recover(string dir)
-    {
-        var (home, fresh, previous) = Paths(dir);
-        if (!File.Exists(Path.Combine(home, StateFile)) && File.Exists(Path.Combine(previous, StateFile)))
-        {
-            if (Directory.Exists(home)) Directory.Delete(home, recursive: true);
-            Directory.Move(previous, home);
-        }
-        if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
-        if (Directory.Exists(fresh)) Directory.Delete(fresh, recursive: true);
-    }
-
-    static (string Home, string Fresh, string Previous) Paths(string dir)
-    {
-        string home = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
-        return (home, home + ".tmp", home + ".old");
-    }
+    /// <summary>See <see cref="CheckpointFolder.Recover"/>: called by the run that resumes (not by readers).</summary>
+    public static void Recover(string dir) => CheckpointFolder.Recover(dir, StateFile);
 
     /// <summary>The step a complete checkpoint was saved at; errors name the file.</summary>
     public static long Step(string dir) => State(dir).Step;
