@@ -51,6 +51,7 @@ public sealed class AdapterUploadTests(AdapterServerFixture fixture) : IClassFix
             foreach (var (name, bytes) in entries)
             {
                 var e = zip.CreateEntry(name, CompressionLevel.Optimal);
+                e.LastWriteTime = FixedTime;   // the same bytes every run, so the corruption trials are the same every run
                 tweak?.Invoke(e, name);
                 using var s = e.Open();
                 s.Write(bytes);
@@ -69,7 +70,12 @@ public sealed class AdapterUploadTests(AdapterServerFixture fixture) : IClassFix
         return ms.ToArray();
     }
 
-    static PaxTarEntry TarFile(string name, byte[] bytes) => new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(bytes) };
+    static readonly DateTimeOffset FixedTime = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    // Fixed times (a pax header otherwise records the clock's), so the archive's bytes are the same every run.
+    static PaxTarEntry TarFile(string name, byte[] bytes) =>
+        new(TarEntryType.RegularFile, name, new Dictionary<string, string> { ["mtime"] = "1767225600", ["atime"] = "1767225600", ["ctime"] = "1767225600" })
+        { DataStream = new MemoryStream(bytes), ModificationTime = FixedTime };
 
     async Task<(int Status, JsonNode? Body)> Upload(byte[]? archive, string? name = "uploaded", string fileName = "adapter.zip", bool expectContinue = false)
     {

@@ -55,7 +55,7 @@ internal static class AdapterArchive
             else if (archive.Length >= 2 && archive[0] == 0x1f && archive[1] == 0x8b) UnpackTarGz(archive, maxUnpackedBytes, files, names);
             else throw Bad("not a .zip or .tar.gz archive (its first bytes are neither's).");
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or NotSupportedException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or NotSupportedException or OverflowException)
         {
             // Whatever the decompressors and readers refuse: a truncated, corrupted or unsupported archive.
             throw Bad($"the archive cannot be read: {e.Message}");
@@ -179,12 +179,13 @@ internal static class AdapterArchive
 
     /// <summary>
     /// TarReader refuses some malformed headers with InvalidOperationException rather than InvalidDataException (a pax
-    /// extended-attributes entry whose size field exceeds its data): a corrupted archive all the same, so it is told as one.
+    /// extended-attributes entry whose size field exceeds its data), or OverflowException / ArgumentOutOfRangeException
+    /// (a size or time field out of range): a corrupted archive all the same, so it is told as one.
     /// </summary>
     static TarEntry? NextEntry(TarReader tar)
     {
         try { return tar.GetNextEntry(copyData: false); }
-        catch (InvalidOperationException e) { throw new InvalidDataException(e.Message, e); }
+        catch (Exception e) when (e is InvalidOperationException or OverflowException or ArgumentOutOfRangeException) { throw new InvalidDataException(e.Message, e); }
     }
 
     /// <summary>A read-only stream that stops with 413 once more than limit bytes came through (the decompressed side of a .tar.gz).</summary>
