@@ -51,42 +51,41 @@ public static class DecodeBench
             Once(model, prompt, 8);
             var results = Enumerable.Range(0, runs).Select(_ => Once(model, prompt, newTokens)).ToList();
             double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
-            double allocated = Median(results.Select(r => r.BytesPerToken));
             LlamaBench.Result? reference = null;
             string note = llamaNote;
             if (llama is not null) reference = LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note);
             double gbs = WeightElementsPerToken() * bytes / 1e9 * decode;
             Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / bandwidth:P0} of {bandwidth:F1}); " +
-                $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}; {allocated / 1024:F1} KiB allocated a token");
+                $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");
             rows.Add(new($"decode tok/s, batch 1, {name} weights, {newTokens} tokens after {PromptTokens} (tg{newTokens}@d{PromptTokens}; higher is better)", decode, reference?.Decode, "tok/s", Note: note));
             rows.Add(new($"decode {name}: GB/s of weights read vs the read bandwidth (ratio = fraction of it)", gbs, bandwidth, "GB/s"));
             if (reference is not null)
                 rows.Add(new($"llama.cpp decode {name}: GB/s of weights read vs the read bandwidth", WeightElementsPerToken() * bytes / 1e9 * reference.Decode, bandwidth, "GB/s"));
             rows.Add(new($"prefill tok/s, batch 1, {name} weights, {PromptTokens} tokens (pp{PromptTokens}; higher is better)", prefill, reference?.Prefill, "tok/s", Note: note));
 
-            var split = DecodeSplit.Measure(dir, storage, PromptTokens + newTokens / 2);
-            double step = 1000 / decode;
-            Console.Error.WriteLine($"ours {name} step {step:F2} ms: matrix-vector {split.MatVec:F2}, attention {split.Attention:F3}, norms {split.Norms:F3}, sampling {split.Sampling:F3}, rest {step - split.Sum:F2}");
+            var split = DecodeSplit.Measure(model, prompt, newTokens);
+            Console.Error.WriteLine($"ours {name} step {split.Step:F2} ms (clocked run): matrix-vector {split.MatVec:F2}, attention {split.Attention:F3}, norms {split.Norms:F3}, " +
+                $"sampling {split.Sampling:F3}, rest {split.Rest:F2}; {split.Runs:F0} pool runs, {split.Wakeups:F1} wake-ups, {split.Bytes / 1024:F1} KiB allocated a token");
             foreach (var (part, ms) in new[] { ("matrix-vector products (linears + head)", split.MatVec), ("attention over the cache", split.Attention),
-                         ("layer norms", split.Norms), ("greedy sampling", split.Sampling), ("the rest (embedding, adds, GELU, allocation, dispatch, wake-ups)", step - split.Sum) })
-                rows.Add(new($"decode {name} step split: {part}, ms vs the whole step (ratio = share)", ms, step, "ms", LowerIsBetter: true));
-            rows.Add(new($"decode {name}: bytes allocated a token (GC, calling thread)", allocated, null, "B"));
+                         ("layer norms", split.Norms), ("greedy sampling", split.Sampling), ("the rest (embedding, adds, GELU, plan, allocation, dispatch)", split.Rest) })
+                rows.Add(new($"decode {name} step split: {part}, ms vs the whole step (ratio = share)", ms, split.Step, "ms", LowerIsBetter: true));
+            rows.Add(new($"decode {name}: worker-pool runs a token (wake-ups of a sleeping worker: {split.Wakeups:F1})", split.Runs, null, "runs"));
+            rows.Add(new($"decode {name}: bytes allocated a token (GC, calling thread)", split.Bytes, null, "B"));
         }
         return rows;
     }
 
-    /// <summary>One generation: prefill tok/s (time to the first token), decode tok/s (the next tokens), GC bytes allocated a decoded token.</summary>
-    static (double Prefill, double Decode, double BytesPerToken) Once(ICausalLanguageModel model, int[] prompt, int newTokens)
+    /// <summary>One generation: prefill tok/s (time to the first token) and decode tok/s (the next tokens).</summary>
+    static (double Prefill, double Decode) Once(ICausalLanguageModel model, int[] prompt, int newTokens)
     {
         var o = new GenerationOptions(MaxNewTokens: newTokens + 1);
         var sw = Stopwatch.StartNew();
         double first = 0;
-        long bytes0 = 0;
         int n = 0;
         foreach (int _ in Generator.Generate(model, prompt, o))
-            if (n++ == 0) { first = sw.Elapsed.TotalSeconds; bytes0 = GC.GetAllocatedBytesForCurrentThread(); }
+            if (n++ == 0) first = sw.Elapsed.TotalSeconds;
         double total = sw.Elapsed.TotalSeconds;
-        return (prompt.Length / first, newTokens / (total - first), (GC.GetAllocatedBytesForCurrentThread() - bytes0) / (double)newTokens);
+        return (prompt.Length / first, newTokens / (total - first));
     }
 
     static double Median(IEnumerable<double> values)

@@ -1,64 +1,54 @@
 using System.Diagnostics;
-using SoftPrompt.Bench.Generate;
+using SoftPrompt.Models.Architectures;
 using SoftPrompt.Models.Generation;
-using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
-using SoftPrompt.Tensors.Autograd;
-using SoftPrompt.Tensors.Memory;
-using F = SoftPrompt.Tensors.Ops.Functional;
+using SoftPrompt.Tensors.Kernels;
 
 namespace SoftPrompt.Bench.Decode;
 
 /// <summary>
-/// Where one batch-1 decoding step of GPT-2 small goes, each part timed alone with the shapes the step
-/// runs (median of passes, ms a token): every matrix-vector product (each linear of the checkpoint and the
-/// tied head, DecodeLinears), attention of one query over the cache (12 layers, <c>keys</c> cached keys),
-/// the 25 layer norms, greedy sampling over the vocabulary. The step's time less these is the rest:
-/// embedding, residual adds, GELU, the model's plan and option plumbing, tensor allocation, dispatch and
-/// thread wake-ups between ops.
+/// Where a batch-1 decoding step goes, measured inside a real generation (one more run with OpClock on, after the
+/// timed ones): ms a token in matrix-vector products (every linear and the head), attention over the cache and
+/// layer norms; greedy sampling timed alone on a row of logits (it runs outside the model); the rest of the step
+/// is everything else (embedding, residual adds, GELU, the model's plan and option plumbing, tensor allocation,
+/// dispatch). Also per token: parallel runs of the worker pool, how many had to wake a sleeping worker, and the
+/// bytes the calling thread allocated.
 /// </summary>
 public static class DecodeSplit
 {
-    public sealed record Parts(double MatVec, double Attention, double Norms, double Sampling)
+    public sealed record Parts(double Step, double MatVec, double Attention, double Norms, double Sampling, double Runs, double Wakeups, double Bytes)
     {
-        public double Sum => MatVec + Attention + Norms + Sampling;
+        public double Rest => Step - MatVec - Attention - Norms - Sampling;
     }
 
-    const int D = RandomGpt2Checkpoint.D, Layers = RandomGpt2Checkpoint.Layers, Heads = RandomGpt2Checkpoint.Heads;
-
-    public static Parts Measure(string dir, WeightStorage storage, int keys)
+    public static Parts Measure(ICausalLanguageModel model, int[] prompt, int newTokens)
     {
-        double matvec = DecodeLinears.Milliseconds(dir, storage, 1);
-        var rng = new Rng(3);
-        Tensor Random(params int[] shape) { var t = Tensor.ZerosOnHeap(shape); rng.FillNormal(t.Span, 0, 1); return t; }
-        var q = Random(1, 1, D);
-        var k = Enumerable.Range(0, Layers).Select(_ => Random(1, keys + 64, D)).ToArray();   // a grown cache: capacity past the valid keys
-        var v = Enumerable.Range(0, Layers).Select(_ => Random(1, keys + 64, D)).ToArray();
-        double attention = Median(() => { for (int l = 0; l < Layers; l++) F.Attention(q, k[l], v[l], Heads, Heads, keyLength: keys); });
-        var x = Random(1, 1, D);
-        var w = Random(D);
-        var b = Random(D);
-        double norms = Median(() => { for (int i = 0; i < 2 * Layers + 1; i++) F.LayerNorm(x, w, b); });
-        var logits = Random(RandomGpt2Checkpoint.Vocab);
-        var seen = new List<int>(Enumerable.Range(0, keys));
-        var greedy = new GenerationOptions();
-        var sampleRng = new Rng(5);
-        double sampling = Median(() => Sampling.Choose(logits.Span, seen, greedy, sampleRng));
-        return new Parts(matvec, attention, norms, sampling);
-    }
+        var o = new GenerationOptions(MaxNewTokens: newTokens + 1);
+        using var steps = Generator.Generate(model, prompt, o).GetEnumerator();
+        steps.MoveNext();   // the prefill and the first token stay out
+        OpClock.Reset();
+        OpClock.Enabled = true;
+        long runs0 = WorkerPool.Runs, wake0 = WorkerPool.Wakeups, bytes0 = GC.GetAllocatedBytesForCurrentThread();
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        try { while (steps.MoveNext()) n++; }
+        finally { OpClock.Enabled = false; }
+        double step = sw.Elapsed.TotalMilliseconds / n;
+        double bytes = (GC.GetAllocatedBytesForCurrentThread() - bytes0) / (double)n;
+        double runs = (WorkerPool.Runs - runs0) / (double)n, wakeups = (WorkerPool.Wakeups - wake0) / (double)n;
 
-    static double Median(Action pass, int passes = 31)
-    {
+        var logits = new float[model.Config.VocabSize];
+        new Rng(5).FillNormal(logits, 0, 1);
+        var seen = new List<int>(prompt);
         var times = new List<double>();
-        for (int p = 0; p < passes + 3; p++)
+        for (int i = 0; i < 53; i++)
         {
-            var sw = Stopwatch.StartNew();
-            using (Tape.NoGrad())
-            using (TensorScope.Begin())
-                pass();
-            if (p >= 3) times.Add(sw.Elapsed.TotalMilliseconds);
+            var t = Stopwatch.StartNew();
+            Sampling.Choose(logits, seen, new GenerationOptions(), new Rng(1));
+            if (i >= 3) times.Add(t.Elapsed.TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        return new Parts(step, OpClock.Milliseconds(OpClock.Kind.MatVec) / n, OpClock.Milliseconds(OpClock.Kind.Attention) / n,
+            OpClock.Milliseconds(OpClock.Kind.Norm) / n, times[times.Count / 2], runs, wakeups, bytes);
     }
 }

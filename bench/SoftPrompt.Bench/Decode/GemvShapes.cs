@@ -16,6 +16,9 @@ namespace SoftPrompt.Bench.Decode;
 /// </summary>
 public static class GemvShapes
 {
+    /// <summary>MiB of float32 weights per shape (SOFTPROMPT_SHAPES_MIB; 256 by default, a few MiB keeps them in the last-level cache: the kernels' own ceiling).</summary>
+    static readonly int Mib = int.TryParse(Environment.GetEnvironmentVariable("SOFTPROMPT_SHAPES_MIB"), out int m) ? m : 256;
+
     public static List<BenchRow> Run(double bandwidth)
     {
         const int D = RandomGpt2Checkpoint.D;
@@ -25,7 +28,7 @@ public static class GemvShapes
             foreach (var (name, r, c, inOut) in new[] { ("[768, 768] in-out", D, D, true), ("[768, 3072] in-out", D, 4 * D, true),
                          ("[3072, 768] in-out", 4 * D, D, true), ("head [50257, 768]", RandomGpt2Checkpoint.Vocab, D, false) })
             {
-                int copies = (int)Math.Max(1, 256L * 1024 * 1024 / (4L * r * c));
+                int copies = (int)Math.Max(1, Mib * 1024L * 1024 / (4L * r * c));
                 var ws = Enumerable.Range(0, copies).Select(_ =>
                 {
                     var t = Tensor.ZerosOnHeap(r, c);
@@ -35,7 +38,8 @@ public static class GemvShapes
                 var x = Tensor.ZerosOnHeap(1, inOut ? r : c);
                 rng.FillNormal(x.Span, 0, 1);
                 var times = new List<double>();
-                for (int p = 0; p < 9; p++)
+                int passes = Math.Max(9, (int)(2048 / Math.Max(1, ws.Sum(w => w.SizeInBytes) >> 20)));
+                for (int p = 0; p < passes; p++)
                 {
                     var sw = Stopwatch.StartNew();
                     using (Tape.NoGrad())

@@ -102,9 +102,11 @@ public static partial class Sgemm
         CountFlops(2L * g.M * g.N * g.K);
         if (g.M == 1 || g.N == 1)
         {
+            using var _ = OpClock.Time(OpClock.Kind.MatVec);
             ExecuteGemv(in g, parallel);
             return;
         }
+        using var clock = OpClock.Time(OpClock.Kind.Gemm);
         Blocking bl = Current;
         // Inside a pool job the product runs on this thread alone: blocked for one thread, not split for tasks run in turn.
         int threads = parallel && !WorkerPool.InsideJob && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;
