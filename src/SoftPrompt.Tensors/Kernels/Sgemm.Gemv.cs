@@ -264,14 +264,23 @@ public static partial class Sgemm
         /// <summary>y[j] = alpha * (partial[0][j] + partial[1][j] + …, in band order) + beta * y[j].</summary>
         void SumBands()
         {
-            int n = _length, bands = _units;
-            for (int j = 0; j < n; j++)
+            int n = _length, bands = _units, j = 0;
+            if (bands > 1)   // vectors of 8: each element still adds its bands in order
+                for (; j + 8 <= n; j += 8)
+                {
+                    float* q = _partial + j;
+                    Vector256<float> s = Vector256.Load(q);
+                    for (int b = 1; b < bands; b++) s += Vector256.Load(q + (nint)b * n);
+                    s.Store(q);
+                }
+            for (; j < n; j++)
             {
                 float* q = _partial + j;
                 float s = q[0];
                 for (int b = 1; b < bands; b++) s += q[(nint)b * n];
-                Store(j, s);
+                q[0] = s;
             }
+            for (j = 0; j < n; j++) Store(j, _partial[j]);
         }
     }
 }
