@@ -16,7 +16,10 @@ namespace SoftPrompt.Bench.Decode;
 /// llama-bench's), the next --new tokens the decode (tg after a 128-token context). Median of --runs.
 /// Each decode figure is also given as GB/s of weights read (every linear and the head, once a token) and
 /// as a fraction of the measured bandwidth; the step is split into its parts (DecodeSplit).
-/// Options: --new N (128), --runs N (5), --reps N (llama-bench repetitions, 5), --noref, --llama-bench PATH.
+/// Batched decoding (BatchedDecode) at 2–32 rows follows each storage. llama-bench has no batched-decoding test (llama.cpp's
+/// is the separate llama-batched-bench, which the anchor does not build), so those rows compare with our own single row.
+/// Options: --new N (128), --runs N (5), --reps N (llama-bench repetitions, 5), --batch-steps N (16), --nobatch, --noref,
+/// --llama-bench PATH; --shapes: GB/s of each matrix-vector shape instead (GemvShapes).
 /// </summary>
 public static class DecodeBench
 {
@@ -28,7 +31,7 @@ public static class DecodeBench
 
     public static List<BenchRow> Run(BenchArgs args)
     {
-        int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 5), reps = args.GetInt("reps", 5);
+        int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 5), reps = args.GetInt("reps", 5), batchSteps = args.GetInt("batch-steps", 16);
         string root = Step.Reference.RepoRoot();
         string dir = RandomGpt2Checkpoint.Ensure(root);
         double bandwidth = MemoryBandwidth.Measure();
@@ -71,6 +74,24 @@ public static class DecodeBench
                 rows.Add(new($"decode {name} step split: {part}, ms vs the whole step (ratio = share)", ms, split.Step, "ms", LowerIsBetter: true));
             rows.Add(new($"decode {name}: worker-pool runs a token (wake-ups of a sleeping worker: {split.Wakeups:F1})", split.Runs, null, "runs"));
             rows.Add(new($"decode {name}: bytes allocated a token (GC, calling thread)", split.Bytes, null, "B"));
+
+            // Batched (continuous batching, mixed plans and lengths): per row and in all, and where the step turns compute-bound.
+            if (!args.Has("nobatch"))
+            {
+                var one = BatchedDecode.Measure(model, 1, batchSteps);
+                double turn = WeightElementsPerToken() * bytes / bandwidth / (2.0 * WeightElementsPerToken() / peak);   // rows where flops outlast the bytes
+                foreach (int r in new[] { 2, 4, 8, 16, 32 })
+                {
+                    var b = BatchedDecode.Measure(model, r, batchSteps);
+                    Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all");
+                    if (r is 8 or 32)
+                    {
+                        rows.Add(new($"batched decode {name}, {r} rows (mixed lengths and plans): tok/s in all vs one row", b.TokensPerSecond, one.TokensPerSecond, "tok/s"));
+                        rows.Add(new($"batched decode {name}, {r} rows: tok/s a row vs one row alone", b.PerRow, one.TokensPerSecond, "tok/s"));
+                    }
+                    rows.Add(new($"batched decode {name}: step time, {r} rows vs 1 (flat while memory-bound; bandwidth and peak put the turn at ≈ {turn:F0} rows)", b.StepMs, one.StepMs, "ms", LowerIsBetter: true));
+                }
+            }
         }
         return rows;
     }

@@ -84,7 +84,7 @@ public static partial class Sgemm
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
     static unsafe void Execute(in GemmArgs g, bool parallel)
     {
-        if (g.Bias != null && (g.K == 0 || g.Alpha == 0f || g.M == 1 || g.N == 1))
+        if (g.Bias != null && (g.K == 0 || g.Alpha == 0f || g.M == 1 || g.N == 1 || IsFewRows(in g)))
         {
             // Paths without tiles: C = bias, then C += alpha·op(A)·op(B) (the same bits as the tiles' epilogue).
             FillRows(g.C, g.Ldc, g.M, g.N, g.Bias);
@@ -104,6 +104,12 @@ public static partial class Sgemm
         {
             using var _ = OpClock.Time(OpClock.Kind.MatVec);
             ExecuteGemv(in g, parallel);
+            return;
+        }
+        if (IsFewRows(in g))
+        {
+            using var _ = OpClock.Time(OpClock.Kind.MatVec);
+            ExecuteFewRows(in g, parallel);
             return;
         }
         using var clock = OpClock.Time(OpClock.Kind.Gemm);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Tensors.Kernels;
 
@@ -24,6 +25,12 @@ public static partial class Sgemm
     //         dot form. The bands depend on k alone, so the bits do not depend on the thread count.
     //   dot:  four rows at a time share each load of x; rows are contiguous, so four streams.
     // Both use 16-wide vectors where Vector512 is accelerated (unless ForceVector256).
+    // A few rows of x (batched decoding, m ≤ FewRows, weights in B) take the same loops: each group of four
+    // matrix rows, once read from memory, serves every x row from L1/L2. The packed GEMM would read the matrix,
+    // write a packed copy and read that again: ~3× the traffic of one row for 2-8 rows.
+
+    /// <summary>Most rows of x (m) a product runs as matrix-vector products sharing each read of the matrix.</summary>
+    internal const int FewRows = 8;
 
     /// <summary>Rows of M one axpy task reads (the last band may be shorter).</summary>
     const int AxpyBandRows = 128;
@@ -56,6 +63,20 @@ public static partial class Sgemm
         GemvJob<float, Float32Source>.Run(dot, matrix, ld, length, Contiguous(x, incX, k), k, g.C, incY, g.Alpha, g.Beta, parallel);
     }
 
+    /// <summary>Whether C = op(A)·op(B) runs as matrix-vector products over A's rows: 2..FewRows rows of A, stored along k, B the matrix.</summary>
+    static bool IsFewRows(in GemmArgs g) => g.M > 1 && g.M <= FewRows && g.N > FewRows && !g.TransA;
+
+    /// <summary>m ≤ FewRows: x = A's rows (stride lda), y = C's rows (stride ldc); B [k,n] -> axpy, B^T (stored [n,k]) -> dot.</summary>
+    static unsafe void ExecuteFewRows(in GemmArgs g, bool parallel)
+    {
+        if (g.BHalf == null)
+            GemvJob<float, Float32Source>.Run(g.TransB, g.B, g.Ldb, g.N, g.A, g.K, g.C, 1, g.Alpha, g.Beta, parallel, g.M, g.Lda, g.Ldc);
+        else if (g.BHalfIsBf16)
+            GemvJob<ushort, Widened<Bf16>>.Run(g.TransB, g.BHalf, g.Ldb, g.N, g.A, g.K, g.C, 1, g.Alpha, g.Beta, parallel, g.M, g.Lda, g.Ldc);
+        else
+            GemvJob<ushort, Widened<F16>>.Run(g.TransB, g.BHalf, g.Ldb, g.N, g.A, g.K, g.C, 1, g.Alpha, g.Beta, parallel, g.M, g.Lda, g.Ldc);
+    }
+
     /// <summary>x itself when contiguous, else gathered into the calling thread's B buffer (unused on the gemv path).</summary>
     static unsafe float* Contiguous(float* x, nint incX, int k)
     {
@@ -78,20 +99,23 @@ public static partial class Sgemm
         bool _dot, _wide;
         T* _matrix;
         float* _x, _y, _partial;
-        nint _ld, _incY;
-        int _length, _k, _units, _tasks;
+        nint _ld, _incY, _ldx, _ldy;
+        int _length, _k, _units, _tasks, _rows;
         float _alpha, _beta;
 
         // dot: matrix [length, k] (row i contiguous along k); else [k, length] (row p contiguous along the output). x: k contiguous.
-        public static void Run(bool dot, T* matrix, nint ld, int length, float* x, int k, float* y, nint incY, float alpha, float beta, bool parallel)
+        // rows: rows of x (stride ldx) and of y (stride ldy), all against the one matrix.
+        public static void Run(bool dot, T* matrix, nint ld, int length, float* x, int k, float* y, nint incY, float alpha, float beta, bool parallel,
+            int rows = 1, nint ldx = 0, nint ldy = 0)
         {
             var job = t_job ??= new GemvJob<T, TS>();
             job._dot = dot; job._matrix = matrix; job._ld = ld; job._length = length;
             job._x = x; job._k = k; job._y = y; job._incY = incY; job._alpha = alpha; job._beta = beta;
+            job._rows = rows; job._ldx = ldx; job._ldy = ldy;
             job._wide = !ForceVector256 && Vector512.IsHardwareAccelerated;
             // axpy: partial sums [bands][length] in the calling thread's A buffer (unused on the gemv path)
             job._units = dot ? length : (k + AxpyBandRows - 1) / AxpyBandRows;
-            job._partial = dot ? null : ThreadScratch.A.Get((nint)job._units * length);
+            job._partial = dot ? null : ThreadScratch.A.Get((nint)job._units * rows * length);   // [band][row][length]
             bool split = parallel && !WorkerPool.InsideJob && (long)length * k >= GemvParallelMinElements;
             job._tasks = split ? Math.Min(job._units, WorkerPool.ThreadCount * 4) : 1;
             try
@@ -114,9 +138,9 @@ public static partial class Sgemm
             else for (int band = u0; band < u1; band++) AxpyBand(band);
         }
 
-        void Store(int i, float sum)
+        void Store(int r, int i, float sum)
         {
-            float* y = _y + i * _incY;
+            float* y = _y + r * _ldy + i * _incY;
             *y = _beta == 0f ? _alpha * sum : _alpha * sum + _beta * *y;
         }
 
@@ -125,10 +149,11 @@ public static partial class Sgemm
         void DotRows(int i0, int i1)
         {
             int k = _k;
-            float* x = _x;
             int i = i0;
             for (; i + 4 <= i1; i += 4)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx;
                 T* r0 = _matrix + i * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
                 Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
                 int p = 0;
@@ -146,17 +171,19 @@ public static partial class Sgemm
                     t0 += TS.Load1(r0[p]) * x[p]; t1 += TS.Load1(r1[p]) * x[p];
                     t2 += TS.Load1(r2[p]) * x[p]; t3 += TS.Load1(r3[p]) * x[p];
                 }
-                Store(i, t0); Store(i + 1, t1); Store(i + 2, t2); Store(i + 3, t3);
+                Store(row, i, t0); Store(row, i + 1, t1); Store(row, i + 2, t2); Store(row, i + 3, t3);
             }
             for (; i < i1; i++)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx;
                 T* r = _matrix + i * _ld;
                 Vector256<float> s = default;
                 int p = 0;
                 for (; p + 8 <= k; p += 8) s = Vector256.FusedMultiplyAdd(TS.Load8(r + p), Vector256.Load(x + p), s);
                 float t = Vector256.Sum(s);
                 for (; p < k; p++) t += TS.Load1(r[p]) * x[p];
-                Store(i, t);
+                Store(row, i, t);
             }
         }
 
@@ -165,10 +192,11 @@ public static partial class Sgemm
         void DotRows512(int i0, int i1)
         {
             int k = _k, kv = k & ~15;
-            float* x = _x;
             int i = i0;
             for (; i + 4 <= i1; i += 4)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx;
                 T* r0 = _matrix + i * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
                 Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
                 for (int p = 0; p < kv; p += 16)
@@ -185,16 +213,18 @@ public static partial class Sgemm
                     t0 += TS.Load1(r0[p]) * x[p]; t1 += TS.Load1(r1[p]) * x[p];
                     t2 += TS.Load1(r2[p]) * x[p]; t3 += TS.Load1(r3[p]) * x[p];
                 }
-                Store(i, t0); Store(i + 1, t1); Store(i + 2, t2); Store(i + 3, t3);
+                Store(row, i, t0); Store(row, i + 1, t1); Store(row, i + 2, t2); Store(row, i + 3, t3);
             }
             for (; i < i1; i++)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx;
                 T* r = _matrix + i * _ld;
                 Vector512<float> s = default;
                 for (int p = 0; p < kv; p += 16) s = Vector512.FusedMultiplyAdd(TS.Load16(r + p), Vector512.Load(x + p), s);
                 float t = Vector512.Sum(s);
                 for (int p = kv; p < k; p++) t += TS.Load1(r[p]) * x[p];
-                Store(i, t);
+                Store(row, i, t);
             }
         }
 
@@ -207,13 +237,14 @@ public static partial class Sgemm
         void AxpyBand(int band)
         {
             int p0 = band * AxpyBandRows, p1 = Math.Min(_k, p0 + AxpyBandRows), n = _length;
-            float* acc = _partial + (nint)band * n;
-            new Span<float>(acc, n).Clear();
+            float* accs = _partial + (nint)band * _rows * n;
+            new Span<float>(accs, _rows * n).Clear();
             int n16 = _wide ? n & ~15 : 0, n8 = n & ~7;
-            float* x = _x;
             int p = p0;
             for (; p + 4 <= p1; p += 4)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx, acc = accs + (nint)row * n;
                 T* r0 = _matrix + p * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
                 int j = 0;
                 if (n16 > 0)
@@ -251,7 +282,9 @@ public static partial class Sgemm
                 }
             }
             for (; p < p1; p++)
+            for (int row = 0; row < _rows; row++)
             {
+                float* x = _x + row * _ldx, acc = accs + (nint)row * n;
                 T* r = _matrix + p * _ld;
                 float xp = x[p];
                 int j = 0;
@@ -261,26 +294,32 @@ public static partial class Sgemm
             }
         }
 
-        /// <summary>y[j] = alpha * (partial[0][j] + partial[1][j] + …, in band order) + beta * y[j].</summary>
+        /// <summary>y[r, j] = alpha * (partial[0][r][j] + partial[1][r][j] + …, in band order) + beta * y[r, j].</summary>
         void SumBands()
         {
-            int n = _length, bands = _units, j = 0;
-            if (bands > 1)   // vectors of 8: each element still adds its bands in order
-                for (; j + 8 <= n; j += 8)
-                {
-                    float* q = _partial + j;
-                    Vector256<float> s = Vector256.Load(q);
-                    for (int b = 1; b < bands; b++) s += Vector256.Load(q + (nint)b * n);
-                    s.Store(q);
-                }
-            for (; j < n; j++)
+            int n = _length, bands = _units;
+            nint bandStride = (nint)_rows * n;
+            for (int row = 0; row < _rows; row++)
             {
-                float* q = _partial + j;
-                float s = q[0];
-                for (int b = 1; b < bands; b++) s += q[(nint)b * n];
-                q[0] = s;
+                float* first = _partial + (nint)row * n;
+                int j = 0;
+                if (bands > 1)   // vectors of 8: each element still adds its bands in order
+                    for (; j + 8 <= n; j += 8)
+                    {
+                        float* q = first + j;
+                        Vector256<float> s = Vector256.Load(q);
+                        for (int b = 1; b < bands; b++) s += Vector256.Load(q + b * bandStride);
+                        s.Store(q);
+                    }
+                for (; j < n; j++)
+                {
+                    float* q = first + j;
+                    float s = q[0];
+                    for (int b = 1; b < bands; b++) s += q[b * bandStride];
+                    q[0] = s;
+                }
+                for (j = 0; j < n; j++) Store(row, j, first[j]);
             }
-            for (j = 0; j < n; j++) Store(j, _partial[j]);
         }
     }
 }
