@@ -13,12 +13,12 @@ namespace SoftPrompt.Bench.Decode;
 /// against llama.cpp's llama-bench on the same shape in the same run (LlamaBench), next to the machine's
 /// read bandwidth (MemoryBandwidth) and FMA peak (PeakFlops). Ours: Generator.Generate over a 128-token
 /// random prompt, greedy; the first token's time is the prefill (pp, logits at the last position as
-/// llama-bench's), the next --new tokens the decode (tg after a 128-token context). Median of --runs.
+/// llama-bench's), the next --new tokens the decode (tg after a 128-token context). Median of --runs rounds.
 /// Each decode figure is also given as GB/s of weights read (every linear and the head, once a token) and
 /// as a fraction of the measured bandwidth; the step is split into its parts (DecodeSplit).
 /// Batched decoding (BatchedDecode) at 2–32 rows follows each storage. llama-bench has no batched-decoding test (llama.cpp's
 /// is the separate llama-batched-bench, which the anchor does not build), so those rows compare with our own single row.
-/// Options: --new N (128), --runs N (5), --reps N (llama-bench repetitions, 5), --batch-steps N (16), --nobatch, --noref,
+/// Options: --new N (128), --runs N (rounds of ours then llama-bench, 5), --reps N (llama-bench repetitions a round, 1), --batch-steps N (16), --nobatch, --noref,
 /// --llama-bench PATH; --shapes: GB/s of each matrix-vector shape instead (GemvShapes).
 /// </summary>
 public static class DecodeBench
@@ -31,7 +31,7 @@ public static class DecodeBench
 
     public static List<BenchRow> Run(BenchArgs args)
     {
-        int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 5), reps = args.GetInt("reps", 5), batchSteps = args.GetInt("batch-steps", 16);
+        int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 5), reps = args.GetInt("reps", 1), batchSteps = args.GetInt("batch-steps", 16);
         string root = Step.Reference.RepoRoot();
         string dir = RandomGpt2Checkpoint.Ensure(root);
         double bandwidth = MemoryBandwidth.Measure();
@@ -52,11 +52,18 @@ public static class DecodeBench
         {
             var model = Gpt2Model.Load(dir, storage);
             Once(model, prompt, 8);
-            var results = Enumerable.Range(0, runs).Select(_ => Once(model, prompt, newTokens)).ToList();
-            double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
-            LlamaBench.Result? reference = null;
+            // Rounds that alternate ours and llama-bench (one repetition each), so both see the same machine: others' jobs come and go.
+            var results = new List<(double Prefill, double Decode)>();
+            var theirs = new List<LlamaBench.Result>();
             string note = llamaNote;
-            if (llama is not null) reference = LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note);
+            for (int round = 0; round < runs; round++)
+            {
+                results.Add(Once(model, prompt, newTokens));
+                if (llama is not null && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note) is { } r) theirs.Add(r);
+            }
+            double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
+            LlamaBench.Result? reference = theirs.Count == 0 ? null
+                : new(Median(theirs.Select(r => r.Prefill)), Median(theirs.Select(r => r.Decode)), theirs[0].Command);
             double gbs = WeightElementsPerToken() * bytes / 1e9 * decode;
             Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / bandwidth:P0} of {bandwidth:F1}); " +
                 $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");

@@ -187,44 +187,35 @@ public static partial class Sgemm
             }
         }
 
-        /// <summary>As <see cref="DotRows"/> with 16-wide vectors (the remainder of k below 16 in scalars).</summary>
+        /// <summary>
+        /// As <see cref="DotRows"/> with 16-wide vectors, one matrix row at a time with four accumulators along k: the
+        /// matrix is read as one sequential stream (four interleaved row streams kept fewer lines in flight: ~60 % of the
+        /// read bandwidth on one thread). With several x rows the matrix row, once read, serves each of them from L1.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void DotRows512(int i0, int i1)
         {
-            int k = _k, kv = k & ~15;
-            int i = i0;
-            for (; i + 4 <= i1; i += 4)
-            for (int row = 0; row < _rows; row++)
+            int k = _k, kv = k & ~15, k64 = k & ~63;
+            for (int i = i0; i < i1; i++)
             {
-                float* x = _x + row * _ldx;
-                T* r0 = _matrix + i * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
-                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (int p = 0; p < kv; p += 16)
-                {
-                    Vector512<float> xv = Vector512.Load(x + p);
-                    s0 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p), xv, s0);
-                    s1 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p), xv, s1);
-                    s2 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p), xv, s2);
-                    s3 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p), xv, s3);
-                }
-                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-                for (int p = kv; p < k; p++)
-                {
-                    t0 += TS.Load1(r0[p]) * x[p]; t1 += TS.Load1(r1[p]) * x[p];
-                    t2 += TS.Load1(r2[p]) * x[p]; t3 += TS.Load1(r3[p]) * x[p];
-                }
-                Store(row, i, t0); Store(row, i + 1, t1); Store(row, i + 2, t2); Store(row, i + 3, t3);
-            }
-            for (; i < i1; i++)
-            for (int row = 0; row < _rows; row++)
-            {
-                float* x = _x + row * _ldx;
                 T* r = _matrix + i * _ld;
-                Vector512<float> s = default;
-                for (int p = 0; p < kv; p += 16) s = Vector512.FusedMultiplyAdd(TS.Load16(r + p), Vector512.Load(x + p), s);
-                float t = Vector512.Sum(s);
-                for (int p = kv; p < k; p++) t += TS.Load1(r[p]) * x[p];
-                Store(row, i, t);
+                for (int row = 0; row < _rows; row++)
+                {
+                    float* x = _x + row * _ldx;
+                    Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                    int p = 0;
+                    for (; p < k64; p += 64)
+                    {
+                        s0 = Vector512.FusedMultiplyAdd(TS.Load16(r + p), Vector512.Load(x + p), s0);
+                        s1 = Vector512.FusedMultiplyAdd(TS.Load16(r + p + 16), Vector512.Load(x + p + 16), s1);
+                        s2 = Vector512.FusedMultiplyAdd(TS.Load16(r + p + 32), Vector512.Load(x + p + 32), s2);
+                        s3 = Vector512.FusedMultiplyAdd(TS.Load16(r + p + 48), Vector512.Load(x + p + 48), s3);
+                    }
+                    for (; p < kv; p += 16) s0 = Vector512.FusedMultiplyAdd(TS.Load16(r + p), Vector512.Load(x + p), s0);
+                    float t = Vector512.Sum((s0 + s1) + (s2 + s3));
+                    for (; p < k; p++) t += TS.Load1(r[p]) * x[p];
+                    Store(row, i, t);
+                }
             }
         }
 
@@ -241,7 +232,8 @@ public static partial class Sgemm
             new Span<float>(accs, _rows * n).Clear();
             int n16 = _wide ? n & ~15 : 0, n8 = n & ~7;
             int p = p0;
-            for (; p + 4 <= p1; p += 4)
+            // 16-wide: one matrix row at a time, a single sequential stream (see DotRows512); the per-element order is the same.
+            for (; !_wide && p + 4 <= p1; p += 4)
             for (int row = 0; row < _rows; row++)
             {
                 float* x = _x + row * _ldx, acc = accs + (nint)row * n;
