@@ -132,7 +132,8 @@ public static partial class Sgemm
             var (u0, u1) = WorkerPool.Chunk(index, _tasks, _units);
             if (_dot)
             {
-                if (_wide) DotRows512(u0, u1);
+                if (_wide && sizeof(T) == 2) DotRows512(u0, u1);
+                else if (_wide) DotRows512Four(u0, u1);
                 else DotRows(u0, u1);
             }
             else for (int band = u0; band < u1; band++) AxpyBand(band);
@@ -188,9 +189,12 @@ public static partial class Sgemm
         }
 
         /// <summary>
-        /// As <see cref="DotRows"/> with 16-wide vectors, one matrix row at a time with four accumulators along k: the
-        /// matrix is read as one sequential stream (four interleaved row streams kept fewer lines in flight: ~60 % of the
-        /// read bandwidth on one thread). With several x rows the matrix row, once read, serves each of them from L1.
+        /// As <see cref="DotRows"/> with 16-wide vectors for 16-bit matrices, one matrix row at a time with four accumulators
+        /// along k: the matrix is read as one sequential stream. Four interleaved row streams kept too few lines in flight
+        /// for bf16 (~45 % of the read bandwidth on one thread, ~80 % this way); float32 keeps them (DotRows512Four: in
+        /// alternating rounds against llama-bench it did better that way). With several x rows the matrix row, once read,
+        /// serves each of them from L1. A 16-bit matrix still gives bitwise the float32 result on the widened matrix only
+        /// within one path: ForceVector256 and the float32 tests compare like with like.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void DotRows512(int i0, int i1)
@@ -220,6 +224,53 @@ public static partial class Sgemm
         }
 
         /// <summary>
+        /// As <see cref="DotRows512"/> (the same sum for every element: four accumulators along k, then the same tails) over
+        /// four matrix rows at a time: float32 matrices, four row streams sharing each load of x.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void DotRows512Four(int i0, int i1)
+        {
+            int k = _k, kv = k & ~15, k64 = k & ~63;
+            int i = i0;
+            for (; i + 4 <= i1; i += 4)
+            for (int row = 0; row < _rows; row++)
+            {
+                float* x = _x + row * _ldx;
+                T* r0 = _matrix + i * _ld, r1 = r0 + _ld, r2 = r1 + _ld, r3 = r2 + _ld;
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+                int p = 0;
+                for (; p < k64; p += 64)
+                {
+                    Vector512<float> x0 = Vector512.Load(x + p), x1 = Vector512.Load(x + p + 16), x2 = Vector512.Load(x + p + 32), x3 = Vector512.Load(x + p + 48);
+                    a0 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p), x0, a0); a1 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p + 16), x1, a1);
+                    a2 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p + 32), x2, a2); a3 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p + 48), x3, a3);
+                    b0 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p), x0, b0); b1 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p + 16), x1, b1);
+                    b2 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p + 32), x2, b2); b3 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p + 48), x3, b3);
+                    c0 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p), x0, c0); c1 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p + 16), x1, c1);
+                    c2 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p + 32), x2, c2); c3 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p + 48), x3, c3);
+                    d0 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p), x0, d0); d1 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p + 16), x1, d1);
+                    d2 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p + 32), x2, d2); d3 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p + 48), x3, d3);
+                }
+                for (; p < kv; p += 16)
+                {
+                    Vector512<float> xv = Vector512.Load(x + p);
+                    a0 = Vector512.FusedMultiplyAdd(TS.Load16(r0 + p), xv, a0); b0 = Vector512.FusedMultiplyAdd(TS.Load16(r1 + p), xv, b0);
+                    c0 = Vector512.FusedMultiplyAdd(TS.Load16(r2 + p), xv, c0); d0 = Vector512.FusedMultiplyAdd(TS.Load16(r3 + p), xv, d0);
+                }
+                float t0 = Vector512.Sum((a0 + a1) + (a2 + a3)), t1 = Vector512.Sum((b0 + b1) + (b2 + b3));
+                float t2 = Vector512.Sum((c0 + c1) + (c2 + c3)), t3 = Vector512.Sum((d0 + d1) + (d2 + d3));
+                for (; p < k; p++)
+                {
+                    t0 += TS.Load1(r0[p]) * x[p]; t1 += TS.Load1(r1[p]) * x[p];
+                    t2 += TS.Load1(r2[p]) * x[p]; t3 += TS.Load1(r3[p]) * x[p];
+                }
+                Store(row, i, t0); Store(row, i + 1, t1); Store(row, i + 2, t2); Store(row, i + 3, t3);
+            }
+            if (i < i1) DotRows512(i, i1);
+        }
+
+        /// <summary>
         /// partial[band][0..length) = Σ over the band's rows p (in order) of x[p] * M[p, :]: four rows at a
         /// time stream front to back while the band's partial row (≤ 12 KiB for GPT-2) stays in L1.
         /// Each element's sum is the same FMA chain in every lane width, so the tail columns agree with the rest.
@@ -232,8 +283,9 @@ public static partial class Sgemm
             new Span<float>(accs, _rows * n).Clear();
             int n16 = _wide ? n & ~15 : 0, n8 = n & ~7;
             int p = p0;
-            // 16-wide: one matrix row at a time, a single sequential stream (see DotRows512); the per-element order is the same.
-            for (; !_wide && p + 4 <= p1; p += 4)
+            // 16-bit matrices under AVX-512: one matrix row at a time, a single sequential stream (see DotRows512); the
+            // per-element order is the same either way.
+            for (; !(_wide && sizeof(T) == 2) && p + 4 <= p1; p += 4)
             for (int row = 0; row < _rows; row++)
             {
                 float* x = _x + row * _ldx, acc = accs + (nint)row * n;
