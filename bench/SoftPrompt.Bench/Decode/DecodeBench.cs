@@ -18,7 +18,7 @@ namespace SoftPrompt.Bench.Decode;
 /// as a fraction of the measured bandwidth; the step is split into its parts (DecodeSplit).
 /// Batched decoding (BatchedDecode) at 2–32 rows follows each storage. llama-bench has no batched-decoding test (llama.cpp's
 /// is the separate llama-batched-bench, which the anchor does not build), so those rows compare with our own single row.
-/// Options: --new N (128), --runs N (rounds of ours then llama-bench, 5), --reps N (llama-bench repetitions a round, 1), --batch-steps N (16), --nobatch, --noref,
+/// Options: --new N (128), --runs N (rounds of ours then llama-bench, 5), --reps N (llama-bench repetitions a round, 1), --batch-steps N (16), --batch-rows LIST (2,4,8,16,32), --nobatch, --noref,
 /// --llama-bench PATH; --shapes: GB/s of each matrix-vector shape instead (GemvShapes).
 /// </summary>
 public static class DecodeBench
@@ -32,6 +32,7 @@ public static class DecodeBench
     public static List<BenchRow> Run(BenchArgs args)
     {
         int newTokens = args.GetInt("new", 128), runs = args.GetInt("runs", 5), reps = args.GetInt("reps", 1), batchSteps = args.GetInt("batch-steps", 16);
+        int[] batchRows = (args.Get("batch-rows") ?? "2,4,8,16,32").Split(',').Select(int.Parse).ToArray();
         string root = Step.Reference.RepoRoot();
         string dir = RandomGpt2Checkpoint.Ensure(root);
         double bandwidth = MemoryBandwidth.Measure();
@@ -87,10 +88,11 @@ public static class DecodeBench
             {
                 var one = BatchedDecode.Measure(model, 1, batchSteps);
                 double turn = WeightElementsPerToken() * bytes / bandwidth / (2.0 * WeightElementsPerToken() / peak);   // rows where flops outlast the bytes
-                foreach (int r in new[] { 2, 4, 8, 16, 32 })
+                foreach (int r in batchRows)
                 {
                     var b = BatchedDecode.Measure(model, r, batchSteps);
-                    Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all");
+                    Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all; " +
+                        $"buffer pool holds {SoftPrompt.Tensors.Memory.BufferPool.PooledBytes / 1048576.0:F0} MiB, GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB");
                     if (r is 8 or 32)
                     {
                         rows.Add(new($"batched decode {name}, {r} rows (mixed lengths and plans): tok/s in all vs one row", b.TokensPerSecond, one.TokensPerSecond, "tok/s"));
