@@ -9,6 +9,7 @@ var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<B
     ["gemm"] = ("SGEMM GFLOP/s vs OpenBLAS cblas_sgemm", GemmBench.Run),
     ["tokenize"] = ("encode MB/s on English prose, GPT-2 and Llama 3 files, 1 thread, vs Hugging Face tokenizers", SoftPrompt.Bench.Tokenize.TokenizeBench.Run),
     ["generate"] = ("GPT-2-small generation tokens/s (prefill, KV-cache decoding) vs PyTorch; bf16 vs f32 weight memory", SoftPrompt.Bench.Generate.GenerateBench.Run),
+    ["decode"] = ("GPT-2-small batch-1 decoding, f32 and bf16 weights, vs llama.cpp's llama-bench; GB/s of weights vs the read bandwidth; the step's split", SoftPrompt.Bench.Decode.DecodeBench.Run),
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
     ["methods"] = ("training step of every tuning method (prompt, P-tuning, prefix, deep, LoRA) on GPT-2-small vs PEFT-style PyTorch (--check: tiny shape)", SoftPrompt.Bench.Methods.MethodsBench.Run),
     ["metal"] = ("MetaL-Prompt on the symbol world's target shape: a request after a stored prompt vs ICL; a PGM pass vs a prompt-tuning update", SoftPrompt.Bench.Metal.MetalBench.Run),

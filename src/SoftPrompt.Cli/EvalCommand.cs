@@ -20,11 +20,12 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 8 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Generation tasks: most tokens generated per answer.", DefaultValueFactory = _ => 32 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: loss, metrics, predictions." };
-        var cmd = new Command("eval", "Evaluate an adapter on a dataset: loss and the task's metrics.") { model, adapter, data, batch, maxNew, json };
+        var dtype = DtypeOption.Create();
+        var cmd = new Command("eval", "Evaluate an adapter on a dataset: loss and the task's metrics.") { model, adapter, data, batch, maxNew, json, dtype };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(model)!, adapterDir = parse.GetValue(adapter)!;
-            var lm = ModelLoader.Load(dir);
+            var lm = ModelLoader.Load(dir, DtypeOption.Parse(parse.GetValue(dtype)!));
             var encoder = new TokenizerEncoder(Tokenizer.FromDirectory(dir));
             var loaded = AdapterDirectory.Load(adapterDir, lm);
             var task = TaskOptions.FromAdapter(loaded, encoder, adapterDir);

@@ -29,12 +29,13 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "Stop once the generated text contains this string (repeatable).", AllowMultipleArgumentsPerToken = false };
         var adapter = new Option<string?>("--adapter") { Description = "An adapter directory (PEFT layout) to generate with." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: prompt_ids, output_ids, text." };
+        var dtype = DtypeOption.Create();
         var cmd = new Command("generate", "Generate text from a prompt with a checkpoint, optionally with an adapter.")
-            { model, prompt, maxNew, temperature, topK, topP, penalty, seed, stop, adapter, json };
+            { model, prompt, maxNew, temperature, topK, topP, penalty, seed, stop, adapter, json, dtype };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(model)!;
-            var lm = ModelLoader.Load(dir);
+            var lm = ModelLoader.Load(dir, DtypeOption.Parse(parse.GetValue(dtype)!));
             var tokenizer = Tokenizer.FromDirectory(dir);
             var defaults = GenerationDefaults.Load(dir);
             string text = parse.GetValue(prompt)!;

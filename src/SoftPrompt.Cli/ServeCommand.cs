@@ -18,8 +18,9 @@ internal static class ServeCommand
         var dataDir = new Option<string>("--data-dir") { Description = "The store (softprompt.db, SQLite) and the tasks' adapters (with --db: this replica's cache of them).", DefaultValueFactory = _ => "softprompt-data" };
         var db = new Option<string?>("--db") { Description = "PostgreSQL, for several replicas on one database: postgres://user:password@host:port/database or an Npgsql connection string (default: SQLite in --data-dir)." };
         var urls = new Option<string>("--urls") { Description = "Where to listen (ASP.NET Core's --urls; ';' between several).", DefaultValueFactory = _ => "http://127.0.0.1:5173" };
+        var dtype = DtypeOption.Create();
         var cmd = new Command("serve", "Serve the model over HTTP: tasks made from a few examples by the PGM, stored, and completed with (OpenAI-style API).")
-            { model, pgm, dataDir, db, urls };
+            { model, pgm, dataDir, db, urls, dtype };
         cmd.Subcommands.Add(ServeKeysCommand.Create());
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
@@ -28,18 +29,18 @@ internal static class ServeCommand
             if (m is not null && p is null) throw new ArgumentException($"--model {m}: pass the PGM meta-trained for it (--pgm).");
             m ??= MetalQuickstart.FindShipped(MetalQuickstart.TargetFolder) ?? throw new ArgumentException("No models/metal found from the working directory or the binaries; pass --model and --pgm.");
             p ??= MetalQuickstart.FindShipped(MetalQuickstart.PgmFolder) ?? throw new ArgumentException($"No models/metal/{MetalQuickstart.PgmFolder} found; pass --model and --pgm.");
-            return Serve(m, p, parse.GetValue(dataDir)!, parse.GetValue(db), parse.GetValue(urls)!).GetAwaiter().GetResult();
+            return Serve(m, p, parse.GetValue(dataDir)!, parse.GetValue(db), parse.GetValue(urls)!, DtypeOption.Parse(parse.GetValue(dtype)!)).GetAwaiter().GetResult();
         }));
         return cmd;
     }
 
-    static async Task<int> Serve(string model, string pgm, string dataDir, string? db, string urls)
+    static async Task<int> Serve(string model, string pgm, string dataDir, string? db, string urls, SoftPrompt.Models.Safetensors.WeightStorage storage)
     {
         if (!Directory.Exists(model)) throw new ArgumentException($"--model {model}: no such directory.");
         if (!Directory.Exists(pgm)) throw new ArgumentException($"--pgm {pgm}: no such directory.");
         await using var server = SoftPromptServer.Create(["--urls", urls], o =>
         {
-            o.ModelDir = model; o.PgmDir = pgm; o.DataDir = dataDir;
+            o.ModelDir = model; o.PgmDir = pgm; o.DataDir = dataDir; o.WeightStorage = storage;
             if (db is not null) o.Database = db;   // otherwise SoftPrompt__Database, when set, stands
         });
         await server.StartAsync();

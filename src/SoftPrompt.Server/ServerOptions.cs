@@ -11,6 +11,9 @@ public sealed class ServerOptions
     /// <summary>The frozen model: a Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json).</summary>
     public string? ModelDir { get; set; }
 
+    /// <summary>How the model's matrices are held (--dtype): as stored, float32, or bf16 (half the memory and the bytes a decoding step reads).</summary>
+    public SoftPrompt.Models.Safetensors.WeightStorage WeightStorage { get; set; } = SoftPrompt.Models.Safetensors.WeightStorage.AsStored;
+
     /// <summary>The name clients use for the base model (default: the model directory's name).</summary>
     public string? ModelName { get; set; }
 

@@ -139,7 +139,8 @@ public class PromptPlanTests
             var some = model.Forward(fx.Ids, fx.Batch, fx.Seq, new ForwardOptions { Plan = fx.Plan, OutputPositions = positions });
             Assert.Equal([positions.Length, v], some.Shape.ToArray());
             var expected = positions.SelectMany(p => full.AsSpan(p * v, v).ToArray()).ToArray();
-            Compare.Close(some.ToArray(), expected, 1e-6, $"{name} selected positions {string.Join(",", positions)}");
+            // float rounding only: up to Sgemm.FewRows selected rows run as matrix-vector products, whose sums go in another order than the GEMM's
+            Compare.Close(some.ToArray(), expected, 1e-4, $"{name} selected positions {string.Join(",", positions)}");
         }
     }
 
@@ -188,9 +189,10 @@ public class PromptPlanTests
         var fullLogits = fullRows.ToArray();
         var fullGrads = Gradients(F.Sum(F.Mul(fullRows, weights)));
         var some = model.Forward(ids, batch, seq, new ForwardOptions { Plan = plan, OutputPositions = wanted });   // [N, V]
-        Compare.Close(some.ToArray(), fullLogits, 1e-5, $"{name} wanted rows");
+        // float rounding only: the 8 wanted rows run as matrix-vector products (Sgemm.FewRows), summed in another order than the GEMM's
+        Compare.Close(some.ToArray(), fullLogits, 1e-4, $"{name} wanted rows");
         var someGrads = Gradients(F.Sum(F.Mul(some, weights)));
-        for (int l = 0; l < layers; l++) Compare.Close(someGrads[l], fullGrads[l], 1e-5, $"{name} prefix gradient, layer {l}");
+        for (int l = 0; l < layers; l++) Compare.Close(someGrads[l], fullGrads[l], 1e-4, $"{name} prefix gradient, layer {l}");
         Assert.Contains(fullGrads[0], g => g != 0f);
     }
 

@@ -50,7 +50,7 @@ public sealed class ModelHost
     LoadedModel Load()
     {
         string dir = _options.ModelDir!;
-        var model = ModelLoader.Load(dir);
+        var model = ModelLoader.Load(dir, _options.WeightStorage);
         var tokenizer = Tokenizer.FromDirectory(dir);
         PromptGenerator? pgm = null;
         var format = new EpisodeFormat();

@@ -15,6 +15,7 @@ internal interface IPanelSource<T> where T : unmanaged
     static abstract bool Vectorized { get; }
     static abstract float Load1(T value);
     static abstract unsafe Vector256<float> Load8(T* p);
+    static abstract unsafe Vector512<float> Load16(T* p);
 }
 
 /// <summary>float32 elements, read as they are.</summary>
@@ -27,6 +28,9 @@ internal struct Float32Source : IPanelSource<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector256<float> Load8(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> Load16(float* p) => Vector512.Load(p);
 }
 
 /// <summary>16-bit elements (bf16 or f16, <typeparamref name="TW"/>) widened to float32 on load.</summary>
@@ -39,4 +43,7 @@ internal struct Widened<TW> : IPanelSource<ushort> where TW : struct, IWiden
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector256<float> Load8(ushort* p) => TW.Widen8(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> Load16(ushort* p) => TW.Widen16(p);
 }

@@ -84,7 +84,7 @@ public static partial class Sgemm
     /// <summary>One product; with <paramref name="parallel"/>, spread over the worker pool.</summary>
     static unsafe void Execute(in GemmArgs g, bool parallel)
     {
-        if (g.Bias != null && (g.K == 0 || g.Alpha == 0f || g.M == 1 || g.N == 1))
+        if (g.Bias != null && (g.K == 0 || g.Alpha == 0f || g.M == 1 || g.N == 1 || IsFewRows(in g)))
         {
             // Paths without tiles: C = bias, then C += alpha·op(A)·op(B) (the same bits as the tiles' epilogue).
             FillRows(g.C, g.Ldc, g.M, g.N, g.Bias);
@@ -102,9 +102,17 @@ public static partial class Sgemm
         CountFlops(2L * g.M * g.N * g.K);
         if (g.M == 1 || g.N == 1)
         {
+            using var _ = OpClock.Time(OpClock.Kind.MatVec);
             ExecuteGemv(in g, parallel);
             return;
         }
+        if (IsFewRows(in g))
+        {
+            using var _ = OpClock.Time(OpClock.Kind.MatVec);
+            ExecuteFewRows(in g, parallel);
+            return;
+        }
+        using var clock = OpClock.Time(OpClock.Kind.Gemm);
         Blocking bl = Current;
         // Inside a pool job the product runs on this thread alone: blocked for one thread, not split for tasks run in turn.
         int threads = parallel && !WorkerPool.InsideJob && 2L * g.M * g.N * g.K >= ParallelMinFlops ? WorkerPool.ThreadCount : 1;

@@ -32,6 +32,11 @@ public static class WorkerPool
     static readonly Thread[] Workers;
     [ThreadStatic] static bool _insideJob;
 
+    /// <summary>Parallel runs so far, and how many of them had to wake a sleeping worker (benches count a step's dispatch cost with these).</summary>
+    public static long Runs => Volatile.Read(ref _runs);
+    public static long Wakeups => Volatile.Read(ref _wakeups);
+    static long _runs, _wakeups;
+
     /// <summary>Threads that execute a run, the caller included.</summary>
     public static int ThreadCount { get; }
 
@@ -75,7 +80,8 @@ public static class WorkerPool
             Volatile.Write(ref _pending, count);
             Interlocked.Exchange(ref _state, gen << 32);
             int sleeping = Volatile.Read(ref _sleeping);
-            if (sleeping > 0) Wake.Release(sleeping);
+            if (sleeping > 0) { Wake.Release(sleeping); _wakeups++; }
+            _runs++;
 
             _insideJob = true;
             try { Work(gen, job, count); }

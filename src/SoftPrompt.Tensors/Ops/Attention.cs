@@ -31,13 +31,13 @@ public static partial class Functional
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
         Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null,
         AttentionDropout? dropout = null)
-        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, dropout).Output;
+        => AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, dropout, keepProbs: false).Output;
 
     /// <summary>As <see cref="Attention"/>, also returning the probabilities [B, H, Tq, P+Tk] (not part of the graph).</summary>
     public static (Tensor Output, Tensor Probs) AttentionWithProbs(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
         Tensor? prefixKey = null, Tensor? prefixValue = null, int[]? mask = null, bool causal = true, float? scale = null, int? keyLength = null)
     {
-        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, null);
+        var (o, p) = AttentionCore(q, k, v, heads, kvHeads, prefixKey, prefixValue, mask, causal, scale, keyLength, null, keepProbs: true);
         return (o, p.Detach());
     }
 
@@ -52,7 +52,7 @@ public static partial class Functional
     }
 
     static (Tensor Output, Tensor Probs) AttentionCore(Tensor q, Tensor k, Tensor v, int heads, int kvHeads,
-        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale, int? keyLength, AttentionDropout? dropout)
+        Tensor? prefixKey, Tensor? prefixValue, int[]? mask, bool causal, float? scale, int? keyLength, AttentionDropout? dropout, bool keepProbs)
     {
         const string op = "Attention";
         ShapeCheck.Rank(op, q, 3, "query"); ShapeCheck.Rank(op, k, 3, "key"); ShapeCheck.Rank(op, v, 3, "value");
@@ -80,14 +80,18 @@ public static partial class Functional
         if (dropout is { P: < 0f or >= 1f } bad) throw new ArgumentOutOfRangeException(nameof(dropout), $"{op}: dropout probability must be in [0, 1), got {bad.P}.");
         var s = new AttentionShape(b, tq, tk, p, heads, kvHeads, hd, scale ?? 1f / MathF.Sqrt(hd), causal, mask, k.Shape[1], dropout is { P: > 0f } ? dropout : null);
 
+        using var clock = OpClock.Time(OpClock.Kind.Attention);
         var output = Tensor.Uninitialized(b, tq, heads * hd);
-        var probs = Tensor.Uninitialized(b, heads, tq, s.L);
+        bool record = Tape.IsEnabled && (q.RequiresGrad || k.RequiresGrad || v.RequiresGrad || (prefixKey?.RequiresGrad ?? false) || (prefixValue?.RequiresGrad ?? false));
+        // Decoding asks for a new key length every step; pooled buffers are kept by exact length, so probabilities that
+        // nobody reads afterwards go to this thread's scratch instead of a fresh pinned array a step.
+        var probs = record || keepProbs ? Tensor.Uninitialized(b, heads, tq, s.L) : ProbsScratch(b, heads, tq, s.L);
         long cost = 4L * s.Group * tq * s.L * hd;
         RowParallel.For(b * kvHeads, cost, (start, end) =>
         {
             for (int task = start; task < end; task++) AttentionForwardTask(s, task, q, k, v, prefixKey, prefixValue, probs, output);
         });
-        if (Tape.IsEnabled && (q.RequiresGrad || k.RequiresGrad || v.RequiresGrad || (prefixKey?.RequiresGrad ?? false) || (prefixValue?.RequiresGrad ?? false)))
+        if (record)
             Tape.Record(new AttentionNode(s, q, k, v, prefixKey, prefixValue, probs), output);
         return (output, probs);
     }
@@ -207,6 +211,17 @@ public static partial class Functional
     }
 
     [ThreadStatic] static float[]? _attentionScratch;
+
+    [ThreadStatic] static float[]? _probsScratch;
+
+    /// <summary>A [b, h, tq, l] tensor over this thread's scratch (not pooled, not tracked): probabilities used only inside the op.</summary>
+    static Tensor ProbsScratch(int b, int h, int tq, int l)
+    {
+        int n = checked(b * h * tq * l);
+        var a = _probsScratch;
+        if (a is null || a.Length < n) _probsScratch = a = GC.AllocateUninitializedArray<float>(Math.Max(n, (a?.Length ?? 0) * 2), pinned: true);
+        return new Tensor([b, h, tq, l], a, 0, ownsBuffer: false);
+    }
 
     sealed class AttentionNode(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor probs) : Node
     {

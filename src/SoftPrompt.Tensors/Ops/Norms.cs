@@ -20,6 +20,7 @@ public static partial class Functional
         int c = x.Size(-1), rows = c == 0 ? 0 : x.Length / c;
         if (weight is not null && (weight.Rank != 1 || weight.Shape[0] != c)) throw ShapeCheck.Fail(op, $"weight must be [{c}]", x, weight);
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != c)) throw ShapeCheck.Fail(op, $"bias must be [{c}]", x, bias);
+        using var clock = OpClock.Time(OpClock.Kind.Norm);
         var y = x.EmptyLike();
         var mean = new float[rows];
         var rstd = new float[rows];
