@@ -4,15 +4,20 @@ namespace SoftPrompt.Tensors.Memory;
 /// Float buffers reused across steps, keyed by exact length: a training step asks for the same
 /// sizes every time, so after the first step every request is served from the pool. Buffers are
 /// pinned (allocated on the pinned object heap) so kernels can take pointers without pinning.
+/// The pool is bounded in bytes (<see cref="MaxPooledBytes"/>, a <see cref="BufferCache"/>): continuous
+/// batching asks for a new set of sizes whenever its rows change, and an unbounded pool kept every one
+/// of them (1.8 GB after a short 8-row run); past the bound the sizes least recently used leave first.
 /// </summary>
 public static class BufferPool
 {
-    static readonly Dictionary<int, Stack<float[]>> Free = new();
-    static readonly object Gate = new();
-    static long _pooledBytes;
+    static readonly BufferCache Free = new(
+        long.TryParse(Environment.GetEnvironmentVariable("SOFTPROMPT_POOL_MAX_BYTES"), out long v) && v >= 0 ? v : 8L << 30);
 
     /// <summary>Bytes currently held by the pool (not in use).</summary>
-    public static long PooledBytes => Interlocked.Read(ref _pooledBytes);
+    public static long PooledBytes => Free.Bytes;
+
+    /// <summary>The most bytes the pool keeps (buffers in use are not counted): 8 GiB, or SOFTPROMPT_POOL_MAX_BYTES.</summary>
+    public static long MaxPooledBytes { get => Free.MaxBytes; set => Free.MaxBytes = value; }
 
     /// <summary>Number of buffers freshly allocated since start (misses), by every thread.</summary>
     public static long Allocations;
@@ -24,32 +29,14 @@ public static class BufferPool
 
     public static float[] Rent(int length)
     {
-        lock (Gate)
-        {
-            if (Free.TryGetValue(length, out var stack) && stack.Count > 0)
-            {
-                _pooledBytes -= 4L * length;
-                return stack.Pop();
-            }
-        }
+        if (Free.Take(length) is { } buffer) return buffer;
         Interlocked.Increment(ref Allocations);
         t_allocations++;
         return GC.AllocateUninitializedArray<float>(length, pinned: true);
     }
 
-    public static void Return(float[] buffer)
-    {
-        lock (Gate)
-        {
-            if (!Free.TryGetValue(buffer.Length, out var stack)) Free[buffer.Length] = stack = new Stack<float[]>();
-            stack.Push(buffer);
-            _pooledBytes += 4L * buffer.Length;
-        }
-    }
+    public static void Return(float[] buffer) => Free.Keep(buffer);
 
     /// <summary>Releases every pooled buffer to the garbage collector.</summary>
-    public static void Trim()
-    {
-        lock (Gate) { Free.Clear(); _pooledBytes = 0; }
-    }
+    public static void Trim() => Free.Clear();
 }
