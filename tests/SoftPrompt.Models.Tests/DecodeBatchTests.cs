@@ -10,27 +10,8 @@ public class DecodeBatchTests
 {
     static ICausalLanguageModel Model(string name) => PromptPlanTests.Load(name);
 
-    static Tensor Random(Rng rng, float std, params int[] shape)
-    {
-        var t = Tensor.Zeros(shape);
-        rng.FillNormal(t.Span, 0f, std);
-        return t;
-    }
-
-    static RowPlan Plan(ICausalLanguageModel model, ulong seed, int prefix, int soft, bool delta = true)
-    {
-        var rng = new Rng(seed);
-        var c = model.Config;
-        int width = c.KvHeads * c.HeadDim;
-        var layer = model.LinearLayers[1];
-        return new RowPlan
-        {
-            SoftTokens = soft == 0 ? [] : [new(0, Random(rng, 1f, soft, c.HiddenSize))],
-            Prefix = prefix == 0 ? null : new KvPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))],
-                                                       [.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))]),
-            Deltas = delta ? [new(layer.Name, Random(rng, 0.3f, 2, layer.InFeatures), Random(rng, 0.3f, layer.OutFeatures, 2), 2f)] : [],
-        };
-    }
+    static RowPlan Plan(ICausalLanguageModel model, ulong seed, int prefix, int soft, bool delta = true) =>
+        PlanGenerationTests.FullPlan(model, seed, prefix, soft, delta);
 
     static List<int> Alone(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, RowPlan? plan) =>
         Generator.Generate(model, prompt, options, plan is null ? null : new PromptPlan([plan])).ToList();
@@ -151,6 +132,6 @@ public class DecodeBatchTests
         }
         Assert.Null(start.Continue([0, 0, 21, 22, 99, 1], plan));   // does not begin with the start
         Assert.Null(start.Continue(template, plan));                 // nothing of its own
-        Assert.Null(start.Continue([.. template, 1], plan with { SoftTokens = [new(4, Random(new Rng(1), 1f, 2, model.Config.HiddenSize))] }));
+        Assert.Null(start.Continue([.. template, 1], plan with { SoftTokens = [new(4, PlanGenerationTests.Random(new Rng(1), 1f, 2, model.Config.HiddenSize))] }));
     }
 }

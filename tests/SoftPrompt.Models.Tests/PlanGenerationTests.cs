@@ -10,15 +10,15 @@ public class PlanGenerationTests
 {
     static ICausalLanguageModel Model(string name) => PromptPlanTests.Load(name);
 
-    static Tensor Random(Rng rng, float std, params int[] shape)
+    internal static Tensor Random(Rng rng, float std, params int[] shape)
     {
         var t = Tensor.Zeros(shape);
         rng.FillNormal(t.Span, 0f, std);
         return t;
     }
 
-    /// <summary>A row plan with every part: soft tokens at the front, a prefix of the given length, a delta on the first linear layer.</summary>
-    static RowPlan FullPlan(ICausalLanguageModel model, ulong seed, int prefix, int soft)
+    /// <summary>A row plan with every part: soft tokens at the front, a prefix of the given length, a delta on the first linear layer (unless told not).</summary>
+    internal static RowPlan FullPlan(ICausalLanguageModel model, ulong seed, int prefix, int soft, bool delta = true)
     {
         var rng = new Rng(seed);
         var c = model.Config;
@@ -29,7 +29,7 @@ public class PlanGenerationTests
             SoftTokens = soft == 0 ? [] : [new(0, Random(rng, 1f, soft, c.HiddenSize))],
             Prefix = prefix == 0 ? null : new KvPrefix([.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))],
                                                        [.. Enumerable.Range(0, c.Layers).Select(_ => Random(rng, 1f, prefix, width))]),
-            Deltas = [new(layer.Name, Random(rng, 0.3f, 2, layer.InFeatures), Random(rng, 0.3f, layer.OutFeatures, 2), 2f)],
+            Deltas = delta ? [new(layer.Name, Random(rng, 0.3f, 2, layer.InFeatures), Random(rng, 0.3f, layer.OutFeatures, 2), 2f)] : [],
         };
     }
 

@@ -170,14 +170,19 @@ internal sealed class Scheduler : IAsyncDisposable
     /// <summary>One forward pass per batch (one in all unless full fine-tuning's rows are in flight); the tokens go out and finished requests leave.</summary>
     void Step()
     {
-        foreach (var (deltas, batch) in _batches.ToList())
+        foreach (var batch in _batches.Values)
         {
-            if (batch.Count == 0) { if (deltas.Count > 0) _batches.Remove(deltas); continue; }
+            if (batch.Count == 0) continue;
             long start = Stopwatch.GetTimestamp();
             int rows = batch.Count;
             batch.Step();
             Metrics.Stepped(rows, Stopwatch.GetElapsedTime(start));
         }
+        // A batch of its own (full fine-tuning's deltas) goes once empty; the common one stays.
+        List<IReadOnlyDictionary<string, Tensor>>? empty = null;
+        foreach (var (deltas, batch) in _batches)
+            if (batch.Count == 0 && deltas.Count > 0) (empty ??= []).Add(deltas);
+        if (empty is not null) foreach (var deltas in empty) _batches.Remove(deltas);
         for (int i = _active.Count - 1; i >= 0; i--)
         {
             Metrics.Generated(_active[i].Emit());

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
@@ -190,6 +189,4 @@ internal sealed class JobRunner : IAsyncDisposable
         if (_thread.IsAlive) _thread.Join(TimeSpan.FromSeconds(30));
         return ValueTask.CompletedTask;
     }
-
-    internal static string FormatProgress(double p) => p.ToString("0.###", CultureInfo.InvariantCulture);
 }

@@ -142,24 +142,31 @@ export function parseExamples(text) {
   return examples;
 }
 
+/** Runs a form's request with its button disabled: the task it answers is listed and shown; an error shows in errorBox. */
+async function makeTask(button, errorBox, request) {
+  button.disabled = true;
+  try {
+    const task = await request();
+    await loadTasks();
+    render(task);
+  } catch (e) {
+    showError(errorBox, e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function createTask(event) {
   event.preventDefault();
   const error = $("create-error");
   showError(error, null);
-  const button = $("create");
-  button.disabled = true;
-  try {
+  await makeTask($("create"), error, async () => {
     const examples = parseExamples($("examples").value);
     const task = await api("POST", "/v1/tasks", { name: $("task-name").value, method: $("task-method").value, examples });
     $("task-name").value = "";
     $("examples").value = "";
-    await loadTasks();
-    render(task);
-  } catch (e) {
-    showError(error, e);
-  } finally {
-    button.disabled = false;
-  }
+    return task;
+  });
 }
 
 /** POST /v1/adapters: the archive and the name as multipart/form-data; the server checks the archive before storing it. */
@@ -172,20 +179,13 @@ async function uploadAdapter(event) {
   const form = new FormData();
   form.append("name", $("upload-name").value);
   form.append("file", file);
-  const button = $("upload");
-  button.disabled = true;
-  try {
+  await makeTask($("upload"), error, async () => {
     const response = await fetch("/v1/adapters", { method: "POST", headers: headers(false), body: form });
     if (!response.ok) throw new ApiError(response.status, await problemOf(response));
     const task = await response.json();
     $("upload-form").reset();
-    await loadTasks();
-    render(task);
-  } catch (e) {
-    showError(error, e);
-  } finally {
-    button.disabled = false;
-  }
+    return task;
+  });
 }
 
 async function showTask(id) {
