@@ -489,6 +489,10 @@ def make_attention():
     add("frozen_kv", 1, 4, 4, 2, 2, 4, trainable=["q"])
     add("sharp_scores", 1, 5, 5, 2, 2, 8, qscale=6.0)
     add("long_rows", 1, 300, 300, 2, 1, 4, store_probs=False)
+    # one query (a decoding step over a cache): GQA, a prefix, a mask over prefix and text; a text-only mask with an odd head width; no mask
+    add("decode_step", 3, 1, 7, 4, 2, 8, P=3, mask=[[1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0, 0, 1, 1, 1]])
+    add("decode_step_text_mask", 2, 1, 6, 2, 1, 5, P=2, mask=[[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    add("decode_step_plain", 2, 1, 9, 2, 2, 4)
     return fx
 
 

@@ -111,6 +111,11 @@ public static partial class Functional
             int h = hkv * s.Group + g;
             var off = HeadOffsets(s, b, h);
             var sc = probs.Span.Slice(off.Probs, s.Tq * s.L);
+            if (s.Tq == 1 && s.Dropout is null)
+            {
+                DecodeHead(s, b, off, q, k, v, pk, pv, sc, output);
+                continue;
+            }
             // S[Tq, L] = scale · Q[Tq, hd] · [Kp; K]ᵀ
             if (s.P > 0) Sgemm.Multiply(false, true, s.Tq, s.P, s.Hd, q.Span[off.Q..], s.QRow, pk!.Span[off.Prefix..], s.KvRow, sc, s.L, alpha: s.Scale);
             Sgemm.Multiply(false, true, s.Tq, s.Tk, s.Hd, q.Span[off.Q..], s.QRow, k.Span[off.Kv..], s.KvRow, sc[s.P..], s.L, alpha: s.Scale);
@@ -133,6 +138,38 @@ public static partial class Functional
             var o = output.Span[off.Q..];
             if (s.P > 0) Sgemm.Multiply(false, false, s.Tq, s.Hd, s.P, pw, s.L, pv!.Span[off.Prefix..], s.KvRow, o, s.QRow);
             Sgemm.Multiply(false, false, s.Tq, s.Hd, s.Tk, pw[s.P..], s.L, v.Span[off.Kv..], s.KvRow, o, s.QRow, beta: s.P > 0 ? 1f : 0f);
+        }
+    }
+
+    /// <summary>
+    /// One query (a decoding step): its scores against the keys it may see, their softmax and the weighted sum of
+    /// those keys' values — dot products and axpys over the head's width, no matrix product per head, and the keys a
+    /// row's padding hides are skipped rather than scored. The same arithmetic as the general path up to the order of
+    /// the sums (float rounding).
+    /// </summary>
+    static void DecodeHead(AttentionShape s, int b, (int Q, int Kv, int Prefix, int Probs) off, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv,
+        Span<float> scores, Tensor output)
+    {
+        var query = q.Span.Slice(off.Q, s.Hd);
+        ReadOnlySpan<int> mask = s.Mask is null ? default : s.MaskCoversPrefix ? s.Mask.AsSpan(b * s.L, s.L) : s.Mask.AsSpan(b * s.Tk, s.Tk);
+        int maskShift = s.MaskCoversPrefix ? 0 : s.P;   // a text-only mask's index of key j is j - P
+        var keys = k.Span; var values = v.Span;
+        for (int j = 0; j < s.L; j++)
+        {
+            bool prefix = j < s.P;
+            if (s.Mask is not null && (!prefix || s.MaskCoversPrefix) && mask[j - maskShift] == 0) { scores[j] = float.NegativeInfinity; continue; }
+            var key = prefix ? pk!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : keys.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
+            scores[j] = s.Scale * TensorPrimitives.Dot(query, key);
+        }
+        SoftmaxRow(scores, scores);
+        var o = output.Span.Slice(off.Q, s.Hd);
+        o.Clear();
+        for (int j = 0; j < s.L; j++)
+        {
+            float p = scores[j];
+            if (p == 0f) continue;
+            var value = j < s.P ? pv!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : values.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
+            TensorPrimitives.MultiplyAdd(value, p, o, o);
         }
     }
 
