@@ -27,12 +27,29 @@ public static class BufferPool
 
     [ThreadStatic] static long t_allocations;
 
+    /// <summary>
+    /// A buffer of at least <paramref name="length"/> floats: lengths are rounded up to size classes a quarter of a
+    /// power of two apart (at most 25 % unused), so the shapes of a decoding batch whose row count and cache length
+    /// change every step are served by a few kept buffers instead of a fresh pinned array each — which only a full
+    /// (gen 2) collection takes back.
+    /// </summary>
     public static float[] Rent(int length)
     {
-        if (Free.Take(length) is { } buffer) return buffer;
+        int size = SizeClass(length);
+        if (Free.Take(size) is { } buffer) return buffer;
         Interlocked.Increment(ref Allocations);
         t_allocations++;
-        return GC.AllocateUninitializedArray<float>(length, pinned: true);
+        return GC.AllocateUninitializedArray<float>(size, pinned: true);
+    }
+
+    /// <summary>The length a request of <paramref name="length"/> floats is served with: 64 or more, a multiple of a quarter of the power of two below it.</summary>
+    public static int SizeClass(int length)
+    {
+        if (length <= 64) return 64;
+        int top = 1 << (31 - int.LeadingZeroCount(length));   // the power of two at or below length
+        int step = top >> 2;
+        long size = ((long)length + step - 1) / step * step;
+        return (int)Math.Min(size, Array.MaxLength);
     }
 
     public static void Return(float[] buffer) => Free.Keep(buffer);
