@@ -94,6 +94,53 @@ public class DecodeBatchTests
         Assert.Equal(Alone(model, [2, 7, 1, 8, 2, 8], options, null)[..3], b.Generated);
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny", 1UL)]
+    [InlineData("gpt2-tiny", 2UL)]
+    [InlineData("llama-tiny-gqa", 3UL)]
+    public void AStreamOfJoiningAndLeavingSequencesGivesWhatEachGivesAlone(string name, ulong seed)
+    {
+        // 80 steps of a batch that never empties: sequences join every few steps with prompts of 1-12 tokens, prefixes
+        // of 0-5 positions, virtual tokens, LoRA deltas and sampling; some are removed mid-way. The cache's slots grow
+        // past their first 4 rows, rows longer than the batch's text move the others right, leaving rows' slots are
+        // refilled from the last row, and the columns nobody uses any more are dropped as the batch runs on.
+        var model = Model(name);
+        var rng = new Rng(seed);
+        var batch = new DecodeBatch(model);
+        var started = new List<(int[] Prompt, RowPlan? Plan, GenerationOptions Options, DecodeSequence Sequence, bool Removed)>();
+        int widest = 0;
+        for (int step = 0; step < 80; step++)
+        {
+            int joining = step % 2 == 0 ? 1 + rng.NextInt(3) : 0;
+            for (int j = 0; j < joining; j++)
+            {
+                int length = 1 + rng.NextInt(12), soft = Math.Min(length, rng.NextInt(3)), prefix = rng.NextInt(4) == 0 ? 0 : 1 + rng.NextInt(5);
+                var prompt = Enumerable.Range(0, length).Select(_ => rng.NextInt(model.Config.VocabSize)).ToArray();
+                RowPlan? plan = rng.NextInt(4) == 0 ? null : Plan(model, seed * 1000 + (ulong)started.Count, prefix, soft, delta: rng.NextInt(2) == 0);
+                var options = rng.NextInt(3) == 0 ? new GenerationOptions(MaxNewTokens: 1 + rng.NextInt(8), Temperature: 0.9f, Seed: (ulong)step)
+                                                  : new GenerationOptions(MaxNewTokens: 1 + rng.NextInt(8));
+                started.Add((prompt, plan, options, batch.Start(prompt, options, plan), false));
+            }
+            if (step % 7 == 6 && batch.Count > 1)
+            {
+                var victim = batch.Sequences[rng.NextInt(batch.Count)];
+                batch.Remove(victim);
+                int at = started.FindIndex(s => s.Sequence == victim);
+                started[at] = started[at] with { Removed = true };
+            }
+            widest = Math.Max(widest, batch.Count);
+            batch.Step();
+        }
+        while (batch.Count > 0) batch.Step();
+        Assert.True(widest > 4, $"the batch should outgrow its first 4 slots; at most {widest} rows decoded together");
+        Assert.Contains(started, s => s.Removed);
+        foreach (var (prompt, plan, options, sequence, removed) in started)
+        {
+            var alone = Alone(model, prompt, options, plan);
+            Assert.Equal(removed ? alone[..sequence.Generated.Count] : alone, sequence.Generated);
+        }
+    }
+
     [Fact]
     public void AStopTokenEndsASequenceAtThatToken()
     {

@@ -8,19 +8,20 @@ namespace SoftPrompt.Models.Generation;
 
 /// <summary>
 /// Continuous batching: sequences of different lengths, plans and sampling settings decode together, one forward
-/// pass a step over every sequence's last token. A sequence starts alone (<see cref="Start"/>: its prompt's pass under
-/// its whole plan, which puts its prefix in its own cache and chooses its first token) and joins the batch at the next
-/// <see cref="Step"/>; it leaves when it ends or is <see cref="Remove"/>d. Whenever the rows change, the batch's cache is
-/// regrouped (<see cref="KvCache.Gather"/>: each row's keys and values right-aligned, its padding masked), so a row's
-/// positions, prefix and deltas are exactly those it has alone and its tokens are those <see cref="Generator.Generate"/>
-/// gives it, up to float rounding. Rows share the batch's parameter deltas (one set a batch, as in a forward pass);
-/// sequences under other parameter deltas go in another DecodeBatch. Not thread-safe: one thread runs a batch.
+/// pass a step over every sequence's last token. Sequences start together (<see cref="Start"/>: their prompts' pass
+/// under their whole plans, left-padded, which puts each prefix in that pass's cache and chooses each first token) and
+/// join the batch at once, decoding from the next <see cref="Step"/>; a sequence leaves when it ends or is <see cref="Remove"/>d. The batch
+/// keeps one cache whose rows are slots (<see cref="KvCache.AddRow"/>, <see cref="KvCache.RemoveRow"/>): a joining
+/// sequence's keys and values are copied into the next slot, right-aligned with its padding masked; a leaving one's
+/// slot takes the last row. So a row's positions, prefix and deltas are exactly those it has alone and its tokens are
+/// those <see cref="Generator.Generate"/> gives it, up to float rounding. Rows share the batch's parameter deltas (one
+/// set a batch, as in a forward pass); sequences under other parameter deltas go in another DecodeBatch. Not
+/// thread-safe: one thread runs a batch.
 /// </summary>
 public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<string, Tensor>? parameterDeltas = null)
 {
-    readonly List<DecodeSequence> _rows = [];
-    KvCache? _cache;
-    bool _regroup;
+    readonly List<DecodeSequence> _rows = [];   // the cache's rows, in order
+    readonly KvCache _cache = new(model.Config.Layers);
 
     /// <summary>The batch's parameter deltas (empty for most plans).</summary>
     public IReadOnlyDictionary<string, Tensor> ParameterDeltas { get; } = parameterDeltas ?? PromptPlan.NoParameterDeltas;
@@ -68,19 +69,21 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
         PromptPlan? plan = null;
         if (rows.Any(r => r is not null) || ParameterDeltas.Count > 0)
             plan = new PromptPlan(new PromptPlan(rows).Shifted(pads).Rows) { ParameterDeltas = ParameterDeltas };   // virtual tokens move past the padding
-        var cache = new KvCache(model.Config.Layers);
         using (Tape.NoGrad())
         using (TensorScope.Begin())
         {
+            var cache = new KvCache(model.Config.Layers, scoped: true);   // its rows are copied into the batch's before the scope ends
             var logits = model.Forward(ids, batch, longest, new ForwardOptions { Cache = cache, AttentionMask = batch == 1 ? null : mask, Plan = plan, OutputPositions = outputs });   // [B, V]
             int v = logits.Size(-1);
-            for (int b = 0; b < batch; b++) sequences[run[b]].Choose(logits.Span.Slice(b * v, v));
-        }
-        for (int b = 0; b < batch; b++)
-        {
-            var sequence = sequences[run[b]];
-            sequence.Place(cache, b, prompts[run[b]].Prompt.Count);
-            if (!sequence.IsDone) { _rows.Add(sequence); _regroup = true; }
+            for (int b = 0; b < batch; b++)
+            {
+                var sequence = sequences[run[b]];
+                sequence.Choose(logits.Span.Slice(b * v, v));
+                if (sequence.IsDone) continue;
+                int length = prompts[run[b]].Prompt.Count;
+                sequence.Place(_cache, _cache.AddRow(new CacheRow(cache, b, length)), length);
+                _rows.Add(sequence);
+            }
         }
         return sequences;
     }
@@ -88,21 +91,30 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
     /// <summary>Takes a sequence out of the batch (a cancelled request); its tokens so far stay readable.</summary>
     public void Remove(DecodeSequence sequence)
     {
-        if (_rows.Remove(sequence)) _regroup = true;
+        int i = _rows.IndexOf(sequence);
+        if (i >= 0) Leave(i);
         sequence.IsDone = true;
+    }
+
+    /// <summary>Row i leaves the cache: the last row takes its slot (in the cache and here).</summary>
+    void Leave(int i)
+    {
+        int last = _rows.Count - 1;
+        _cache.RemoveRow(i);
+        if (i != last)
+        {
+            _rows[i] = _rows[last];
+            _rows[i].Place(_cache, i, _rows[i].Position.TextLength);
+        }
+        _rows.RemoveAt(last);
     }
 
     /// <summary>One forward pass over every sequence's last token: each chooses its next; the ones that end leave the batch.</summary>
     public void Step()
     {
         if (_rows.Count == 0) return;
-        if (_regroup)
-        {
-            _cache = KvCache.Gather(model.Config.Layers, [.. _rows.Select(s => s.Position)]);
-            for (int i = 0; i < _rows.Count; i++) _rows[i].Place(_cache, i, _rows[i].Position.TextLength);
-            _regroup = false;
-        }
-        var cache = _cache!;
+        var cache = _cache;
+        cache.MakeRoom(1);
         int batch = _rows.Count, past = cache.Length, total = past + 1;
         var ids = new int[batch];
         var mask = new int[batch * total];   // row i: its padding (0) first, then its own tokens and the new one (1)
@@ -123,7 +135,8 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
             for (int i = 0; i < batch; i++) _rows[i].Choose(logits.Span.Slice(i * v, v));
         }
         for (int i = 0; i < batch; i++) _rows[i].Place(cache, i, _rows[i].Position.TextLength + 1);
-        if (_rows.RemoveAll(s => s.IsDone) > 0) _regroup = true;
+        for (int i = batch - 1; i >= 0; i--)
+            if (_rows[i].IsDone) Leave(i);
     }
 
     /// <summary>What acts after the prompt's pass: the deltas (the prefix is in the cache; virtual tokens and attention-input prefixes were in the prompt).</summary>
@@ -158,7 +171,7 @@ public sealed class DecodeSequence
 
     internal RowPlan? Continuation { get; }
 
-    /// <summary>Where its keys and values are: a row of its own cache until it joins, then of the batch's.</summary>
+    /// <summary>Where its keys and values are: its slot in the batch's cache.</summary>
     internal CacheRow Position { get; private set; }
 
     internal void Place(KvCache cache, int row, int textLength) => Position = new CacheRow(cache, row, textLength);

@@ -4,36 +4,67 @@ using SoftPrompt.Tensors;
 namespace SoftPrompt.Models.Generation;
 
 /// <summary>
-/// Per-layer keys and values of the tokens seen so far, [B, T, Hkv·hd] each, so generation feeds
-/// only the new token; and, when the first pass carried a prompt plan with key/value prefixes, those
-/// prefixes ([B, P, Hkv·hd] per layer, rows padded to the longest) — a prefix lives in the cache for
-/// the rest of the sequence. Tensors live on the heap (outside any scope) because they outlive a step.
+/// Per-layer keys and values of the tokens seen so far, [B, T, Hkv·hd] each, so generation feeds only the new token;
+/// and, when the first pass carried a prompt plan with key/value prefixes, those prefixes ([B, P, Hkv·hd] per layer,
+/// rows padded to the longest) — a prefix lives in the cache for the rest of the sequence.
+///
+/// Rows can also join and leave (<see cref="AddRow"/>, <see cref="RemoveRow"/>: continuous batching). Each layer's
+/// storage is [row capacity, capacity, W] on the heap (it outlives every step's scope) and the model sees a view of its
+/// first B rows, so a row that joins is copied into the next slot and a row that leaves has the last row moved into
+/// its slot: one row copied, never the whole cache. Text is right-aligned: every row's real positions end at
+/// <see cref="Length"/> and its padding (masked by the caller) comes first. Storage grows by doubling; when it fills,
+/// the columns no row uses any more are dropped first (<see cref="MakeRoom"/>); an emptied cache keeps its storage for
+/// the next rows. A <c>scoped</c> cache takes its storage from the current <see cref="Tensors.Memory.TensorScope"/>
+/// (pooled, gone with the scope): for a first pass whose rows are copied into a batch before the scope ends.
 /// </summary>
-public sealed class KvCache(int layers)
+public sealed class KvCache(int layers, bool scoped = false)
 {
-    readonly Tensor?[] _keys = new Tensor?[layers];
-    readonly Tensor?[] _values = new Tensor?[layers];
-    Tensor[]? _prefixKeys, _prefixValues;
+    readonly Tensor?[] _keyStore = new Tensor?[layers], _valueStore = new Tensor?[layers];       // [rowCapacity, capacity, W]
+    readonly Tensor?[] _keys = new Tensor?[layers], _values = new Tensor?[layers];               // views [Rows, capacity, W]
+    Tensor[]? _prefixKeyStore, _prefixValueStore;                                                 // [rowCapacity, prefixCapacity, W]
+    Tensor[]? _prefixKeys, _prefixValues;                                                         // views [Rows, prefixCapacity, W]
     KvPrefix?[]? _prefixSources;
+    int[]? _rowPrefix;                                                                             // [rowCapacity]
+    int[]? _rowText;                                                                               // [rowCapacity]: rows that joined; null for a first pass's rows
+    int _rows = -1, _width;
 
-    /// <summary>Text tokens cached per row (not counting a prefix).</summary>
+    /// <summary>Text positions every row's buffer holds (a row's real tokens are its last ones; not counting a prefix).</summary>
     public int Length { get; private set; }
+
+    /// <summary>Rows the cache holds (0 before the first pass).</summary>
+    public int Rows => Math.Max(_rows, 0);
 
     public bool HasPrefix => _prefixKeys is not null;
 
     /// <summary>Prefix length of each row (0 for a row without one); null without a prefix.</summary>
-    public int[]? RowPrefixLengths { get; private set; }
+    public int[]? RowPrefixLengths => _rowPrefix is null ? null : _rowPrefix[..Rows];
+
+    int RowCapacity => _keyStore[0]?.Shape[0] ?? 0;
+    int Capacity => _keyStore[0]?.Shape[1] ?? 0;
+    int PrefixCapacity => _prefixKeyStore?[0].Shape[1] ?? 0;
+    int PrefixRowCapacity => _prefixKeyStore?[0].Shape[0] ?? 0;
+
+    Tensor NewStorage(params int[] shape) => scoped ? Tensor.Zeros(shape) : Tensor.ZerosOnHeap(shape);
 
     /// <summary>
-    /// Writes a layer's new keys and values [B, Tn, W] after the cached ones and returns the layer's
-    /// buffers [B, capacity, W] with the number of valid rows (pass it to Attention as keyLength).
-    /// The buffers grow by doubling, so the past is not copied on every step.
+    /// Writes a layer's new keys and values [B, Tn, W] after the cached ones and returns the layer's buffers
+    /// [B, capacity, W] with the number of valid positions (pass it to Attention as keyLength).
     /// </summary>
     public (Tensor Keys, Tensor Values, int Length) Append(int layer, Tensor keys, Tensor values)
     {
-        int length = Length + keys.Shape[1];
-        _keys[layer] = Write(_keys[layer], keys, Length, length);
-        _values[layer] = Write(_values[layer], values, Length, length);
+        int b = keys.Shape[0], tn = keys.Shape[1], length = Length + tn;
+        if (_rows < 0) { _rows = b; _width = keys.Shape[2]; }
+        if (b != _rows) throw new ArgumentException($"KvCache: a pass of {b} rows over a cache of {_rows}.");
+        if (keys.Shape[2] != _width) throw new ArgumentException($"KvCache: keys {keys.Shape[2]} wide in a cache of {_width}.");
+        if (_keyStore[layer] is null || Capacity < length) Resize(Math.Max(RowCapacity, b), Math.Max(length, Math.Max(16, 2 * Capacity)));
+        var k = _keys[layer]!.Span;
+        var v = _values[layer]!.Span;
+        int stride = Capacity * _width, w = tn * _width;
+        for (int r = 0; r < b; r++)
+        {
+            keys.Span.Slice(r * w, w).CopyTo(k.Slice(r * stride + Length * _width, w));
+            values.Span.Slice(r * w, w).CopyTo(v.Slice(r * stride + Length * _width, w));
+        }
         return (_keys[layer]!, _values[layer]!, length);
     }
 
@@ -50,7 +81,12 @@ public sealed class KvCache(int layers)
     }
 
     /// <summary>Marks the tokens appended in this forward pass as cached (call once per pass, after every layer).</summary>
-    public void Advance(int tokens) => Length += tokens;
+    public void Advance(int tokens)
+    {
+        Length += tokens;
+        if (_rowText is not null)
+            for (int r = 0; r < Rows; r++) _rowText[r] += tokens;
+    }
 
     /// <summary>Layer l's cached prefix [B, P, W], or nulls without one.</summary>
     public (Tensor? Keys, Tensor? Values) Prefix(int layer) => _prefixKeys is null ? (null, null) : (_prefixKeys[layer], _prefixValues![layer]);
@@ -59,110 +95,210 @@ public sealed class KvCache(int layers)
     internal void SetPrefix(Tensor[] keys, Tensor[] values, int[] rowLengths, KvPrefix?[] sources)
     {
         if (HasPrefix || Length > 0) throw new InvalidOperationException("KvCache: a prefix can only be stored by the first forward pass.");
-        _prefixKeys = [.. keys.Select(k => k.HeapCopy())];
-        _prefixValues = [.. values.Select(v => v.HeapCopy())];
-        RowPrefixLengths = rowLengths;
-        _prefixSources = sources;
+        if (_rows < 0) { _rows = rowLengths.Length; _width = keys[0].Shape[2]; }
+        _prefixKeyStore = _prefixKeys = scoped ? (Tensor[])keys.Clone() : [.. keys.Select(k => k.HeapCopy())];
+        _prefixValueStore = _prefixValues = scoped ? (Tensor[])values.Clone() : [.. values.Select(v => v.HeapCopy())];
+        _rowPrefix = (int[])rowLengths.Clone();
+        _prefixSources = (KvPrefix?[])sources.Clone();
     }
 
     /// <summary>True when row b's prefix in the cache came from this plan prefix.</summary>
     internal bool HoldsPrefix(int row, KvPrefix? prefix) => _prefixSources is not null && ReferenceEquals(_prefixSources[row], prefix);
 
     /// <summary>
-    /// A cache for a new batch made of rows of other caches — continuous batching regroups the rows being decoded
-    /// whenever one joins or leaves. Row i takes rows[i]'s last TextLength text positions (a row's real tokens are
-    /// the last ones of its cache: left padding), right-aligned to the longest, so its padding comes first and the
-    /// caller masks it; a row's prefix keeps its length and its source. The copies are on the heap.
+    /// Copies a row of another cache — its last <see cref="CacheRow.TextLength"/> text positions and its prefix — into
+    /// a new last row of this one and returns that row's index. If the row holds more text than this cache's rows, the
+    /// rows already here move right to make room (their padding grows).
     /// </summary>
-    public static KvCache Gather(int layers, IReadOnlyList<CacheRow> rows)
+    public int AddRow(CacheRow source)
     {
-        if (rows.Count == 0) throw new ArgumentException("KvCache.Gather: no rows.");
-        foreach (var r in rows)
+        var src = source.Cache;
+        if (src._keyStore.Length != _keyStore.Length) throw new ArgumentException($"KvCache.AddRow: a row of a cache of {src._keyStore.Length} layers into one of {_keyStore.Length}.");
+        if (source.Row < 0 || source.Row >= src.Rows) throw new ArgumentException($"KvCache.AddRow: row {source.Row} is outside its cache of {src.Rows}.");
+        int t = source.TextLength;
+        if (t < 1 || t > src.Length) throw new ArgumentException($"KvCache.AddRow: a row claims {t} text positions of a cache holding {src.Length}.");
+        if (_rows < 0) { _rows = 0; _width = src._width; }
+        else if (_rowText is null && _rows > 0) throw new InvalidOperationException("KvCache.AddRow: rows join a cache that only took rows that way.");
+        if (src._width != _width) throw new ArgumentException($"KvCache.AddRow: keys {src._width} wide into a cache of {_width}.");
+        if (_rows == 0) Length = 0;
+        _rowText ??= new int[Math.Max(RowCapacity, 4)];
+        int row = _rows;
+        if (t > Length) { Compact(); ShiftRight(t - Length); }
+        if (row == RowCapacity || _keyStore[0] is null) Resize(Math.Max(4, 2 * RowCapacity), Math.Max(Capacity, Math.Max(16, 2 * Length)));
+        _rows = row + 1;
+        for (int l = 0; l < _keyStore.Length; l++)
         {
-            if (r.Cache._keys.Length != layers) throw new ArgumentException($"KvCache.Gather: a row's cache has {r.Cache._keys.Length} layers, not {layers}.");
-            if (r.TextLength < 0 || r.TextLength > r.Cache.Length) throw new ArgumentException($"KvCache.Gather: a row claims {r.TextLength} text positions of a cache holding {r.Cache.Length}.");
-            if (r.Row < 0 || r.Cache._keys[0] is { } k && r.Row >= k.Shape[0]) throw new ArgumentException($"KvCache.Gather: row {r.Row} is outside its cache.");
+            _keys[l] = _keyStore[l]!.View([_rows, Capacity, _width]);
+            _values[l] = _valueStore[l]!.View([_rows, Capacity, _width]);
+            CopyText(src._keys[l]!, source.Row, src.Length, _keys[l]!, row, Length, t);
+            CopyText(src._values[l]!, source.Row, src.Length, _values[l]!, row, Length, t);
         }
-        int batch = rows.Count, length = rows.Max(r => r.TextLength);
-        var gathered = new KvCache(layers) { Length = length };
-        for (int l = 0; l < layers; l++)
+        _rowText[row] = t;
+        int p = src.HasPrefix ? src._rowPrefix![source.Row] : 0;
+        if (p > 0 || HasPrefix)
         {
-            gathered._keys[l] = GatherText(rows, length, r => r.Cache._keys[l]);
-            gathered._values[l] = GatherText(rows, length, r => r.Cache._values[l]);
-        }
-        if (rows.Any(r => r.Cache.HasPrefix && r.Cache.RowPrefixLengths![r.Row] > 0))
-        {
-            var lengths = rows.Select(r => r.Cache.HasPrefix ? r.Cache.RowPrefixLengths![r.Row] : 0).ToArray();
-            var keys = new Tensor[layers];
-            var values = new Tensor[layers];
-            for (int l = 0; l < layers; l++)
+            if (!HasPrefix && _rowPrefix is not null) { Array.Clear(_rowPrefix, 0, row); Array.Clear(_prefixSources!, 0, row); }   // the rows here have none
+            if (p > PrefixCapacity || PrefixRowCapacity < RowCapacity) ResizePrefix(Math.Max(p, PrefixCapacity));
+            SetPrefixViews();
+            _rowPrefix![row] = p;
+            _prefixSources![row] = p > 0 ? src._prefixSources![source.Row] : null;
+            for (int l = 0; l < _keyStore.Length && p > 0; l++)
             {
-                keys[l] = GatherPrefix(rows, lengths, r => r.Cache._prefixKeys![l]);
-                values[l] = GatherPrefix(rows, lengths, r => r.Cache._prefixValues![l]);
+                CopyPrefix(src._prefixKeys![l], source.Row, _prefixKeys![l], row, p);
+                CopyPrefix(src._prefixValues![l], source.Row, _prefixValues![l], row, p);
             }
-            gathered._prefixKeys = keys;
-            gathered._prefixValues = values;
-            gathered.RowPrefixLengths = lengths;
-            gathered._prefixSources = [.. rows.Select(r => r.Cache._prefixSources?[r.Row])];
         }
-        return gathered;
+        return row;
     }
 
-    // rows' buffers [B_r, cap_r, W] -> [B, max(length, 1), W]: row i's last TextLength valid positions at the end of its row
-    static Tensor? GatherText(IReadOnlyList<CacheRow> rows, int length, Func<CacheRow, Tensor?> buffer)
+    /// <summary>Takes row <paramref name="row"/> out: the last row moves into its slot (returned: the index it had; -1 when the removed row was last).</summary>
+    public int RemoveRow(int row)
     {
-        int width = rows.Select(buffer).FirstOrDefault(t => t is not null)?.Shape[2] ?? 0;
-        if (width == 0) return null;
-        var t = Tensor.ZerosOnHeap(rows.Count, Math.Max(length, 1), width);
-        int cap = t.Shape[1];
-        for (int i = 0; i < rows.Count; i++)
+        if (_rowText is null) throw new InvalidOperationException("KvCache.RemoveRow: only rows that joined with AddRow can leave.");
+        if (row < 0 || row >= Rows) throw new ArgumentOutOfRangeException(nameof(row), $"KvCache.RemoveRow: row {row} of {Rows}.");
+        int last = Rows - 1;
+        if (row != last)
         {
-            var r = rows[i];
-            if (r.TextLength == 0) continue;
-            var src = buffer(r)!;
-            int srcCap = src.Shape[1], from = r.Cache.Length - r.TextLength;
-            src.Span.Slice((r.Row * srcCap + from) * width, r.TextLength * width)
-               .CopyTo(t.Span.Slice((i * cap + length - r.TextLength) * width, r.TextLength * width));
+            for (int l = 0; l < _keyStore.Length; l++)
+            {
+                CopyText(_keys[l]!, last, Length, _keys[l]!, row, Length, _rowText[last]);
+                CopyText(_values[l]!, last, Length, _values[l]!, row, Length, _rowText[last]);
+                if (HasPrefix && _rowPrefix![last] > 0)
+                {
+                    CopyPrefix(_prefixKeys![l], last, _prefixKeys[l], row, _rowPrefix[last]);
+                    CopyPrefix(_prefixValues![l], last, _prefixValues[l], row, _rowPrefix[last]);
+                }
+            }
+            _rowText[row] = _rowText[last];
+            if (HasPrefix) { _rowPrefix![row] = _rowPrefix[last]; _prefixSources![row] = _prefixSources[last]; }
         }
-        return t;
-    }
-
-    // rows' prefixes [B_r, P_r, W] -> [B, max P, W]: row i's first lengths[i] positions, zeros after (masked by the binding)
-    static Tensor GatherPrefix(IReadOnlyList<CacheRow> rows, int[] lengths, Func<CacheRow, Tensor> prefix)
-    {
-        int longest = lengths.Max(), width = 0;
-        for (int i = 0; i < rows.Count && width == 0; i++)
-            if (lengths[i] > 0) width = prefix(rows[i]).Shape[2];
-        var t = Tensor.ZerosOnHeap(rows.Count, longest, width);
-        for (int i = 0; i < rows.Count; i++)
+        _rows = last;
+        if (_rows == 0) Length = 0;   // the storage stays for the next rows
+        for (int l = 0; l < _keyStore.Length; l++)
         {
-            if (lengths[i] == 0) continue;
-            var src = prefix(rows[i]);
-            src.Span.Slice(rows[i].Row * src.Shape[1] * width, lengths[i] * width).CopyTo(t.Span.Slice(i * longest * width, lengths[i] * width));
+            _keys[l] = _keyStore[l]!.View([_rows, Capacity, _width]);
+            _values[l] = _valueStore[l]!.View([_rows, Capacity, _width]);
         }
-        return t;
+        if (HasPrefix && _rowPrefix.AsSpan(0, _rows).ContainsAnyExcept(0)) SetPrefixViews();
+        else _prefixKeys = _prefixValues = null;   // no row left has a prefix
+        return row == last ? -1 : last;
     }
 
     /// <summary>
-    /// next: [B, Tn, W] written at rows [at, at+Tn) of buffer [B, cap, W] (grown to hold length rows);
-    /// on the heap, since a step's scope would otherwise reclaim the cache.
+    /// Before a pass of <paramref name="tokens"/> new positions over rows that joined (its mask is built on
+    /// <see cref="Length"/>, so this comes first): drops the leading columns no row uses any more when the storage is
+    /// full or they outnumber the rows' text, then grows or shrinks the storage to fit.
     /// </summary>
-    static Tensor Write(Tensor? buffer, Tensor next, int at, int length)
+    public void MakeRoom(int tokens)
     {
-        int b = next.Shape[0], tn = next.Shape[1], w = next.Shape[2];
-        if (buffer is null || buffer.Shape[1] < length)
+        if (_rowText is null || Rows == 0) return;
+        int longest = 0;
+        for (int r = 0; r < Rows; r++) longest = Math.Max(longest, _rowText[r]);
+        if (Length + tokens > Capacity || Length - longest > Math.Max(32, longest)) Compact();
+        int need = Length + tokens;
+        if (need > Capacity) Resize(RowCapacity, Math.Max(need, 2 * Capacity));
+        else if (Capacity > 64 && Capacity > 4 * need) Resize(RowCapacity, Math.Max(16, 2 * need));
+    }
+
+    /// <summary>Drops the leading columns that no row uses any more (every row's padding): rows that left took their long texts with them.</summary>
+    void Compact()
+    {
+        if (_rowText is null || Rows == 0) return;
+        int longest = 0;
+        for (int r = 0; r < Rows; r++) longest = Math.Max(longest, _rowText[r]);
+        int drop = Length - longest;
+        if (drop <= 0) return;
+        for (int l = 0; l < _keyStore.Length; l++)
+            for (int r = 0; r < Rows; r++)
+            {
+                CopyText(_keys[l]!, r, Length, _keys[l]!, r, longest, _rowText[r]);
+                CopyText(_values[l]!, r, Length, _values[l]!, r, longest, _rowText[r]);
+            }
+        Length = longest;
+    }
+
+    /// <summary>Moves every row's text <paramref name="by"/> positions right (more padding before it), growing the storage if needed.</summary>
+    void ShiftRight(int by)
+    {
+        int length = Length + by;
+        if (_keyStore[0] is not null && Capacity < length) Resize(RowCapacity, Math.Max(length, 2 * Capacity));
+        for (int l = 0; l < _keyStore.Length && Rows > 0; l++)
+            for (int r = 0; r < Rows; r++)
+            {
+                CopyText(_keys[l]!, r, Length, _keys[l]!, r, length, _rowText![r]);
+                CopyText(_values[l]!, r, Length, _values[l]!, r, length, _rowText[r]);
+            }
+        Length = length;
+    }
+
+    /// <summary>New storage of [rowCapacity, capacity, W] per layer, the rows' first Length positions copied over.</summary>
+    void Resize(int rowCapacity, int capacity)
+    {
+        for (int l = 0; l < _keyStore.Length; l++)
         {
-            int cap = Math.Max(length, Math.Max(16, 2 * (buffer?.Shape[1] ?? 0)));
-            var grown = Tensor.ZerosOnHeap(b, cap, w);
-            if (buffer is not null)
-                for (int r = 0; r < b; r++) buffer.Span.Slice(r * buffer.Shape[1] * w, at * w).CopyTo(grown.Span.Slice(r * cap * w, at * w));
-            buffer = grown;
+            var keys = NewStorage(rowCapacity, capacity, _width);
+            var values = NewStorage(rowCapacity, capacity, _width);
+            int rows = Rows;
+            if (_keyStore[l] is { } old)
+                for (int r = 0; r < rows; r++)
+                {
+                    old.Span.Slice(r * old.Shape[1] * _width, Length * _width).CopyTo(keys.Span.Slice(r * capacity * _width, Length * _width));
+                    _valueStore[l]!.Span.Slice(r * old.Shape[1] * _width, Length * _width).CopyTo(values.Span.Slice(r * capacity * _width, Length * _width));
+                }
+            (_keyStore[l], _valueStore[l]) = (keys, values);
+            _keys[l] = keys.View([rows, capacity, _width]);
+            _values[l] = values.View([rows, capacity, _width]);
         }
-        int stride = buffer.Shape[1] * w;
-        for (int r = 0; r < b; r++) next.Span.Slice(r * tn * w, tn * w).CopyTo(buffer.Span.Slice(r * stride + at * w, tn * w));
-        return buffer;
+        if (_rowText is not null && _rowText.Length < rowCapacity) Array.Resize(ref _rowText, rowCapacity);
+        if (_prefixKeyStore is not null && PrefixRowCapacity < rowCapacity) ResizePrefix(PrefixCapacity);
+    }
+
+    /// <summary>New prefix storage of [row capacity, prefixCapacity, W] per layer, the rows' prefixes copied over.</summary>
+    void ResizePrefix(int prefixCapacity)
+    {
+        // the rows the old prefix views hold (a row being added is not among them yet)
+        int layers = _keyStore.Length, rowCapacity = Math.Max(RowCapacity, Rows), rows = HasPrefix ? _prefixKeys![0].Shape[0] : 0;
+        var keys = new Tensor[layers];
+        var values = new Tensor[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            keys[l] = NewStorage(rowCapacity, prefixCapacity, _width);
+            values[l] = NewStorage(rowCapacity, prefixCapacity, _width);
+            for (int r = 0; r < rows; r++)
+                if (_rowPrefix![r] > 0)
+                {
+                    CopyPrefix(_prefixKeys![l], r, keys[l], r, _rowPrefix[r]);
+                    CopyPrefix(_prefixValues![l], r, values[l], r, _rowPrefix[r]);
+                }
+        }
+        var lengths = new int[rowCapacity];
+        var sources = new KvPrefix?[rowCapacity];
+        if (HasPrefix) { _rowPrefix.AsSpan(0, rows).CopyTo(lengths); _prefixSources.AsSpan(0, rows).CopyTo(sources); }
+        (_prefixKeyStore, _prefixValueStore, _rowPrefix, _prefixSources) = (keys, values, lengths, sources);
+        SetPrefixViews();
+    }
+
+    void SetPrefixViews()
+    {
+        int p = PrefixCapacity;
+        _prefixKeys = [.. _prefixKeyStore!.Select(s => s.View([_rows, p, _width]))];
+        _prefixValues = [.. _prefixValueStore!.Select(s => s.View([_rows, p, _width]))];
+    }
+
+    // row `from` of src [*, srcLength.., W]: its last `count` positions before srcLength -> row `to` of dst, ending at dstLength
+    static void CopyText(Tensor src, int from, int srcLength, Tensor dst, int to, int dstLength, int count)
+    {
+        int w = src.Shape[2];
+        src.Span.Slice((from * src.Shape[1] + srcLength - count) * w, count * w).CopyTo(dst.Span.Slice((to * dst.Shape[1] + dstLength - count) * w, count * w));
+    }
+
+    // row `from`'s first `count` prefix positions -> row `to`'s
+    static void CopyPrefix(Tensor src, int from, Tensor dst, int to, int count)
+    {
+        int w = src.Shape[2];
+        src.Span.Slice(from * src.Shape[1] * w, count * w).CopyTo(dst.Span.Slice(to * dst.Shape[1] * w, count * w));
     }
 }
 
-/// <summary>Row <paramref name="Row"/> of a cache, whose real text positions are its last <paramref name="TextLength"/> (see <see cref="KvCache.Gather"/>).</summary>
+/// <summary>Row <paramref name="Row"/> of a cache, whose real text positions are its last <paramref name="TextLength"/> (see <see cref="KvCache.AddRow"/>).</summary>
 public readonly record struct CacheRow(KvCache Cache, int Row, int TextLength);
