@@ -50,8 +50,9 @@ internal static class MetalCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, episodes and Gumbel noise.", DefaultValueFactory = _ => 42UL };
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop (checkpointed) at this step; rerun to go on." };
         var separator = new Option<string>("--separator") { Description = "Between a demonstration's input and output.", DefaultValueFactory = _ => " =>" };
+        var delimiter = new Option<string>("--delimiter") { Description = "After each demonstration (\\n: a newline).", DefaultValueFactory = _ => "\\n" };
         var cmd = new Command("train", "Meta-train a prompt generation model over a task collection (resumes from OUT/checkpoint).")
-            { model, tasks, design, output, pads, rank, alpha, targets, encoder, kp, kl, queries, episodes, steps, lr, evalEvery, seed, stopAt, separator };
+            { model, tasks, design, output, pads, rank, alpha, targets, encoder, kp, kl, queries, episodes, steps, lr, evalEvery, seed, stopAt, separator, delimiter };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(model)!, outDir = parse.GetValue(output)!;
@@ -68,7 +69,7 @@ internal static class MetalCommand
                 Queries = parse.GetValue(queries), LearningRate = parse.GetValue(lr), EvalEvery = parse.GetValue(evalEvery), Seed = parse.GetValue(seed), StopAtStep = parse.GetValue(stopAt),
             };
             using var runLock = RunDirectoryLock.Acquire(outDir);
-            var trainer = new MetaTrainer(lm, pgm, collection, textEncoder, new EpisodeFormat(parse.GetValue(separator)!), options, outDir, Eos(dir));
+            var trainer = new MetaTrainer(lm, pgm, collection, textEncoder, new EpisodeFormat(parse.GetValue(separator)!, parse.GetValue(delimiter)!.Replace("\\n", "\n")), options, outDir, Eos(dir));
             AnsiConsole.MarkupLine($"[bold]MetaL-Prompt PGM[/] ({PromptDesigns.Name(config.Design)}, M = {config.PadTokens}) on [bold]{Markup.Escape(lm.Config.ModelType)}[/]: {pgm.TrainableParameters:N0} trainable parameters; " +
                 $"{collection.Train.Count} training, {collection.Validation.Count} validation, {collection.Test.Count} test tasks");
             var result = TrainingProgressBar.Run(trainer.Train, options.MaxSteps, "meta-training");

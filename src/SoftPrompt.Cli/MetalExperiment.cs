@@ -5,9 +5,10 @@ using Spectre.Console;
 namespace SoftPrompt.Cli;
 
 /// <summary>
-/// <c>softprompt experiment metal [--pretrain-only] [--scale small|full] --out DIR</c>: MetaL-Prompt's testbed, the symbol
-/// world. --pretrain-only pretrains (or continues) its target LM in context, reporting exact match on unseen rules with 8
-/// demonstrations against zero-shot, and exports it to DIR/model; without it, the report against the baselines.
+/// <c>softprompt experiment metal [--pretrain-only | --tasks-only | --pgm PGM] [--scale small|full] --out DIR</c>: MetaL-Prompt's
+/// testbed, the symbol world. --pretrain-only pretrains (or continues) its target LM in context, reporting exact match on
+/// unseen rules with 8 demonstrations against zero-shot, and exports it to DIR/model; --tasks-only writes the task
+/// collection (metal train's input); --pgm reports a given PGM; with none of them, the report against the baselines.
 /// </summary>
 internal static class MetalExperiment
 {
@@ -21,18 +22,31 @@ internal static class MetalExperiment
         var stopAt = new Option<int?>("--stop-at-step") { Description = "Stop at this step, checkpointed; rerun to go on." }.MustBeAtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Pretraining learning rate (a new run only).", DefaultValueFactory = _ => 1e-3 };
         var copyShare = new Option<double>("--copy-share") { Description = "Share of a new run's training rows whose map is the identity (a copying curriculum).", DefaultValueFactory = _ => 0.0 };
+        var tasksOnly = new Option<bool>("--tasks-only") { Description = "Write the scale's task collection to DIR/tasks (train/, validation/, test/, test-heldout/: metal train's --tasks) and stop." };
+        var pgm = new Option<string?>("--pgm") { Description = "Report this PGM (e.g. models/metal/symbol-world-pgm) against zero-shot and in-context learning on the scale's meta-test tasks, instead of meta-training new ones." };
         var orders = new Option<string?>("--orders") { Description = "Comma-separated training orders for a new pretraining run (identity, reverse, rotateleft, …; default identity)." };
-        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, scale, model, steps, stopAt, lr, orders, copyShare };
+        var cmd = new Command("metal", "MetaL-Prompt's testbed: a world of symbol-mapping tasks whose rule must be read from demonstrations.") { output, pretrainOnly, tasksOnly, pgm, scale, model, steps, stopAt, lr, orders, copyShare };
         cmd.SetAction(parse => CliErrors.Run(() =>
         {
             string dir = parse.GetValue(output)!;
             using var runLock = Tuning.Training.RunDirectoryLock.Acquire(dir);
             void Say(string line) => AnsiConsole.MarkupLine($"[grey]{DateTime.Now:HH:mm:ss}[/] {Markup.Escape(line)}");
+            if (parse.GetValue(tasksOnly))
+            {
+                AnsiConsole.MarkupLine($"tasks in {Markup.Escape(MetalWorldExperiment.WriteTasks(dir, MetalWorldScale.Parse(parse.GetValue(scale)!)))}");
+                return 0;
+            }
             if (!parse.GetValue(pretrainOnly))
             {
                 string target = parse.GetValue(model) ?? MetalQuickstart.FindShipped(MetalQuickstart.TargetFolder) ?? SymbolWorldTarget.ModelDir(dir);
                 if (!File.Exists(Path.Combine(target, "config.json")))
                     throw new ArgumentException($"{target}: no target LM; pretrain one first (experiment metal --pretrain-only --out {dir}) or pass --model.");
+                if (parse.GetValue(pgm) is { } pgmDir)
+                {
+                    MetalWorldExperiment.EvaluatePgm(target, pgmDir, dir, MetalWorldScale.Parse(parse.GetValue(scale)!), Say);
+                    AnsiConsole.MarkupLine($"report in {Markup.Escape(Path.Combine(dir, "metal-pgm-results.md"))}");
+                    return 0;
+                }
                 MetalWorldExperiment.Run(target, dir, MetalWorldScale.Parse(parse.GetValue(scale)!), Say);
                 AnsiConsole.MarkupLine($"report in {Markup.Escape(Path.Combine(dir, "metal-results.md"))}");
                 return 0;

@@ -28,9 +28,61 @@ public static class MetalWorldExperiment
     public static IReadOnlyList<MetalWorldRow> Run(string modelDir, string outDir, MetalWorldScale scale, Action<string>? say = null)
     {
         var clock = Stopwatch.StartNew();
+        var w = Load(modelDir, outDir, scale);
+        var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
+        for (int seed = 0; seed < scale.Seeds; seed++)
+        {
+            if (scale.Seeds > 1) say?.Invoke($"seed {seed + 1} of {scale.Seeds}");
+            perSeed.Add(RunSeed(w.Model, w.Encoder, w.Format, w.Collection, w.Test, w.Held, scale, outDir, (ulong)seed, say));
+        }
+        var rows = Average(perSeed);
+        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
+        Write(outDir, "metal-results", rows, scale, modelDir, null, clock.Elapsed.TotalSeconds, w.Collection.Test.Count, w.Held.Length);
+        return rows;
+    }
+
+    /// <summary>
+    /// A PGM made elsewhere (the shipped one, or <c>softprompt metal train</c>'s) on the scale's meta-test tasks: zero-shot,
+    /// in-context learning with the demonstrations, and the PGM's prompt made from them (X_L as it was meta-trained) —
+    /// exact match on unseen rules and on the held-out family. Writes DIR/metal-pgm-results.{md,json}.
+    /// </summary>
+    public static IReadOnlyList<MetalWorldRow> EvaluatePgm(string modelDir, string pgmDir, string outDir, MetalWorldScale scale, Action<string>? say = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var w = Load(modelDir, outDir, scale);
+        var (pgm, pgmFormat, _, textDemos) = PgmDirectory.Load(pgmDir, w.Model);
+        if (pgmFormat != w.Format)
+            throw new ArgumentException($"{Path.Combine(pgmDir, PgmDirectory.ConfigFile)}: separator {pgmFormat.Separator} and delimiter {pgmFormat.Delimiter}, not the symbol world's {w.Format.Separator} and {w.Format.Delimiter}.");
+        var rows = new List<MetalWorldRow>();
+        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, MadePrompt> make) => MeasureRow(w.Model, w.Encoder, w.Format, w.Test, w.Held, rows, name, make, "", say);
+        Measure("zero-shot", _ => new(null, 0, false, [], 0));
+        Measure($"in-context learning, {scale.Shots} demonstrations", d => new(null, 0, false, d, 0));
+        Measure($"MetaL-Prompt, {PromptDesigns.Name(pgm.Config.Design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")} ({pgmDir})", d =>
+        {
+            var sw = Stopwatch.StartNew();
+            var made = TaskPromptMaker.Make(w.Model, pgm, w.Format, w.Encoder, d, textDemos);
+            return new MadePrompt(made.Prompt.ToMethodOutput(), made.Prompt.Length, made.Prompt.Prefix is not null, made.TextDemonstrations, sw.Elapsed.TotalSeconds);
+        });
+        Write(outDir, "metal-pgm-results", rows, scale, modelDir, pgmDir, clock.Elapsed.TotalSeconds, w.Collection.Test.Count, w.Held.Length);
+        return rows;
+    }
+
+    /// <summary>Writes the scale's task collection into DIR/tasks (train/, validation/, test/, test-heldout/) unless it is there; returns the folder.</summary>
+    public static string WriteTasks(string outDir, MetalWorldScale scale)
+    {
         string taskDir = Path.Combine(outDir, "tasks");
         if (!Directory.Exists(Path.Combine(taskDir, "train")))
             SymbolWorldTasks.Write(taskDir, scale.TrainTasks, scale.ValidationTasks, scale.TestTasks, scale.HeldOutTasks, scale.ExamplesPerTask);
+        return taskDir;
+    }
+
+    sealed record World(ICausalLanguageModel Model, ITextEncoder Encoder, EpisodeFormat Format, TaskCollection Collection,
+        (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] Test, (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] Held);
+
+    /// <summary>The target, its tokenizer, the world's format, the task collection (written first if missing) and the meta-test tasks split into Shots demonstrations and TestQueries queries.</summary>
+    static World Load(string modelDir, string outDir, MetalWorldScale scale)
+    {
+        string taskDir = WriteTasks(outDir, scale);
         var model = ModelLoader.Load(modelDir);
         var encoder = new TokenizerEncoder(Tokenizer.FromDirectory(modelDir));
         var format = new EpisodeFormat(SymbolWorldTasks.Separator, SymbolWorldTasks.Delimiter);
@@ -39,18 +91,7 @@ public static class MetalWorldExperiment
         int k = scale.Shots;
         (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] Split(IEnumerable<MetaTask> tasks) =>
             [.. tasks.Select(t => ((IReadOnlyList<Example>)t.Examples.Take(k).ToArray(), (IReadOnlyList<Example>)t.Examples.Skip(k).Take(scale.TestQueries).ToArray()))];
-        var test = Split(collection.Test);
-        var held = Split(heldOut);
-        var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
-        for (int seed = 0; seed < scale.Seeds; seed++)
-        {
-            if (scale.Seeds > 1) say?.Invoke($"seed {seed + 1} of {scale.Seeds}");
-            perSeed.Add(RunSeed(model, encoder, format, collection, test, held, scale, outDir, (ulong)seed, say));
-        }
-        var rows = Average(perSeed);
-        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
-        Write(outDir, rows, scale, modelDir, clock.Elapsed.TotalSeconds, collection.Test.Count, heldOut.Length);
-        return rows;
+        return new World(model, encoder, format, collection, Split(collection.Test), Split(heldOut));
     }
 
     /// <summary>
@@ -77,28 +118,11 @@ public static class MetalWorldExperiment
         int k = scale.Shots;
         var rows = new List<MetalWorldRow>();
 
-        // A method evaluated on both sets: make(demos) -> (prompt, length, isPrefix, X_L, seconds to make it)
-        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, (MethodOutput? Prompt, int Length, bool Prefix, IReadOnlyList<Example> Text, double Seconds)> make, string note = "")
-        {
-            double Mean(IEnumerable<double> xs) => xs.DefaultIfEmpty(double.NaN).Average();
-            var scores = new List<(double Exact, double Tokens, double Seconds, bool Held)>();
-            foreach (var (set, isHeld) in new[] { (test, false), (held, true) })
-                foreach (var (demos, queries) in set)
-                {
-                    var p = make(demos);
-                    using var _ = Tensors.Autograd.Tape.NoGrad();
-                    var s = TaskEvaluation.Evaluate(model, encoder, format, p.Prompt, p.Length, p.Prefix, p.Text, queries);
-                    scores.Add((s.ExactMatch, s.TokensPerRequest, p.Seconds, isHeld));
-                }
-            var row = new MetalWorldRow(name, Mean(scores.Where(s => !s.Held).Select(s => s.Exact)), Mean(scores.Where(s => s.Held).Select(s => s.Exact)),
-                Mean(scores.Select(s => s.Seconds)), Mean(scores.Select(s => s.Tokens)), note);
-            say?.Invoke($"{name}: {row.ExactMatch:F1}% (held-out family {row.HeldOutExactMatch:F1}%), {row.PromptSeconds * 1000:F0} ms to make, {row.TokensPerRequest:F0} tokens a request");
-            rows.Add(row);
-            return row;
-        }
+        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, MadePrompt> make, string note = "") =>
+            MeasureRow(model, encoder, format, test, held, rows, name, make, note, say);
 
-        Measure("zero-shot", _ => (null, 0, false, [], 0));
-        Measure($"in-context learning, {k} demonstrations", d => (null, 0, false, d, 0));
+        Measure("zero-shot", _ => new(null, 0, false, [], 0));
+        Measure($"in-context learning, {k} demonstrations", d => new(null, 0, false, d, 0));
 
         // Prompt tuning and P-tuning on the k demonstrations, each step count tried; the best kept, its time reported.
         TuningMethod Tuned(TuningMethod method, IReadOnlyList<Example> demos, int steps, out double seconds)
@@ -124,7 +148,7 @@ public static class MetalWorldExperiment
                 var row = Measure($"{label}, {steps} steps", d =>
                 {
                     var m = Tuned(create(new Rng(1 + seed)), d, steps, out double s);
-                    return (m.Compute(), scale.PadTokens, false, [], s);
+                    return new MadePrompt(m.Compute(), scale.PadTokens, false, [], s);
                 });
                 rows.Remove(row);
                 if (best is null || row.ExactMatch > best.ExactMatch) best = row;
@@ -152,7 +176,7 @@ public static class MetalWorldExperiment
                 {
                     var sw = Stopwatch.StartNew();
                     var made = TaskPromptMaker.Make(model, loaded, format, encoder, d, textDemos);
-                    return (made.Prompt.ToMethodOutput(), made.Prompt.Length, made.Prompt.Prefix is not null, made.TextDemonstrations, sw.Elapsed.TotalSeconds);
+                    return new MadePrompt(made.Prompt.ToMethodOutput(), made.Prompt.Length, made.Prompt.Prefix is not null, made.TextDemonstrations, sw.Elapsed.TotalSeconds);
                 });
             }
 
@@ -167,21 +191,47 @@ public static class MetalWorldExperiment
             PromptRefinement.Refine(model, made, format, encoder, d, scale.RefineSteps, 0.01, dir);
             var refined = Tuning.Adapters.AdapterDirectory.Load(dir, model).Method;
             Directory.Delete(dir, recursive: true);
-            return (refined.Compute(), made.Prompt.Length, made.Prompt.Prefix is not null, [], sw.Elapsed.TotalSeconds);
+            return new MadePrompt(refined.Compute(), made.Prompt.Length, made.Prompt.Prefix is not null, [], sw.Elapsed.TotalSeconds);
         });
         return rows;
     }
 
-    static void Write(string outDir, IReadOnlyList<MetalWorldRow> rows, MetalWorldScale scale, string modelDir, double seconds, int testTasks, int heldOutTasks)
+    /// <summary>What a method makes for a task from its demonstrations: the prompt (null: none), its length, whether it is a prefix, the demonstrations kept as text, seconds to make it.</summary>
+    internal sealed record MadePrompt(MethodOutput? Prompt, int Length, bool Prefix, IReadOnlyList<Example> Text, double Seconds);
+
+    /// <summary>A method evaluated on the unseen rules and on the held-out family: its row, added to rows.</summary>
+    static MetalWorldRow MeasureRow(ICausalLanguageModel model, ITextEncoder encoder, EpisodeFormat format,
+        (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] test, (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] held,
+        List<MetalWorldRow> rows, string name, Func<IReadOnlyList<Example>, MadePrompt> make, string note, Action<string>? say)
+    {
+        double Mean(IEnumerable<double> xs) => xs.DefaultIfEmpty(double.NaN).Average();
+        var scores = new List<(double Exact, double Tokens, double Seconds, bool Held)>();
+        foreach (var (set, isHeld) in new[] { (test, false), (held, true) })
+            foreach (var (demos, queries) in set)
+            {
+                var p = make(demos);
+                using var _ = Tensors.Autograd.Tape.NoGrad();
+                var s = TaskEvaluation.Evaluate(model, encoder, format, p.Prompt, p.Length, p.Prefix, p.Text, queries);
+                scores.Add((s.ExactMatch, s.TokensPerRequest, p.Seconds, isHeld));
+            }
+        var row = new MetalWorldRow(name, Mean(scores.Where(s => !s.Held).Select(s => s.Exact)), Mean(scores.Where(s => s.Held).Select(s => s.Exact)),
+            Mean(scores.Select(s => s.Seconds)), Mean(scores.Select(s => s.Tokens)), note);
+        say?.Invoke($"{name}: {row.ExactMatch:F1}% (held-out family {row.HeldOutExactMatch:F1}%), {row.PromptSeconds * 1000:F0} ms to make, {row.TokensPerRequest:F0} tokens a request");
+        rows.Add(row);
+        return row;
+    }
+
+    static void Write(string outDir, string name, IReadOnlyList<MetalWorldRow> rows, MetalWorldScale scale, string modelDir, string? pgmDir, double seconds, int testTasks, int heldOutTasks)
     {
         string F(double x) => double.IsNaN(x) ? "–" : x.ToString("F1", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out family (maps merging the symbols onto 4 images), " +
-                  $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM. Took {seconds / 60:F1} min.\n\n");
+                  $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; " +
+                  (pgmDir is null ? $"prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM" : $"the PGM in `{pgmDir}`") + $". Took {seconds / 60:F1} min.\n\n");
         md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request | note |\n|---|---:|---:|---:|---:|---|\n");
         foreach (var r in rows)
             md.Append($"| {r.Method} | {F(r.ExactMatch)} % | {F(r.HeldOutExactMatch)} % | {(r.PromptSeconds == 0 ? "0" : $"{r.PromptSeconds * 1000:F0} ms")} | {r.TokensPerRequest:F0} | {r.Note} |\n");
-        File.WriteAllText(Path.Combine(outDir, "metal-results.md"), md.ToString());
-        File.WriteAllText(Path.Combine(outDir, "metal-results.json"), JsonSerializer.Serialize(new { scale, model = modelDir, seconds, rows }, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, name + ".md"), md.ToString());
+        File.WriteAllText(Path.Combine(outDir, name + ".json"), JsonSerializer.Serialize(new { scale, model = modelDir, pgm = pgmDir, seconds, rows }, new JsonSerializerOptions { WriteIndented = true }));
     }
 }

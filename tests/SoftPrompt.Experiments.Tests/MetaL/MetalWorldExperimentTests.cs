@@ -33,5 +33,29 @@ public sealed class MetalWorldExperimentTests : IDisposable
         Assert.True(generated.PromptSeconds > 0 && zero.PromptSeconds == 0);
         Assert.True(File.Exists(Path.Combine(_dir, "report", "metal-results.md")) && File.Exists(Path.Combine(_dir, "report", "metal-results.json")));
         Assert.False(Directory.Exists(Path.Combine(_dir, "report", "scratch")));
+
+        // --pgm: one of those PGMs reported on its own scores what it scored in the report, beside the same baselines
+        var alone = MetalWorldExperiment.EvaluatePgm(target, Path.Combine(_dir, "report", "pgm-prefix-xl0"), Path.Combine(_dir, "report"), MetalWorldScale.Test);
+        Assert.Equal(3, alone.Count);
+        Assert.Equal((zero.ExactMatch, zero.HeldOutExactMatch, zero.TokensPerRequest), (alone[0].ExactMatch, alone[0].HeldOutExactMatch, alone[0].TokensPerRequest));
+        Assert.Equal((icl.ExactMatch, icl.HeldOutExactMatch, icl.TokensPerRequest), (alone[1].ExactMatch, alone[1].HeldOutExactMatch, alone[1].TokensPerRequest));
+        Assert.StartsWith("MetaL-Prompt, prefix, X_L empty", alone[2].Method);
+        Assert.Equal((prefix.ExactMatch, prefix.HeldOutExactMatch, prefix.TokensPerRequest), (alone[2].ExactMatch, alone[2].HeldOutExactMatch, alone[2].TokensPerRequest));
+        Assert.True(File.Exists(Path.Combine(_dir, "report", "metal-pgm-results.md")));
+    }
+
+    [Fact]
+    public void TasksOnlyWritesTheCollectionByTaskAndTheSameOneTwice()
+    {
+        string a = MetalWorldExperiment.WriteTasks(Path.Combine(_dir, "a"), MetalWorldScale.Test);
+        string b = MetalWorldExperiment.WriteTasks(Path.Combine(_dir, "b"), MetalWorldScale.Test);
+        foreach (var (split, count) in new[] { ("train", 6), ("validation", 2), ("test", 2), ("test-heldout", 2) })
+        {
+            var files = Directory.GetFiles(Path.Combine(a, split), "*.jsonl").Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(count, files.Length);
+            foreach (var f in files) Assert.Equal(File.ReadAllText(f), File.ReadAllText(Path.Combine(b, split, Path.GetFileName(f))));
+        }
+        var trainNames = Directory.GetFiles(Path.Combine(a, "train")).Select(Path.GetFileName).ToHashSet();
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(a, "test")).Select(Path.GetFileName), trainNames.Contains);
     }
 }
