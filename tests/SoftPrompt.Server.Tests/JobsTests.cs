@@ -69,6 +69,9 @@ public sealed class JobsTests
         var (ids, plan) = AdapterPrompt.Build(AdapterDirectory.Load(s.Server.Store.MaterializeAdapter(id), lm), new TokenizerEncoder(tokenizer), "mn");
         var expected = Generator.Generate(lm, ids, new GenerationOptions(5, 0f, EosTokenId: 50256) { StopTokenIds = [50256] }, plan).ToArray();
         Assert.Equal(tokenizer.Decode(expected, skipSpecialTokens: true), (string)completion!["choices"]![0]!["text"]!);
+        // the task's virtual tokens (and the template text that every request shares) ran once, into the stored start
+        int cached = (int)completion["usage"]!["prompt_tokens_details"]!["cached_tokens"]!;
+        if (method is "prompt" or "ptuning") Assert.True(cached >= 3, $"{method}: only {cached} positions of the prompt came from the stored start");
     }
 
     [Fact]

@@ -38,8 +38,9 @@ internal sealed class ServedPrompt
         var adapter = AdapterDirectory.Load(adapterDirectory, m.Model);
         var output = adapter.Method.Compute();
         // The shared start: the ids that texts of different kinds all share (an empty one among them: two unknown
-        // characters could be the same [UNK]), less the last one (a tokenizer may join it with the text that follows),
-        // never cutting through a slot of virtual tokens. Each request checks that it begins so (SharedPromptStart.Continue).
+        // characters could be the same [UNK]), less the last one if it is text (a tokenizer may join it with the text
+        // that follows; a virtual token it cannot), never cutting through a slot of virtual tokens. Each request checks
+        // that it begins so (SharedPromptStart.Continue).
         var (a, slots) = AdapterPrompt.Render(adapter, m.Encoder, "");
         int n = a.Length;
         foreach (string probe in Probes)
@@ -49,7 +50,7 @@ internal sealed class ServedPrompt
             while (common < n && common < b.Length && a[common] == b[common]) common++;
             n = common;
         }
-        n--;
+        if (!slots.Any(s => s.Position < n && n <= s.Position + s.Count)) n--;
         foreach (var s in slots)
             if (s.Position < n && s.Position + s.Count > n) n = s.Position;
         SharedPromptStart? start = null;
