@@ -13,8 +13,8 @@ namespace SoftPrompt.Models.Generation;
 /// first B rows, so a row that joins is copied into the next slot and a row that leaves has the last row moved into
 /// its slot: one row copied, never the whole cache. Text is right-aligned: every row's real positions end at
 /// <see cref="Length"/> and its padding (masked by the caller) comes first. Storage grows by doubling; when it fills,
-/// the columns no row uses any more are dropped first (<see cref="MakeRoom"/>); an emptied cache keeps its storage for
-/// the next rows. A <c>scoped</c> cache takes its storage from the current <see cref="Tensors.Memory.TensorScope"/>
+/// the columns no row uses any more are dropped first (<see cref="MakeRoom"/>); it never shrinks, and an emptied cache
+/// keeps its storage for the next rows. A <c>scoped</c> cache takes its storage from the current <see cref="Tensors.Memory.TensorScope"/>
 /// (pooled, gone with the scope): for a first pass whose rows are copied into a batch before the scope ends.
 /// </summary>
 public sealed class KvCache(int layers, bool scoped = false)
@@ -187,7 +187,9 @@ public sealed class KvCache(int layers, bool scoped = false)
     /// <summary>
     /// Before a pass of <paramref name="tokens"/> new positions over rows that joined (its mask is built on
     /// <see cref="Length"/>, so this comes first): drops the leading columns no row uses any more when the storage is
-    /// full or they outnumber the rows' text, then grows or shrinks the storage to fit.
+    /// full or they outnumber the rows' text, then grows the storage if it must. It never shrinks: a server's batch keeps
+    /// what its busiest moment needed, rather than freeing and allocating it again (zeroed, on the large-object heap)
+    /// every time a long request follows short ones.
     /// </summary>
     public void MakeRoom(int tokens)
     {
@@ -197,7 +199,6 @@ public sealed class KvCache(int layers, bool scoped = false)
         if (Length + tokens > Capacity || Length - longest > Math.Max(32, longest)) Compact();
         int need = Length + tokens;
         if (need > Capacity) Resize(RowCapacity, Math.Max(need, 2 * Capacity));
-        else if (Capacity > 64 && Capacity > 4 * need) Resize(RowCapacity, Math.Max(16, 2 * need));
     }
 
     /// <summary>Drops the leading columns that no row uses any more (every row's padding): rows that left took their long texts with them.</summary>
