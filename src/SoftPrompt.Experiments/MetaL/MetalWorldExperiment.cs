@@ -29,11 +29,14 @@ public static class MetalWorldExperiment
     {
         var clock = Stopwatch.StartNew();
         var w = Load(modelDir, outDir, scale);
+        if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);   // a stopped run's
+        var done = new ReportRows(outDir, scale, modelDir);
+        if (done.Count > 0) say?.Invoke($"{done.Count} rows already measured ({ReportRows.FileName}): going on from there");
         var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
         for (int seed = 0; seed < scale.Seeds; seed++)
         {
             if (scale.Seeds > 1) say?.Invoke($"seed {seed + 1} of {scale.Seeds}");
-            perSeed.Add(RunSeed(w.Model, w.Encoder, w.Format, w.Collection, w.Test, w.Held, scale, outDir, (ulong)seed, say));
+            perSeed.Add(RunSeed(w.Model, w.Encoder, w.Format, w.Collection, w.Test, w.Held, scale, outDir, (ulong)seed, done, say));
         }
         var rows = Average(perSeed);
         if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
@@ -113,13 +116,18 @@ public static class MetalWorldExperiment
     /// <summary>Every row of the report for one seed (the initialisations of the tuned prompts and of the PGMs, and the episodes' draws).</summary>
     static IReadOnlyList<MetalWorldRow> RunSeed(ICausalLanguageModel model, ITextEncoder encoder, EpisodeFormat format, TaskCollection collection,
         (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] test, (IReadOnlyList<Example> Demos, IReadOnlyList<Example> Queries)[] held,
-        MetalWorldScale scale, string outDir, ulong seed, Action<string>? say)
+        MetalWorldScale scale, string outDir, ulong seed, ReportRows done, Action<string>? say)
     {
         int k = scale.Shots;
         var rows = new List<MetalWorldRow>();
 
-        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, MadePrompt> make, string note = "") =>
-            MeasureRow(model, encoder, format, test, held, rows, name, make, note, say);
+        MetalWorldRow Measure(string name, Func<IReadOnlyList<Example>, MadePrompt> make, string note = "")
+        {
+            if (done.TryGet(seed, name, out var row)) { rows.Add(row); return row; }
+            row = MeasureRow(model, encoder, format, test, held, rows, name, make, note, say);
+            done.Add(seed, row);
+            return row;
+        }
 
         Measure("zero-shot", _ => new(null, 0, false, [], 0));
         Measure($"in-context learning, {k} demonstrations", d => new(null, 0, false, d, 0));
@@ -156,23 +164,29 @@ public static class MetalWorldExperiment
             rows.Add(best! with { Method = $"{label} on the demonstrations, best step count", Note = best.Method[(label.Length + 2)..] });
         }
 
-        // The PGM, four designs, X_L empty and X_L = half the demonstrations; each meta-trained once on the train split.
-        var pgms = new Dictionary<(PromptDesign, int), PromptGenerator>();
+        // The PGM, four designs, X_L empty and X_L = half the demonstrations; each meta-trained once on the train split
+        // (unless its row was measured by an earlier run of this report: then it is only loaded, if refinement needs it).
+        string PgmDir(PromptDesign design, int textDemos) => Path.Combine(outDir, $"pgm-{PromptDesigns.Name(design)}-xl{textDemos}" + (scale.Seeds > 1 ? $"-seed{seed}" : ""));
+        PromptGenerator MetaTrain(PromptDesign design, int textDemos)
+        {
+            var pgm = new PromptGenerator(new PgmConfig(design, scale.PadTokens, LoraRank: 8, PaddingHidden: 0), model, new Rng(5 + seed));
+            var options = new MetaTrainerOptions
+            {
+                MaxSteps = scale.MetaSteps, EpisodesPerStep = scale.EpisodesPerStep, PromptDemonstrations = k - textDemos, TextDemonstrations = textDemos,
+                Queries = scale.Queries, LearningRate = 1e-3, EvalEvery = Math.Max(1, scale.MetaSteps / 4), EvalEpisodes = 16, CheckpointEvery = 100, Seed = 42 + seed,
+            };
+            string dir = PgmDir(design, textDemos);
+            var result = new MetaTrainer(model, pgm, collection, encoder, format, options, dir).Train();
+            say?.Invoke($"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {(result.Losses.Count > 0 ? result.Losses[^1] : double.NaN):F3}");
+            return PgmDirectory.Load(dir, model).Pgm;   // the best by held-out loss
+        }
+        static string Name(PromptDesign design, int textDemos) => $"MetaL-Prompt, {PromptDesigns.Name(design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")}";
         foreach (int textDemos in new[] { 0, k / 2 })
             foreach (var design in PromptDesigns.All)
             {
-                var pgm = new PromptGenerator(new PgmConfig(design, scale.PadTokens, LoraRank: 8, PaddingHidden: 0), model, new Rng(5 + seed));
-                var options = new MetaTrainerOptions
-                {
-                    MaxSteps = scale.MetaSteps, EpisodesPerStep = scale.EpisodesPerStep, PromptDemonstrations = k - textDemos, TextDemonstrations = textDemos,
-                    Queries = scale.Queries, LearningRate = 1e-3, EvalEvery = Math.Max(1, scale.MetaSteps / 4), EvalEpisodes = 16, CheckpointEvery = 100, Seed = 42 + seed,
-                };
-                string dir = Path.Combine(outDir, $"pgm-{PromptDesigns.Name(design)}-xl{textDemos}" + (scale.Seeds > 1 ? $"-seed{seed}" : ""));
-                var result = new MetaTrainer(model, pgm, collection, encoder, format, options, dir).Train();
-                say?.Invoke($"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {(result.Losses.Count > 0 ? result.Losses[^1] : double.NaN):F3}");
-                var (loaded, _, _, _) = PgmDirectory.Load(dir, model);   // the best by held-out loss
-                pgms[(design, textDemos)] = loaded;
-                Measure($"MetaL-Prompt, {PromptDesigns.Name(design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")}", d =>
+                if (done.TryGet(seed, Name(design, textDemos), out var measured)) { rows.Add(measured); continue; }
+                var loaded = MetaTrain(design, textDemos);
+                Measure(Name(design, textDemos), d =>
                 {
                     var sw = Stopwatch.StartNew();
                     var made = TaskPromptMaker.Make(model, loaded, format, encoder, d, textDemos);
@@ -183,10 +197,12 @@ public static class MetalWorldExperiment
         // The best X_L-empty design, refined by prompt tuning from its generated prompt.
         var bestDesign = rows.Where(r => r.Method.StartsWith("MetaL-Prompt") && r.Method.EndsWith("empty")).MaxBy(r => r.ExactMatch)!;
         var design0 = PromptDesigns.All.First(d => bestDesign.Method.Contains(PromptDesigns.Name(d) + ","));
+        PromptGenerator? refineFrom = null;
         Measure($"MetaL-Prompt, {PromptDesigns.Name(design0)}, X_L empty, + {scale.RefineSteps} steps of prompt tuning", d =>
         {
             var sw = Stopwatch.StartNew();
-            var made = TaskPromptMaker.Make(model, pgms[(design0, 0)], format, encoder, d, 0);
+            refineFrom ??= MetaTrain(design0, 0);   // a finished PGM resumes at its last step: it is only loaded
+            var made = TaskPromptMaker.Make(model, refineFrom, format, encoder, d, 0);
             string dir = Path.Combine(outDir, "scratch", Guid.NewGuid().ToString("N"));
             PromptRefinement.Refine(model, made, format, encoder, d, scale.RefineSteps, 0.01, dir);
             var refined = Tuning.Adapters.AdapterDirectory.Load(dir, model).Method;

@@ -42,6 +42,17 @@ public sealed class MetalWorldExperimentTests : IDisposable
         Assert.StartsWith("MetaL-Prompt, prefix, X_L empty", alone[2].Method);
         Assert.Equal((prefix.ExactMatch, prefix.HeldOutExactMatch, prefix.TokensPerRequest), (alone[2].ExactMatch, alone[2].HeldOutExactMatch, alone[2].TokensPerRequest));
         Assert.True(File.Exists(Path.Combine(_dir, "report", "metal-pgm-results.md")));
+
+        // A stopped report goes on from the rows it measured: with the file cut after 5 rows and a sixth cut short (a kill
+        // mid-write), the rerun measures the other rows — the PGMs resume at their last step — and agrees with the first run.
+        string rowsFile = Path.Combine(_dir, "report", "report-rows.jsonl");
+        var lines = File.ReadAllLines(rowsFile);
+        Assert.Equal(rows.Count, lines.Length);
+        File.WriteAllText(rowsFile, string.Join("\n", lines.Take(5)) + "\n" + lines[5][..20]);
+        var again = MetalWorldExperiment.Run(target, Path.Combine(_dir, "report"), MetalWorldScale.Test);
+        Assert.Equal(rows.Select(r => (r.Method, r.ExactMatch, r.HeldOutExactMatch, r.TokensPerRequest)), again.Select(r => (r.Method, r.ExactMatch, r.HeldOutExactMatch, r.TokensPerRequest)));
+        Assert.Equal(rows.Take(4).Select(r => r.PromptSeconds), again.Take(4).Select(r => r.PromptSeconds));   // taken from the file, not measured again
+        Assert.Equal(rows.Count, File.ReadAllLines(rowsFile).Count(l => l.EndsWith('}')));
     }
 
     [Fact]

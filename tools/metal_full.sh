@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs, or continues, MetaL-Prompt's full-scale report (`softprompt experiment metal --scale full`: three seeds, eight
+# PGMs a seed, prompt tuning and P-tuning up to 800 steps; about 1.5 hours a seed on 2 cores) into checkpoints/metal/full.
+# The measured rows (report-rows.jsonl) and the PGMs' checkpoints are tracked by git while it runs, so that a later
+# session on a new machine continues where this one stopped; the task collection is not (it is rewritten the same).
+# Stop it at any time; rerun to go on. When metal-results.md appears the report is done: copy its table into
+# docs/metal.md and `git rm -r checkpoints/metal/full`.
+#
+#   nice -n 19 tools/metal_full.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+dotnet build -c Release src/SoftPrompt.Cli -v q -nologo > /dev/null
+# A copy of the build runs it, so that rebuilding the checkout meanwhile cannot pull files from under it.
+bin=$(mktemp -d /tmp/softprompt-metal-full.XXXXXX)
+cp -r src/SoftPrompt.Cli/bin/Release/net10.0/. "$bin"
+trap 'rm -rf "$bin"' EXIT
+out=checkpoints/metal/full
+mkdir -p "$out"
+[ -f "$out/.gitignore" ] || printf 'tasks/\nscratch/\n.softprompt.lock\n' > "$out/.gitignore"
+dotnet "$bin/softprompt.dll" experiment metal --scale full --out "$out"
