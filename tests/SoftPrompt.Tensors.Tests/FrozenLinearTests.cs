@@ -146,6 +146,28 @@ public class FrozenLinearTests
     }
 
     [Fact]
+    public void TransposedHoldsTheSameValuesColumnsFirstAndALinearGivesTheSameOutput()
+    {
+        var rng = new Random(6);
+        var t = Random(rng, 8, 12);
+        var x = Random(rng, 3, 8);
+        foreach (var dtype in new[] { WeightDtype.F32, WeightDtype.BF16, WeightDtype.F16 })
+        {
+            var w = FrozenWeight.FromTensor(t, dtype);
+            var turned = w.Transposed();
+            Assert.Equal((dtype, 12, 8), (turned.Dtype, turned.Rows, turned.Cols));
+            var a = w.ToTensor().Span;
+            var b = turned.ToTensor().Span;
+            for (int r = 0; r < 8; r++)
+                for (int c = 0; c < 12; c++) Assert.Equal(a[r * 12 + c], b[c * 8 + r]);
+            // x·W with W stored [in, out] and with W stored [out, in]: the same sums (the kernels may order them differently)
+            var y1 = F.Linear(x, w, null, weightInOut: true).ToArray();
+            var y2 = F.Linear(x, turned, null, weightInOut: false).ToArray();
+            for (int i = 0; i < y1.Length; i++) Assert.True(Math.Abs(y1[i] - y2[i]) <= 1e-5f * (1 + Math.Abs(y1[i])), $"{dtype} output {i}: {y1[i]} vs {y2[i]}");
+        }
+    }
+
+    [Fact]
     public void AddingADeltaToAFrozenWeightIsTheFloat32SumAndItsGradientReachesTheDelta()
     {
         var rng = new Random(5);

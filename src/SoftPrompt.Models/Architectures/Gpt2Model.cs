@@ -9,8 +9,9 @@ namespace SoftPrompt.Models.Architectures;
 
 /// <summary>
 /// GPT-2 (Hugging Face GPT2LMHeadModel) from a checkpoint directory: keys with or without the
-/// "transformer." prefix, Conv1D weights stored [in, out], attn.bias mask buffers ignored, the
-/// head tied to wte. Weights are frozen, held as stored (f32, bf16, f16) or as asked, and widened in the GEMM. c_attn's q|k|v columns are split once at load
+/// "transformer." prefix, Conv1D weights stored [in, out] (held transposed, [out, in], like nn.Linear's: a decoding
+/// step's products then read contiguous rows), attn.bias mask buffers ignored, the head tied to wte. Weights are frozen,
+/// held as stored (f32, bf16, f16) or as asked, and widened in the GEMM. c_attn's q|k|v columns are split once at load
 /// so the fused attention gets three contiguous projections.
 /// </summary>
 public sealed class Gpt2Model : ICausalLanguageModel
@@ -71,6 +72,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         string prefix = ckpt.Contains("transformer.wte.weight") ? "transformer." : "";
         Tensor W(string name, params int[] shape) => ckpt.LoadWeight(prefix + name, shape);
         FrozenWeight M(string name, params int[] shape) => ckpt.LoadFrozen(prefix + name, storage, shape);
+        FrozenWeight Conv1D(string name, params int[] shape) => M(name, shape).Transposed();   // [in, out] -> [out, in]: see FrozenWeight.Transposed
         int d = c.HiddenSize, m = c.IntermediateSize;
         var wte = M("wte.weight", c.VocabSize, d);
         var wpe = M("wpe.weight", c.MaxPositions, d);
@@ -81,9 +83,10 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var cAttnW = M(h + "attn.c_attn.weight", d, 3 * d);
             var cAttnB = W(h + "attn.c_attn.bias", 3 * d);
             blocks[i] = new Block(c.SkipAttentionNorm ? null : W(h + "ln_1.weight", d), c.SkipAttentionNorm ? null : W(h + "ln_1.bias", d),
-                cAttnW.Columns(0, d), cAttnB.View([d], 0), cAttnW.Columns(d, d), cAttnB.View([d], d), cAttnW.Columns(2 * d, d), cAttnB.View([d], 2 * d),
-                M(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
-                M(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), M(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
+                cAttnW.Columns(0, d).Transposed(), cAttnB.View([d], 0), cAttnW.Columns(d, d).Transposed(), cAttnB.View([d], d),
+                cAttnW.Columns(2 * d, d).Transposed(), cAttnB.View([d], 2 * d),
+                Conv1D(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
+                Conv1D(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), Conv1D(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
         }
         // GPT2LMHeadModel ties the head to wte; an untied head (minGPT's) is "lm_head.weight" [V, D], no bias.
         var head = !c.TieWordEmbeddings && ckpt.Contains("lm_head.weight") ? ckpt.LoadFrozen("lm_head.weight", storage, c.VocabSize, d) : wte;
@@ -104,10 +107,10 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var b = _blocks[block];
         return kind switch
         {
-            "attn.c_attn" => LinearWeights.Stack(storedInOut: true, b.Wq, b.Wk, b.Wv),   // split into q | k | v columns at load
-            "attn.c_proj" => LinearWeights.Stack(storedInOut: true, b.WProj),
-            "mlp.c_fc" => LinearWeights.Stack(storedInOut: true, b.WFc),
-            "mlp.c_proj" => LinearWeights.Stack(storedInOut: true, b.WOut),
+            "attn.c_attn" => LinearWeights.Stack(storedInOut: false, b.Wq, b.Wk, b.Wv),   // split into q | k | v columns at load
+            "attn.c_proj" => LinearWeights.Stack(storedInOut: false, b.WProj),
+            "mlp.c_fc" => LinearWeights.Stack(storedInOut: false, b.WFc),
+            "mlp.c_proj" => LinearWeights.Stack(storedInOut: false, b.WOut),
             _ => throw new ArgumentException($"'{name}' is not a linear layer of this {Config.ModelType} model (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj).", nameof(name)),
         };
     }
@@ -141,9 +144,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db && F.Split(db, 0, 3) is var dqkv   // q|k|v, as c_attn's columns
                 ? (F.Add(b.Bq, dqkv[0]), F.Add(b.Bk, dqkv[1]), F.Add(b.Bv, dqkv[2])) : (b.Bq, b.Bk, b.Bv);
             string cAttn = LayerName(li, "attn.c_attn");
-            var q = plan.FoldedLinear(cAttn, a, b.Wq, bq, weightInOut: true, outStart: 0);
-            var k = plan.FoldedLinear(cAttn, a, b.Wk, bk, weightInOut: true, outStart: d);
-            var v = plan.FoldedLinear(cAttn, a, b.Wv, bv, weightInOut: true, outStart: 2 * d);
+            var q = plan.FoldedLinear(cAttn, a, b.Wq, bq, outStart: 0);
+            var k = plan.FoldedLinear(cAttn, a, b.Wk, bk, outStart: d);
+            var v = plan.FoldedLinear(cAttn, a, b.Wv, bv, outStart: 2 * d);
             if (plan.Delta(cAttn, a) is { } delta && F.Split(delta, -1, 3) is var qkv)   // c_attn is q|k|v by columns
                 (q, k, v) = (F.Add(q, qkv[0]), F.Add(k, qkv[1]), F.Add(v, qkv[2]));
             options.KeyValueRecorder?.Record(li, k, v);
@@ -152,12 +155,12 @@ public sealed class Gpt2Model : ICausalLanguageModel
             int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
-                () => (F.Linear(a, b.Wq, b.Bq, weightInOut: true), F.Linear(a, b.Wk, b.Bk, weightInOut: true), F.Linear(a, b.Wv, b.Bv, weightInOut: true)), drop.Attention);
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, b.WProj, P("attn.c_proj.bias", b.BProj), weightInOut: true), drop.Residual));
+                () => (F.Linear(a, b.Wq, b.Bq), F.Linear(a, b.Wk, b.Bk), F.Linear(a, b.Wv, b.Bv)), drop.Attention);
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, b.WProj, P("attn.c_proj.bias", b.BProj)), drop.Residual));
             var mlp = F.LayerNorm(x, P("ln_2.weight", b.Ln2W), P("ln_2.bias", b.Ln2B), eps);
-            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc), weightInOut: true);
+            var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc));
             var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
-            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, b.WOut, P("mlp.c_proj.bias", b.BOut), weightInOut: true), drop.Residual));
+            x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, b.WOut, P("mlp.c_proj.bias", b.BOut)), drop.Residual));
         }
         cache?.Advance(seq);
         return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)),

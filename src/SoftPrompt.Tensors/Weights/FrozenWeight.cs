@@ -116,5 +116,29 @@ public sealed class FrozenWeight
         return new FrozenWeight(Dtype, [Rows, count], null, bits, Name);
     }
 
+    /// <summary>
+    /// A copy stored [cols, rows], same dtype, bits unchanged. Decoding multiplies one row of x by each weight: with the
+    /// weight stored [out, in] every output is a dot product over a contiguous row, which streams from memory faster
+    /// than the [in, out] (Conv1D) order's axpys (bench decode: about a quarter more read bandwidth on GPT-2-small's).
+    /// </summary>
+    public FrozenWeight Transposed()
+    {
+        int rows = Rows, cols = Cols;
+        if (_f32 is not null)
+        {
+            var t = Tensor.ZerosOnHeap(cols, rows);
+            var src = _f32.Span;
+            var dst = t.Span;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+            t.Name = Name;
+            return new FrozenWeight(WeightDtype.F32, [cols, rows], t, null, Name);
+        }
+        var bits = GC.AllocateUninitializedArray<ushort>(rows * cols, pinned: true);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) bits[j * rows + i] = _bits![i * cols + j];
+        return new FrozenWeight(Dtype, [cols, rows], null, bits, Name);
+    }
+
     public override string ToString() => $"FrozenWeight{Tensor.Format(_shape)} {Dtype}{(Name is null ? "" : " " + Name)}";
 }
