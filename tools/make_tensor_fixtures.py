@@ -493,6 +493,7 @@ def make_attention():
     add("decode_step", 3, 1, 7, 4, 2, 8, P=3, mask=[[1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 1, 1, 1, 1, 1], [1, 0, 0, 0, 0, 0, 0, 1, 1, 1]])
     add("decode_step_text_mask", 2, 1, 6, 2, 1, 5, P=2, mask=[[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
     add("decode_step_plain", 2, 1, 9, 2, 2, 4)
+    add("decode_step_wide", 2, 1, 9, 2, 1, 20, P=2, mask=[[1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1]])   # 16-wide vectors and a tail
     return fx
 
 
