@@ -159,7 +159,7 @@ public static partial class Functional
             bool prefix = j < s.P;
             if (s.Mask is not null && (!prefix || s.MaskCoversPrefix) && mask[j - maskShift] == 0) { scores[j] = float.NegativeInfinity; continue; }
             var key = prefix ? pk!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : keys.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
-            scores[j] = s.Scale * Dot(query, key);
+            scores[j] = s.Scale * TensorPrimitives.Dot(query, key);
         }
         SoftmaxRow(scores, scores);
         var o = output.Span.Slice(off.Q, s.Hd);
@@ -169,51 +169,8 @@ public static partial class Functional
             float p = scores[j];
             if (p == 0f) continue;
             var value = j < s.P ? pv!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : values.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
-            Axpy(p, value, o);
+            TensorPrimitives.MultiplyAdd(value, p, o, o);
         }
-    }
-
-    // A head's width (32-128) is a few vectors: inline loops, where a library call per key cost more than its arithmetic.
-    static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int n = a.Length, i = 0;
-        ref float ra = ref MemoryMarshal.GetReference(a);
-        ref float rb = ref MemoryMarshal.GetReference(b);
-        float sum;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            var acc = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i), acc);
-            sum = Vector512.Sum(acc);
-        }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i), acc);
-            sum = Vector256.Sum(acc);
-        }
-        else sum = 0f;
-        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
-        return sum;
-    }
-
-    // y += p·x
-    static void Axpy(float p, ReadOnlySpan<float> x, Span<float> y)
-    {
-        int n = x.Length, i = 0;
-        ref float rx = ref MemoryMarshal.GetReference(x);
-        ref float ry = ref MemoryMarshal.GetReference(y);
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var vp = Vector512.Create(p);
-            for (; i + 16 <= n; i += 16) Vector512.FusedMultiplyAdd(vp, Vector512.LoadUnsafe(ref rx, (nuint)i), Vector512.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var vp = Vector256.Create(p);
-            for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(vp, Vector256.LoadUnsafe(ref rx, (nuint)i), Vector256.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
-        }
-        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(p, x[i], y[i]);
     }
 
     /// <summary>Keys query i may see without a padding mask: the prefix and content up to its position (causal), or all.</summary>
