@@ -90,6 +90,9 @@ public static class DecodeBench
                 double turn = WeightElementsPerToken() * bytes / bandwidth / (2.0 * WeightElementsPerToken() / peak);   // rows where flops outlast the bytes
                 foreach (int r in batchRows)
                 {
+                    // each row count from an empty pool: the previous one's buffers (other sizes) would only crowd it
+                    SoftPrompt.Tensors.Memory.BufferPool.Trim();
+                    GC.Collect();
                     var b = BatchedDecode.Measure(model, r, batchSteps);
                     Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all; " +
                         $"buffer pool holds {SoftPrompt.Tensors.Memory.BufferPool.PooledBytes / 1048576.0:F0} MiB, GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB");

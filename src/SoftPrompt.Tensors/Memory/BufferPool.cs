@@ -11,12 +11,15 @@ namespace SoftPrompt.Tensors.Memory;
 public static class BufferPool
 {
     static readonly BufferCache Free = new(
-        long.TryParse(Environment.GetEnvironmentVariable("SOFTPROMPT_POOL_MAX_BYTES"), out long v) && v >= 0 ? v : 8L << 30);
+        long.TryParse(Environment.GetEnvironmentVariable("SOFTPROMPT_POOL_MAX_BYTES"), out long v) && v >= 0 ? v : DefaultMaxBytes());
+
+    /// <summary>8 GiB, or a quarter of the memory the process may use if that is less (6 GiB on a 24 GiB machine): what is pooled comes on top of what is in use.</summary>
+    static long DefaultMaxBytes() => Math.Min(8L << 30, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
 
     /// <summary>Bytes currently held by the pool (not in use).</summary>
     public static long PooledBytes => Free.Bytes;
 
-    /// <summary>The most bytes the pool keeps (buffers in use are not counted): 8 GiB, or SOFTPROMPT_POOL_MAX_BYTES.</summary>
+    /// <summary>The most bytes the pool keeps (buffers in use are not counted): 8 GiB or a quarter of the available memory, or SOFTPROMPT_POOL_MAX_BYTES.</summary>
     public static long MaxPooledBytes { get => Free.MaxBytes; set => Free.MaxBytes = value; }
 
     /// <summary>Number of buffers freshly allocated since start (misses), by every thread.</summary>
