@@ -75,6 +75,28 @@ public class DecodeBatchTests
         Assert.Equal(Alone(model, [3, 3, 3], new GenerationOptions(MaxNewTokens: 9), null), early.Generated);
     }
 
+    [Theory]
+    [InlineData("gpt2-tiny")]
+    [InlineData("llama-tiny-gqa")]
+    public void PromptsPastTheFirstPassBudgetRunInSeveralPassesAndGiveWhatEachGivesAlone(string name)
+    {
+        var model = Model(name);
+        (IReadOnlyList<int> Prompt, GenerationOptions Options, RowPlan? Plan)[] prompts =
+        [
+            ([0, 0, 3, 14, 15, 9, 2, 6], new(MaxNewTokens: 5), Plan(model, 21, prefix: 3, soft: 2)),
+            ([5, 1], new(MaxNewTokens: 4), null),
+            ([0, 4, 4, 12, 7, 7, 1, 9, 9, 3, 2, 11], new(MaxNewTokens: 5), Plan(model, 22, prefix: 0, soft: 1)),
+            ([2, 7, 1, 8], new(MaxNewTokens: 4, Temperature: 0.8f, Seed: 5), Plan(model, 23, prefix: 4, soft: 0, delta: false)),
+            ([9, 9, 9], new(MaxNewTokens: 3), null),
+        ];
+        var batch = new DecodeBatch(model) { MaxPrefillPositions = 12 };   // passes of [5,1]+[9,9,9]+[2,7,1,8] (3 × 4), then one prompt each
+        var sequences = batch.Start(prompts);
+        Assert.Equal(5, batch.Count);
+        while (batch.Count > 0) batch.Step();
+        for (int i = 0; i < prompts.Length; i++)
+            Assert.Equal(Alone(model, prompts[i].Prompt, prompts[i].Options, prompts[i].Plan), sequences[i].Generated);
+    }
+
     [Fact]
     public void ARemovedSequenceLeavesAndTheOthersGoOnAsAlone()
     {

@@ -40,7 +40,8 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
     /// <summary>
     /// Runs several prompts in one forward pass — left-padded and masked, each under its own row plan, as
     /// <see cref="Generator.GenerateBatch"/> does — and chooses each one's first token; each joins the batch unless that
-    /// token already ends it. One pass reads the weights once for all of them, where one pass each would read them again.
+    /// token already ends it. One pass reads the weights once for all of them, where one pass each would read them again;
+    /// more than <see cref="MaxPrefillPositions"/> positions are split into passes, shortest prompts first.
     /// </summary>
     public IReadOnlyList<DecodeSequence> Start(IReadOnlyList<(IReadOnlyList<int> Prompt, GenerationOptions Options, RowPlan? Plan)> prompts)
     {
@@ -52,7 +53,25 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
         var sequences = prompts.Select(p => new DecodeSequence(p.Prompt, p.Options, p.Plan is null ? null : Continuation(p.Plan), (p.Plan?.Prefix?.Length ?? 0) + p.Prompt.Count)).ToArray();
         var run = Enumerable.Range(0, prompts.Count).Where(i => prompts[i].Options.MaxNewTokens > 0).ToArray();
         foreach (int i in Enumerable.Range(0, prompts.Count).Except(run)) sequences[i].IsDone = true;
-        if (run.Length == 0) return sequences;
+        // Shortest first, in passes of at most MaxPrefillPositions positions (rows × the pass's longest prompt): a pass keeps
+        // its intermediates until it ends, so a burst of long prompts in one pass could take more memory than the machine has.
+        var order = run.OrderBy(i => prompts[i].Prompt.Count).ToArray();
+        for (int from = 0; from < order.Length;)
+        {
+            int to = from + 1;
+            while (to < order.Length && (long)(to + 1 - from) * prompts[order[to]].Prompt.Count <= MaxPrefillPositions) to++;
+            FirstPass(prompts, [.. order[from..to]], sequences);
+            from = to;
+        }
+        return sequences;
+    }
+
+    /// <summary>Most positions (rows × the longest prompt among them) one first pass of <see cref="Start"/> runs; more prompts take more passes.</summary>
+    public int MaxPrefillPositions { get; init; } = 8192;
+
+    // One left-padded pass over prompts[run[·]]: each chooses its first token and, unless that ends it, joins the batch.
+    void FirstPass(IReadOnlyList<(IReadOnlyList<int> Prompt, GenerationOptions Options, RowPlan? Plan)> prompts, int[] run, DecodeSequence[] sequences)
+    {
         int batch = run.Length, longest = run.Max(i => prompts[i].Prompt.Count);
         var pads = run.Select(i => longest - prompts[i].Prompt.Count).ToArray();
         var ids = new int[batch * longest];
@@ -85,7 +104,6 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
                 _rows.Add(sequence);
             }
         }
-        return sequences;
     }
 
     /// <summary>Takes a sequence out of the batch (a cancelled request); its tokens so far stay readable.</summary>
