@@ -8,14 +8,8 @@
 #
 #   nice -n 19 tools/metal_full.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-dotnet build -c Release src/SoftPrompt.Cli -v q -nologo > /dev/null
-# A copy of the build runs it, so that rebuilding the checkout meanwhile cannot pull files from under it.
-bin=$(mktemp -d /tmp/softprompt-metal-full.XXXXXX)
-cp -r src/SoftPrompt.Cli/bin/Release/net10.0/. "$bin"
-trap 'rm -rf "$bin"' EXIT
+. "$(dirname "$0")/build_copy.sh" metal-full
 out=checkpoints/metal/full
 mkdir -p "$out"
 [ -f "$out/.gitignore" ] || printf 'tasks/\nscratch/\n.softprompt.lock\n' > "$out/.gitignore"
-dotnet "$bin/softprompt.dll" experiment metal --scale full --out "$out"
+softprompt experiment metal --scale full --out "$out"

@@ -5,14 +5,7 @@
 #
 #   tools/metal_pgm.sh [OUT]      (default checkpoints/metal/pgm; OUT/tasks is the task collection, OUT/pgm the PGM)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-dotnet build -c Release src/SoftPrompt.Cli -v q -nologo > /dev/null
-# A copy of the build runs it, so that rebuilding the checkout meanwhile cannot pull files from under it.
-bin=$(mktemp -d /tmp/softprompt-metal-pgm.XXXXXX)
-cp -r src/SoftPrompt.Cli/bin/Release/net10.0/. "$bin"
-trap 'rm -rf "$bin"' EXIT
-softprompt() { dotnet "$bin/softprompt.dll" "$@"; }
+. "$(dirname "$0")/build_copy.sh" metal-pgm
 out=${1:-checkpoints/metal/pgm}
 target=models/metal/symbol-world-target
 softprompt experiment metal --scale full --tasks-only --out "$out"
