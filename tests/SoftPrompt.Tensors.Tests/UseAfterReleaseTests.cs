@@ -1,3 +1,4 @@
+using SoftPrompt.Tensors.Autograd;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Memory;
 using F = SoftPrompt.Tensors.Ops.Functional;
@@ -54,6 +55,29 @@ public class UseAfterReleaseTests
             Assert.Equal(misses, BufferPool.AllocationsOnThisThread);   // served from the pool: stale's buffer
             Assert.Throws<InvalidOperationException>(() => stale.ToArray());
             Assert.All(fresh.ToArray(), v => Assert.Equal(2f, v));
+        }
+    }
+
+    [Fact]
+    public void ReleaseGivesBackWhatNoGraphWillReadAndKeepsWhatTheTapeMayRead()
+    {
+        using (TensorScope.Begin("release"))
+        {
+            var recorded = Tensor.Full(1f, 5);
+            TensorScope.Release(recorded);   // the tape records: a backward pass may read it
+            Assert.Equal(5, recorded.ToArray().Length);
+            using (Tape.NoGrad())
+            {
+                var done = Tensor.Full(2f, 5);
+                var view = done.View([5]);
+                var heap = Tensor.ZerosOnHeap(3);
+                TensorScope.Release(view, heap, null);   // a view and a heap tensor are left alone
+                Assert.Equal(2f, done.ToArray()[0]);
+                Assert.Equal(0f, heap.ToArray()[0]);
+                TensorScope.Release(done);
+                Assert.Throws<InvalidOperationException>(() => done.ToArray());
+                Assert.Throws<InvalidOperationException>(() => view.ToArray());
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tensors.Weights;
 using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
@@ -161,6 +162,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc));
             var act = F.Gelu(fc, approximateTanh: c.Activation != "gelu");
             x = F.Add(x, Dropout(plan.Linear(LayerName(li, "mlp.c_proj"), act, b.WOut, P("mlp.c_proj.bias", b.BOut)), drop.Residual));
+            TensorScope.Release(b.Ln1W is null ? null : a, q, att, mlp, fc, act);   // without a graph nothing reads them again: a long first pass holds one layer's
         }
         cache?.Advance(seq);
         return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)),

@@ -1,6 +1,7 @@
 using SoftPrompt.Models.Config;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
+using SoftPrompt.Tensors.Memory;
 using SoftPrompt.Tensors.Weights;
 using SoftPrompt.Models.Plans;
 using F = SoftPrompt.Tensors.Ops.Functional;
@@ -142,8 +143,12 @@ public sealed class LlamaModel : ICausalLanguageModel
                 () => (F.Rope(F.Linear(a, l.Wq, l.Bq), c.Heads, _invFreq, positions), F.Rope(F.Linear(a, l.Wk, l.Bk), c.KvHeads, _invFreq, positions), F.Linear(a, l.Wv, l.Bv)), c.Dropout.Attention);
             x = F.Add(x, Proj("self_attn.o_proj", att, l.Wo));
             var m = F.RmsNorm(x, P("post_attention_layernorm.weight", l.PostNorm), eps);
-            var gated = F.Mul(F.Silu(Proj("mlp.gate_proj", m, l.WGate)), Proj("mlp.up_proj", m, l.WUp));
+            var gate = Proj("mlp.gate_proj", m, l.WGate);
+            var silu = F.Silu(gate);
+            var up = Proj("mlp.up_proj", m, l.WUp);
+            var gated = F.Mul(silu, up);
             x = F.Add(x, Proj("mlp.down_proj", gated, l.WDown));
+            TensorScope.Release(a, qh, att, m, gate, silu, up, gated);   // without a graph nothing reads them again: a long first pass holds one layer's
         }
         cache?.Advance(seq);
         return F.RmsNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)), plan.Parameter("model.norm.weight", _norm), eps);

@@ -58,6 +58,19 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>
+    /// Gives the pooled storage of tensors that nothing will read again back before the scope ends — a forward pass's
+    /// intermediates, layer by layer, when no graph is recorded — so a long pass does not hold every layer's at once.
+    /// While the tape records, nothing is released (the backward pass reads them); views and heap tensors are left
+    /// alone; reading a released tensor throws.
+    /// </summary>
+    public static void Release(params ReadOnlySpan<Tensor?> tensors)
+    {
+        if (Tape.IsEnabled) return;
+        foreach (var t in tensors)
+            if (t is not null) ReleaseEarly(t);
+    }
+
+    /// <summary>
     /// Makes <paramref name="t"/> survive this scope: it moves to the enclosing scope, or to the heap.
     /// For a view (a Reshape, a Detach) the tensor whose storage it shares is the one that moves.
     /// </summary>
