@@ -19,7 +19,7 @@ public sealed record MetalWorldRow(string Method, double ExactMatch, double Held
 
 /// <summary>
 /// MetaL-Prompt reproduced in the symbol world: on meta-test tasks (unseen rules of the training families, and the
-/// held-out family of merging maps) with Shots demonstrations each, zero-shot and in-context learning against prompt tuning and
+/// held-out family — maps sending a to A, which meta-training never shows) with Shots demonstrations each, zero-shot and in-context learning against prompt tuning and
 /// P-tuning on the same demonstrations (timed, best step count) and the PGM's four designs, with X_L empty and with half
 /// the demonstrations as text, and the best design refined by prompt tuning. Writes DIR/metal-results.{md,json}.
 /// </summary>
@@ -30,7 +30,7 @@ public static class MetalWorldExperiment
         var clock = Stopwatch.StartNew();
         var w = Load(modelDir, outDir, scale);
         if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);   // a stopped run's
-        var done = new ReportRows(outDir, scale, modelDir);
+        var done = new ReportRows(outDir, scale, modelDir, SymbolWorldTasks.World);
         if (done.Count > 0) say?.Invoke($"{done.Count} rows already measured ({ReportRows.FileName}): going on from there");
         var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
         for (int seed = 0; seed < scale.Seeds; seed++)
@@ -70,12 +70,19 @@ public static class MetalWorldExperiment
         return rows;
     }
 
-    /// <summary>Writes the scale's task collection into DIR/tasks (train/, validation/, test/, test-heldout/) unless it is there; returns the folder.</summary>
+    /// <summary>
+    /// Writes the scale's task collection into DIR/tasks (train/, validation/, test/, test-heldout/) unless this world's
+    /// collection is there (its stamp, <see cref="SymbolWorldTasks.StampFile"/>, names the world and the counts); one of
+    /// an earlier world or another scale is replaced. Returns the folder.
+    /// </summary>
     public static string WriteTasks(string outDir, MetalWorldScale scale)
     {
-        string taskDir = Path.Combine(outDir, "tasks");
-        if (!Directory.Exists(Path.Combine(taskDir, "train")))
-            SymbolWorldTasks.Write(taskDir, scale.TrainTasks, scale.ValidationTasks, scale.TestTasks, scale.HeldOutTasks, scale.ExamplesPerTask);
+        string taskDir = Path.Combine(outDir, "tasks"), stampPath = Path.Combine(taskDir, SymbolWorldTasks.StampFile);
+        string stamp = $"{SymbolWorldTasks.World} {scale.TrainTasks} {scale.ValidationTasks} {scale.TestTasks} {scale.HeldOutTasks} {scale.ExamplesPerTask}";
+        if (File.Exists(stampPath) && File.ReadAllText(stampPath).Trim() == stamp) return taskDir;
+        if (Directory.Exists(taskDir)) Directory.Delete(taskDir, recursive: true);
+        SymbolWorldTasks.Write(taskDir, scale.TrainTasks, scale.ValidationTasks, scale.TestTasks, scale.HeldOutTasks, scale.ExamplesPerTask);
+        File.WriteAllText(stampPath, stamp + "\n");
         return taskDir;
     }
 
@@ -241,7 +248,7 @@ public static class MetalWorldExperiment
     {
         string F(double x) => double.IsNaN(x) ? "–" : x.ToString("F1", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
-        md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out family (maps merging the symbols onto 4 images), " +
+        md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out family (unseen maps sending a to A, a family meta-training never shows), " +
                   $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; " +
                   (pgmDir is null ? $"prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM" : $"the PGM in `{pgmDir}`") + $". Took {seconds / 60:F1} min.\n\n");
         md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request | note |\n|---|---:|---:|---:|---:|---|\n");

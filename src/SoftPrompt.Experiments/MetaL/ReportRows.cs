@@ -5,10 +5,10 @@ using System.Text.Json;
 namespace SoftPrompt.Experiments.MetaL;
 
 /// <summary>
-/// The report's rows as they are measured, one JSON line each in DIR/report-rows.jsonl, under a key made of the scale
-/// and the target: a rerun of a stopped report takes the rows already measured for that seed instead of measuring them
+/// The report's rows as they are measured, one JSON line each in DIR/report-rows.jsonl, under a key made of the scale,
+/// the target and the world: a rerun of a stopped report takes the rows already measured for that seed instead of measuring them
 /// again — a full-scale report takes longer than a session — and a PGM whose row is there is not meta-trained again.
-/// A partial last line (the process killed mid-write) and rows of another scale or target are ignored.
+/// A partial last line (the process killed mid-write) and rows of another scale, target or world are ignored.
 /// </summary>
 internal sealed class ReportRows
 {
@@ -19,10 +19,10 @@ internal sealed class ReportRows
 
     sealed record Line(string Key, ulong Seed, MetalWorldRow Row);
 
-    public ReportRows(string outDir, MetalWorldScale scale, string modelDir)
+    public ReportRows(string outDir, MetalWorldScale scale, string modelDir, string world)
     {
         _path = Path.Combine(outDir, FileName);
-        string identity = JsonSerializer.Serialize(scale) + "|" + Path.GetFullPath(modelDir);
+        string identity = JsonSerializer.Serialize(scale) + "|" + Path.GetFullPath(modelDir) + "|" + world;
         _key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
         if (!File.Exists(_path)) return;
         foreach (string text in File.ReadLines(_path))

@@ -5,7 +5,8 @@ namespace SoftPrompt.Experiments.MetaL;
 
 /// <summary>
 /// The symbol world as a task collection for <c>softprompt metal train</c>: DIR/train, DIR/validation (rules of the
-/// training maps and orders), DIR/test (unseen maps, training orders) and DIR/test-heldout (the held-out family of merging maps),
+/// training maps outside the held-out family), DIR/test (unseen maps outside it) and DIR/test-heldout (unseen maps of the
+/// held-out family, a→A, which meta-training never shows),
 /// one JSONL file a rule, {"input": "abcde", "output": "aFbGcHdIeJ"} per line; the episode format is separator '>' and
 /// delimiter '|', so a demonstration reads "abcde> aFbGcHdIeJ|" as in the target's pretraining.
 /// </summary>
@@ -13,10 +14,16 @@ public static class SymbolWorldTasks
 {
     public const string Separator = ">", Delimiter = "|";
 
+    /// <summary>
+    /// This world's name in a collection's stamp and in a report's row key: "a-to-A" since the held-out family became
+    /// the maps sending a to A (the rows and tasks of the earlier world, "merging", are not reused).
+    /// </summary>
+    public const string World = "a-to-A", StampFile = "world.txt";
+
     public static void Write(string directory, int train = 400, int validation = 32, int test = 32, int heldOut = 32, int examples = 64, ulong seed = 11)
     {
         var rng = new Rng(seed);
-        foreach (var (folder, count, split) in new[] { ("train", train, WorldSplit.Train), ("validation", validation, WorldSplit.Train), ("test", test, WorldSplit.UnseenRules), ("test-heldout", heldOut, WorldSplit.HeldOutFamily) })
+        foreach (var (folder, count, split) in new[] { ("train", train, WorldSplit.MetaTrain), ("validation", validation, WorldSplit.MetaTrain), ("test", test, WorldSplit.UnseenRules), ("test-heldout", heldOut, WorldSplit.HeldOutFamily) })
         {
             string dir = Path.Combine(directory, folder);
             Directory.CreateDirectory(dir);

@@ -66,7 +66,17 @@ public sealed class MetalWorldExperimentTests : IDisposable
             Assert.Equal(count, files.Length);
             foreach (var f in files) Assert.Equal(File.ReadAllText(f), File.ReadAllText(Path.Combine(b, split, Path.GetFileName(f))));
         }
-        var trainNames = Directory.GetFiles(Path.Combine(a, "train")).Select(Path.GetFileName).ToHashSet();
-        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(a, "test")).Select(Path.GetFileName), trainNames.Contains);
+        var trainNames = Directory.GetFiles(Path.Combine(a, "train"), "*.jsonl").Select(Path.GetFileName).ToHashSet();
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(a, "test"), "*.jsonl").Select(Path.GetFileName), trainNames.Contains);
+        // a rule's name spells its images: the held-out family (a→A) starts with 'a', and meta-training never has one
+        Assert.All(Directory.GetFiles(Path.Combine(a, "test-heldout"), "*.jsonl"), f => Assert.StartsWith("a", Path.GetFileName(f)));
+        foreach (var split in new[] { "train", "validation", "test" })
+            Assert.All(Directory.GetFiles(Path.Combine(a, split), "*.jsonl"), f => Assert.False(Path.GetFileName(f).StartsWith('a'), $"{split}/{Path.GetFileName(f)}"));
+        // a collection of another scale (or an earlier world) in the folder is replaced, not reused
+        File.WriteAllText(Path.Combine(a, SymbolWorldTasks.StampFile), "merging 6 2 2 2 12\n");
+        File.WriteAllText(Path.Combine(a, "train", "stale.jsonl"), "{}");
+        MetalWorldExperiment.WriteTasks(Path.Combine(_dir, "a"), MetalWorldScale.Test);
+        Assert.False(File.Exists(Path.Combine(a, "train", "stale.jsonl")));
+        Assert.Equal(Directory.GetFiles(Path.Combine(b, "train")).Select(Path.GetFileName).Order(), Directory.GetFiles(Path.Combine(a, "train")).Select(Path.GetFileName).Order());
     }
 }

@@ -30,17 +30,21 @@ public sealed class SymbolWorldTests : IDisposable
     public void SplitsKeepUnseenMapsAndTheHeldOutFamilyApart()
     {
         var rng = new Rng(1);
-        for (int i = 0; i < 500; i++)
+        int trainInFamily = 0;
+        for (int i = 0; i < 800; i++)
         {
-            var train = SymbolWorld.RandomRule(rng, WorldSplit.Train);
-            Assert.False(SymbolWorld.IsTestMap(train.Map));
-            Assert.False(SymbolWorld.IsHeldOutFamily(train.Map));
-            var unseen = SymbolWorld.RandomRule(rng, WorldSplit.UnseenRules);
-            Assert.True(SymbolWorld.IsTestMap(unseen.Map) && !SymbolWorld.IsHeldOutFamily(unseen.Map));
-            var held = SymbolWorld.RandomRule(rng, WorldSplit.HeldOutFamily).Map;   // merges the 8 symbols onto exactly 4 images
-            Assert.True(SymbolWorld.IsHeldOutFamily(held));
-            Assert.Equal(SymbolWorld.HeldOutImages, held.Distinct().Count());
+            var train = SymbolWorld.RandomRule(rng, WorldSplit.Train).Map;   // the target's pretraining: the family included
+            Assert.False(SymbolWorld.IsTestMap(train));
+            if (SymbolWorld.IsHeldOutFamily(train)) trainInFamily++;
+            var meta = SymbolWorld.RandomRule(rng, WorldSplit.MetaTrain).Map;   // the PGM's: without it
+            Assert.False(SymbolWorld.IsTestMap(meta) || SymbolWorld.IsHeldOutFamily(meta));
+            var unseen = SymbolWorld.RandomRule(rng, WorldSplit.UnseenRules).Map;
+            Assert.True(SymbolWorld.IsTestMap(unseen) && !SymbolWorld.IsHeldOutFamily(unseen));
+            var held = SymbolWorld.RandomRule(rng, WorldSplit.HeldOutFamily).Map;   // unseen maps sending a to A
+            Assert.True(SymbolWorld.IsTestMap(held) && SymbolWorld.IsHeldOutFamily(held) && held[0] == 0);
+            foreach (var map in new[] { train, meta, unseen, held }) Assert.Equal(Enumerable.Range(0, 8), map.Order());   // permutations all
         }
+        Assert.InRange(trainInFamily, 60, 150);   // an eighth of the training maps send a to A
         // about a tenth of the maps are test maps
         int test = 0;
         for (int i = 0; i < 4000; i++) { var m = Enumerable.Range(0, 8).ToArray(); rng.Shuffle<int>(m); if (SymbolWorld.IsTestMap(m)) test++; }
