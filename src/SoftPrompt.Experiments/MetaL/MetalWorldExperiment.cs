@@ -184,7 +184,8 @@ public static class MetalWorldExperiment
             };
             string dir = PgmDir(design, textDemos);
             var result = new MetaTrainer(model, pgm, collection, encoder, format, options, dir).Train();
-            say?.Invoke($"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {(result.Losses.Count > 0 ? result.Losses[^1] : double.NaN):F3}");
+            say?.Invoke(result.Losses.Count == 0 ? $"loaded the meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos} ({dir})"
+                : $"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {result.Losses[^1]:F3}");
             return PgmDirectory.Load(dir, model).Pgm;   // the best by held-out loss
         }
         static string Name(PromptDesign design, int textDemos) => $"MetaL-Prompt, {PromptDesigns.Name(design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")}";
