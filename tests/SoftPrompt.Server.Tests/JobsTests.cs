@@ -81,7 +81,7 @@ public sealed class JobsTests
         await using (var first = await RunningServer.Start(data, configure: o => o.JobHeartbeatTimeoutSeconds = 1))
         {
             key = first.AdminKey;
-            var created = (await first.Send(Post, "/v1/tasks", key, Body("prompt", 300))).Body!;
+            var created = (await first.Send(Post, "/v1/tasks", key, Body("prompt", 1000))).Body!;
             (id, jobId) = ((string)created["id"]!, (string)created["job"]!["id"]!);
             await WaitUntil(first, id, t => t["job"]?["progress"] is { } p && (double)p >= 0.3, "30 % trained");
         }   // stopped mid-job: its checkpoint stays in DATA/jobs/<id>
@@ -96,7 +96,7 @@ public sealed class JobsTests
             resumedCurve = task["metrics"]!["curve"]!.AsArray();
 
             // The same task trained without a stop: the same losses, step for step.
-            var other = (await second.Send(Post, "/v1/tasks", key, Body("prompt", 300))).Body!;
+            var other = (await second.Send(Post, "/v1/tasks", key, Body("prompt", 1000))).Body!;
             var straight = await WaitUntil(second, (string)other["id"]!, t => (string)t["state"]! is "ready" or "failed", "ready");
             Assert.Equal(straight["metrics"]!["curve"]!.ToJsonString(), resumedCurve.ToJsonString());
         }

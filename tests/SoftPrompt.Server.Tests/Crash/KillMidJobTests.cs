@@ -38,7 +38,7 @@ public sealed class KillMidJobTests
             metalId = (string)metal!["id"]!;
             metalText = await Complete(first.Api, key, metalId);
 
-            var (queued, tuned) = await first.Api.Send(Post, "/v1/tasks", key, JobsTests.Body("prompt", 300));
+            var (queued, tuned) = await first.Api.Send(Post, "/v1/tasks", key, JobsTests.Body("prompt", 1000));
             Assert.True(queued == 202, tuned?.ToJsonString());
             (taskId, jobId) = ((string)tuned!["id"]!, (string)tuned["job"]!["id"]!);
             string checkpointState = Path.Combine(data, "jobs", jobId, "checkpoint", "trainer_state.json");   // written last: the checkpoint is whole
@@ -62,7 +62,7 @@ public sealed class KillMidJobTests
         await Complete(second.Api, key, taskId);
 
         // The same task trained without a kill: the same losses, step for step.
-        var (_, other) = await second.Api.Send(Post, "/v1/tasks", key, JobsTests.Body("prompt", 300));
+        var (_, other) = await second.Api.Send(Post, "/v1/tasks", key, JobsTests.Body("prompt", 1000));
         var straight = await TaskWhen(second.Api, key, (string)other!["id"]!, t => (string)t["state"]! is "ready" or "failed", "ready");
         Assert.Equal(straight["metrics"]!["curve"]!.ToJsonString(), trained["metrics"]!["curve"]!.ToJsonString());
     }

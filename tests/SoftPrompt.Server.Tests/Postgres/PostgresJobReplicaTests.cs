@@ -90,7 +90,8 @@ public sealed class PostgresJobReplicaTests(PostgresCluster cluster)
         var replicas = new List<RunningServer> { a, b };
         try
         {
-            var body = JobsTests.Body("prompt", 150);
+            // Long enough that the replica is stopped mid-job: 150 steps once ended before the stop took effect.
+            var body = JobsTests.Body("prompt", 1200);
             string jobId = await Queue(a, body);
             var running = await JobWhen(a, jobId, j => j.State == JobState.Running && j.Progress >= 0.2, "20 % trained");
             var stopped = replicas.Single(s => s.Server.Jobs.ReplicaId == running.ClaimedBy);
