@@ -16,14 +16,7 @@
 # accuracy so far in the report, stop the script and run `... --setup 3 --scale full --phases "then" --stop-at-step N
 # --out checkpoints/petrov/setup3-full` with N a little past the last checkpoint.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-dotnet build -c Release src/SoftPrompt.Cli -v q -nologo > /dev/null
-# A copy of the build runs the stages, so that rebuilding the checkout while they run (hours) cannot pull files from under them.
-bin=$(mktemp -d /tmp/softprompt-petrov-full.XXXXXX)
-cp -r src/SoftPrompt.Cli/bin/Release/net10.0/. "$bin"
-trap 'rm -rf "$bin"' EXIT
-softprompt() { dotnet "$bin/softprompt.dll" "$@"; }
+. "$(dirname "$0")/build_copy.sh" petrov-full   # builds, and runs the stages (hours) from a copy of the build
 out=checkpoints/petrov
 
 setup3() {
