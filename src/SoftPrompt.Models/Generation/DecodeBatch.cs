@@ -99,8 +99,7 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
                 var sequence = sequences[run[b]];
                 sequence.Choose(logits.Span.Slice(b * v, v));
                 if (sequence.IsDone) continue;
-                int length = prompts[run[b]].Prompt.Count;
-                sequence.Place(_cache, _cache.AddRow(new CacheRow(cache, b, length)), length);
+                _cache.AddRow(new CacheRow(cache, b, prompts[run[b]].Prompt.Count));   // row _rows.Count: the cache's rows and _rows stay in step
                 _rows.Add(sequence);
             }
         }
@@ -119,11 +118,7 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
     {
         int last = _rows.Count - 1;
         _cache.RemoveRow(i);
-        if (i != last)
-        {
-            _rows[i] = _rows[last];
-            _rows[i].Place(_cache, i, _rows[i].Position.TextLength);
-        }
+        if (i != last) _rows[i] = _rows[last];
         _rows.RemoveAt(last);
     }
 
@@ -140,7 +135,8 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
         for (int i = 0; i < batch; i++)
         {
             ids[i] = _rows[i].Generated[^1];
-            mask.AsSpan(i * total + past - _rows[i].Position.TextLength, _rows[i].Position.TextLength + 1).Fill(1);
+            int text = cache.TextLength(i);
+            mask.AsSpan(i * total + past - text, text + 1).Fill(1);
             outputs[i] = i;
         }
         var plan = _rows.All(s => s.Continuation is null) && ParameterDeltas.Count == 0
@@ -152,7 +148,6 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
             int v = logits.Size(-1);
             for (int i = 0; i < batch; i++) _rows[i].Choose(logits.Span.Slice(i * v, v));
         }
-        for (int i = 0; i < batch; i++) _rows[i].Place(cache, i, _rows[i].Position.TextLength + 1);
         for (int i = batch - 1; i >= 0; i--)
             if (_rows[i].IsDone) Leave(i);
     }
@@ -188,11 +183,6 @@ public sealed class DecodeSequence
     public bool IsDone { get; internal set; }
 
     internal RowPlan? Continuation { get; }
-
-    /// <summary>Where its keys and values are: its slot in the batch's cache.</summary>
-    internal CacheRow Position { get; private set; }
-
-    internal void Place(KvCache cache, int row, int textLength) => Position = new CacheRow(cache, row, textLength);
 
     internal void Choose(ReadOnlySpan<float> logits)
     {

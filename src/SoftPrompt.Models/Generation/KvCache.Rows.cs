@@ -9,6 +9,9 @@ namespace SoftPrompt.Models.Generation;
 /// </summary>
 public sealed partial class KvCache
 {
+    /// <summary>Real text positions of row <paramref name="row"/> (the last ones of its buffer): its own for a row that joined, else all of <see cref="Length"/>.</summary>
+    public int TextLength(int row) => _rowText is null ? Length : _rowText[row];
+
     /// <summary>
     /// Copies a row of another cache — its last <see cref="CacheRow.TextLength"/> text positions and its prefix — into
     /// a new last row of this one and returns that row's index. If the row holds more text than this cache's rows, the

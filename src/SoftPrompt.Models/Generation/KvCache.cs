@@ -36,8 +36,8 @@ public sealed partial class KvCache(int layers, bool scoped = false)
 
     public bool HasPrefix => _prefixKeys is not null;
 
-    /// <summary>Prefix length of each row (0 for a row without one); null without a prefix.</summary>
-    public int[]? RowPrefixLengths => _rowPrefix is null ? null : _rowPrefix[..Rows];
+    /// <summary>Prefix length of each row (0 for a row without one); empty without a prefix.</summary>
+    public ReadOnlySpan<int> RowPrefixLengths => HasPrefix ? _rowPrefix.AsSpan(0, Rows) : default;
 
     int RowCapacity => _keyStore[0]?.Shape[0] ?? 0;
     int Capacity => _keyStore[0]?.Shape[1] ?? 0;

@@ -55,7 +55,7 @@ public sealed partial class PlanBinding
                 if (plan[b]?.Prefix is { } p && !cache.HoldsPrefix(b, p))
                     throw new ArgumentException($"PromptPlan: row {b} brings a prefix the cache does not hold; a prefix is given with the first pass over a cache.");
             (keys, values) = CachedPrefix(cache, c.Layers);
-            cache.RowPrefixLengths!.CopyTo(rowPrefix, 0);
+            cache.RowPrefixLengths.CopyTo(rowPrefix);
         }
         else if (plan is not null && plan.HasPrefix)
         {
