@@ -188,12 +188,13 @@ public static class MetalWorldExperiment
                 : $"meta-trained {PromptDesigns.Name(design)}, X_L = {textDemos}: {result.Steps} steps, last loss {result.Losses[^1]:F3}");
             return PgmDirectory.Load(dir, model).Pgm;   // the best by held-out loss
         }
+        var trained = new Dictionary<(PromptDesign, int), PromptGenerator>();   // this run's, for the refinement below
         static string Name(PromptDesign design, int textDemos) => $"MetaL-Prompt, {PromptDesigns.Name(design)}, X_L {(textDemos == 0 ? "empty" : $"= {textDemos} demonstrations")}";
         foreach (int textDemos in new[] { 0, k / 2 })
             foreach (var design in PromptDesigns.All)
             {
                 if (done.TryGet(seed, Name(design, textDemos), out var measured)) { rows.Add(measured); continue; }
-                var loaded = MetaTrain(design, textDemos);
+                var loaded = trained[(design, textDemos)] = MetaTrain(design, textDemos);
                 Measure(Name(design, textDemos), d =>
                 {
                     var sw = Stopwatch.StartNew();
@@ -209,7 +210,7 @@ public static class MetalWorldExperiment
         Measure($"MetaL-Prompt, {PromptDesigns.Name(design0)}, X_L empty, + {scale.RefineSteps} steps of prompt tuning", d =>
         {
             var sw = Stopwatch.StartNew();
-            refineFrom ??= MetaTrain(design0, 0);   // a finished PGM resumes at its last step: it is only loaded
+            refineFrom ??= trained.GetValueOrDefault((design0, 0)) ?? MetaTrain(design0, 0);   // measured by an earlier run: its finished PGM is only loaded
             var made = TaskPromptMaker.Make(model, refineFrom, format, encoder, d, 0);
             string dir = Path.Combine(outDir, "scratch", Guid.NewGuid().ToString("N"));
             PromptRefinement.Refine(model, made, format, encoder, d, scale.RefineSteps, 0.01, dir);
