@@ -21,7 +21,8 @@ namespace SoftPrompt.Bench.Serve;
 /// demonstrations sent in every request (requests/s, p50/p99 latency, exact match); (b) 8 tasks of mixed methods at once
 /// (MetaL prefixes, prompt tuning and LoRA trained by the server's jobs) against one;
 /// (c) one long generation's decode tokens/s through the server against <see cref="Generator.Generate"/> in-process on
-/// the same model (the server's overhead). With SOFTPROMPT_BENCH_METRICS=FILE the server's /metrics at the end go to FILE
+/// the same model (the server's overhead). The scenarios compared in (a) and (b) run in --rounds alternating rounds (3):
+/// the table gives each side's median and the notes each round's ratio. With SOFTPROMPT_BENCH_METRICS=FILE the server's /metrics at the end go to FILE
 /// (where the scheduler's time went: prefill and decode-step sums against the wall time).
 /// </summary>
 public static class ServeBench
@@ -30,20 +31,20 @@ public static class ServeBench
 
     public static IReadOnlyList<BenchRow> Run(BenchArgs args)
     {
-        int perScenario = args.GetInt("requests", 1024);
+        int perScenario = args.GetInt("requests", 1024), rounds = args.GetInt("rounds", 3);
         double seconds = args.GetInt("seconds", 20);
         string target = FindAbove(Path.Combine("models", "metal", "symbol-world-target")), pgmDir = FindAbove(Path.Combine("models", "metal", "symbol-world-pgm"));
         string data = Directory.CreateTempSubdirectory("softprompt-bench-serve-").FullName;
         try
         {
-            return RunAsync(target, pgmDir, data, perScenario, seconds).GetAwaiter().GetResult();
+            return RunAsync(target, pgmDir, data, perScenario, seconds, rounds).GetAwaiter().GetResult();
         }
         finally { Directory.Delete(data, recursive: true); }
     }
 
     sealed record Query(string Input, string Expected);
 
-    static async Task<IReadOnlyList<BenchRow>> RunAsync(string target, string pgmDir, string data, int perScenario, double seconds)
+    static async Task<IReadOnlyList<BenchRow>> RunAsync(string target, string pgmDir, string data, int perScenario, double seconds, int rounds)
     {
         var server = SoftPromptServer.Create(["--urls", "http://127.0.0.1:0"], o => { o.ModelDir = target; o.PgmDir = pgmDir; o.DataDir = data; });
         await server.StartAsync();
@@ -85,10 +86,9 @@ public static class ServeBench
                 Note: "per rule, stored / ICL: " + string.Join(", ", stored8.Zip(icl8, (a, b) => string.Create(CultureInfo.InvariantCulture, $"{a.Match:F0}/{b.Match:F0}")))));
             foreach (int c in Clients)
             {
-                var stored = await Load(http, c, perScenario, seconds, i => Stored(0, i));
-                var icl = await Load(http, c, perScenario, seconds, i => InContext(0, i));
+                var (stored, icl) = await Paired(http, c, perScenario, seconds, rounds, i => Stored(0, i), i => InContext(0, i));
                 rows.Add(new BenchRow($"{c} client{(c == 1 ? "" : "s")}: requests/s, stored prompt vs ICL", stored.PerSecond, icl.PerSecond, "req/s",
-                    Note: null));
+                    Note: Rounds($"{c} client{(c == 1 ? "" : "s")}, stored / ICL", stored, icl)));
                 rows.Add(new BenchRow($"{c} client{(c == 1 ? "" : "s")}: p50 / p99 latency, stored prompt (p99 {stored.P99:F1} ms) vs ICL (p99 {icl.P99:F1} ms)", stored.P50, icl.P50, "ms p50", LowerIsBetter: true));
             }
             // Eight tasks of mixed methods: four MetaL prompts (prefixes) and two prompt-tuned and two LoRA tasks trained
@@ -113,9 +113,9 @@ public static class ServeBench
             object Mixed(int i) => new { model = mixedModels[i % 8], prompt = tasks[i % 8].Queries[(i / 8) % 64].Input, max_tokens = SymbolWorld.Length + 1, temperature = 0 };
             foreach (int c in Clients.Where(c => c >= 8))
             {
-                var single = await Load(http, c, perScenario, seconds, i => Stored(0, i));
-                var mixed = await Load(http, c, perScenario, seconds, Mixed);
-                rows.Add(new BenchRow($"{c} clients: requests/s, 8 tasks of mixed methods (4 MetaL, 2 prompt tuning, 2 LoRA) vs 1 task (goal ≥ 0.8)", mixed.PerSecond, single.PerSecond, "req/s"));
+                var (mixed, single) = await Paired(http, c, perScenario, seconds, rounds, Mixed, i => Stored(0, i));
+                rows.Add(new BenchRow($"{c} clients: requests/s, 8 tasks of mixed methods (4 MetaL, 2 prompt tuning, 2 LoRA) vs 1 task (goal ≥ 0.8)", mixed.PerSecond, single.PerSecond, "req/s",
+                    Note: Rounds($"{c} clients, mixed / single", mixed, single)));
             }
 
             // Decode: one long greedy generation of the base model, through the server and in-process.
@@ -176,6 +176,37 @@ public static class ServeBench
     }
 
     sealed record LoadResult(double PerSecond, double P50, double P99);
+
+    /// <summary>The medians of a scenario's rounds, and each round's requests/s (in order).</summary>
+    sealed record RoundsResult(double PerSecond, double P50, double P99, double[] Rounds);
+
+    /// <summary>
+    /// Two scenarios run in alternating rounds (a, b, a, b, …), so that both see the same machine as other jobs on it
+    /// come and go: on two shared vCPUs one round's requests/s moves by a fifth from run to run, while the ratio of
+    /// adjacent rounds moves much less. Each side's figures are the medians of its rounds.
+    /// </summary>
+    static async Task<(RoundsResult A, RoundsResult B)> Paired(HttpClient http, int clients, int total, double seconds, int rounds,
+        Func<int, object> a, Func<int, object> b)
+    {
+        var ra = new List<LoadResult>();
+        var rb = new List<LoadResult>();
+        for (int r = 0; r < rounds; r++)
+        {
+            ra.Add(await Load(http, clients, total, seconds, a));
+            rb.Add(await Load(http, clients, total, seconds, b));
+        }
+        static RoundsResult Of(List<LoadResult> l) => new(Statistics.Median(l.Select(x => x.PerSecond)), Statistics.Median(l.Select(x => x.P50)),
+            Statistics.Median(l.Select(x => x.P99)), [.. l.Select(x => x.PerSecond)]);
+        return (Of(ra), Of(rb));
+    }
+
+    /// <summary>E.g. "8 clients, stored / ICL, 3 alternating rounds: 2.91, 3.05, 2.88 (median 2.91)".</summary>
+    static string Rounds(string what, RoundsResult a, RoundsResult b)
+    {
+        var ratios = a.Rounds.Zip(b.Rounds, (x, y) => x / y).ToArray();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{what}, {ratios.Length} alternating rounds: {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} (median {Statistics.Median(ratios):F2})");
+    }
 
     /// <summary>
     /// clients clients sending requests one after another until total are answered or seconds have passed. First the
