@@ -3,7 +3,8 @@
 # this order: setup3 (pretraining, 40,000 steps; the four 20,000-step prefixes on the pretrained tasks; histogram),
 # setup4 (the 100,000-step histogram prefix), composition (setup 3's ascending-then-+1 prefix, the authors' 500,000
 # steps, for as long as it is left running). Every stage checkpoints every 1,000 steps into checkpoints/petrov/
-# (tracked by git, so that a later session on a new machine continues where this one stopped); rerun the script and
+# (commit it at most once a session while a run outlasts sessions, so that a later session on a new machine continues
+# where this one stopped; it leaves the tree when the run ends); rerun the script and
 # each stage resumes bit for bit where it was. Stop it at any time (Ctrl-C, or kill).
 #
 #   tools/petrov_full.sh [setup3|setup4|composition ...]   (default: all three, in this order)
