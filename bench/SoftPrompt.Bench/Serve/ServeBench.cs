@@ -86,10 +86,11 @@ public static class ServeBench
                 Note: "per rule, stored / ICL: " + string.Join(", ", stored8.Zip(icl8, (a, b) => string.Create(CultureInfo.InvariantCulture, $"{a.Match:F0}/{b.Match:F0}")))));
             foreach (int c in Clients)
             {
+                string who = c == 1 ? "1 client" : $"{c} clients";
                 var (stored, icl) = await Paired(http, c, perScenario, seconds, rounds, i => Stored(0, i), i => InContext(0, i));
-                rows.Add(new BenchRow($"{c} client{(c == 1 ? "" : "s")}: requests/s, stored prompt vs ICL", stored.PerSecond, icl.PerSecond, "req/s",
-                    Note: Rounds($"{c} client{(c == 1 ? "" : "s")}, stored / ICL", stored, icl)));
-                rows.Add(new BenchRow($"{c} client{(c == 1 ? "" : "s")}: p50 / p99 latency, stored prompt (p99 {stored.P99:F1} ms) vs ICL (p99 {icl.P99:F1} ms)", stored.P50, icl.P50, "ms p50", LowerIsBetter: true));
+                rows.Add(new BenchRow($"{who}: requests/s, stored prompt vs ICL", stored.PerSecond, icl.PerSecond, "req/s",
+                    Note: Rounds($"{who}, stored / ICL", stored, icl)));
+                rows.Add(new BenchRow($"{who}: p50 / p99 latency, stored prompt (p99 {stored.P99:F1} ms) vs ICL (p99 {icl.P99:F1} ms)", stored.P50, icl.P50, "ms p50", LowerIsBetter: true));
             }
             // Eight tasks of mixed methods: four MetaL prompts (prefixes) and two prompt-tuned and two LoRA tasks trained
             // by the server's jobs (20 steps: their accuracy does not matter here, their plans do — LoRA acts on every step).

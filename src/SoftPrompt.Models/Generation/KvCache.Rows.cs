@@ -33,10 +33,9 @@ public sealed partial class KvCache
         if (t > Length) { Compact(); ShiftRight(t - Length); }
         if (row == RowCapacity || _keyStore[0] is null) Resize(Math.Max(4, 2 * RowCapacity), Math.Max(Capacity, Math.Max(16, 2 * Length)));
         _rows = row + 1;
+        SetRowViews();
         for (int l = 0; l < _keyStore.Length; l++)
         {
-            _keys[l] = _keyStore[l]!.View([_rows, Capacity, _width]);
-            _values[l] = _valueStore[l]!.View([_rows, Capacity, _width]);
             CopyText(src._keys[l]!, source.Row, src.Length, _keys[l]!, row, Length, t);
             CopyText(src._values[l]!, source.Row, src.Length, _values[l]!, row, Length, t);
         }
@@ -81,11 +80,7 @@ public sealed partial class KvCache
         }
         _rows = last;
         if (_rows == 0) Length = 0;   // the storage stays for the next rows
-        for (int l = 0; l < _keyStore.Length; l++)
-        {
-            _keys[l] = _keyStore[l]!.View([_rows, Capacity, _width]);
-            _values[l] = _valueStore[l]!.View([_rows, Capacity, _width]);
-        }
+        SetRowViews();
         if (HasPrefix && _rowPrefix.AsSpan(0, _rows).ContainsAnyExcept(0)) SetPrefixViews();
         else _prefixKeys = _prefixValues = null;   // no row left has a prefix
         return row == last ? -1 : last;
@@ -101,8 +96,7 @@ public sealed partial class KvCache
     public void MakeRoom(int tokens)
     {
         if (_rowText is null || Rows == 0) return;
-        int longest = 0;
-        for (int r = 0; r < Rows; r++) longest = Math.Max(longest, _rowText[r]);
+        int longest = LongestText();
         if (Length + tokens > Capacity || Length - longest > Math.Max(32, longest)) Compact();
         int need = Length + tokens;
         if (need > Capacity) Resize(RowCapacity, Math.Max(need, 2 * Capacity));
@@ -112,8 +106,7 @@ public sealed partial class KvCache
     void Compact()
     {
         if (_rowText is null || Rows == 0) return;
-        int longest = 0;
-        for (int r = 0; r < Rows; r++) longest = Math.Max(longest, _rowText[r]);
+        int longest = LongestText();
         int drop = Length - longest;
         if (drop <= 0) return;
         for (int l = 0; l < _keyStore.Length; l++)
@@ -137,6 +130,24 @@ public sealed partial class KvCache
                 CopyText(_values[l]!, r, Length, _values[l]!, r, length, _rowText[r]);
             }
         Length = length;
+    }
+
+    /// <summary>The most text positions any row holds (rows that joined).</summary>
+    int LongestText()
+    {
+        int longest = 0;
+        foreach (int t in _rowText.AsSpan(0, Rows)) longest = Math.Max(longest, t);
+        return longest;
+    }
+
+    /// <summary>Each layer's key and value views over the first <c>_rows</c> rows of the storage.</summary>
+    void SetRowViews()
+    {
+        for (int l = 0; l < _keyStore.Length; l++)
+        {
+            _keys[l] = _keyStore[l]!.View([_rows, Capacity, _width]);
+            _values[l] = _valueStore[l]!.View([_rows, Capacity, _width]);
+        }
     }
 
     // row `from` of src [*, srcLength.., W]: its last `count` positions before srcLength -> row `to` of dst, ending at dstLength
