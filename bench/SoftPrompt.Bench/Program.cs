@@ -13,7 +13,7 @@ var verbs = new Dictionary<string, (string Help, Func<BenchArgs, IReadOnlyList<B
     ["step"] = ("GPT-2-small prompt-tuning training step vs PyTorch (--check: compare numbers on a tiny shape)", SoftPrompt.Bench.Step.StepBench.Run),
     ["methods"] = ("training step of every tuning method (prompt, P-tuning, prefix, deep, LoRA) on GPT-2-small vs PEFT-style PyTorch (--check: tiny shape)", SoftPrompt.Bench.Methods.MethodsBench.Run),
     ["metal"] = ("MetaL-Prompt on the symbol world's target shape: a request after a stored prompt vs ICL; a PGM pass vs a prompt-tuning update", SoftPrompt.Bench.Metal.MetalBench.Run),
-    ["serve"] = ("softprompt serve on loopback (shipped symbol-world target and PGM): requests/s and p50/p99 at 1, 8, 32 clients, a stored MetaL prompt vs ICL; 8 tasks vs 1; decode tokens/s vs in-process", SoftPrompt.Bench.Serve.ServeBench.Run),
+    ["serve"] = ("softprompt serve on loopback (shipped symbol-world target and PGM): requests/s and p50/p99 at 1, 8, 32 clients, a stored MetaL prompt vs ICL; 8 tasks vs 1; decode tokens/s vs in-process (--clients 8,32, --stored-only, --rounds N, --seconds S, --requests N)", SoftPrompt.Bench.Serve.ServeBench.Run),
     ["petrov"] = ("Petrov et al. phases (pretraining, fine-tuning, prefix, LoRA) s/step vs the authors' minGPT code in PyTorch (--profile: our pretraining step split up)", SoftPrompt.Bench.Petrov.PetrovBench.Run),
 };
 string[] every = [.. verbs.Keys];

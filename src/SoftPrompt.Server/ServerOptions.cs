@@ -68,6 +68,13 @@ public sealed class ServerOptions
     /// <summary>Bytes of tasks' prompt starts (keys and values) and adapters kept in memory; least recently used leave first.</summary>
     public long PromptCacheBytes { get; set; } = 512L << 20;
 
+    /// <summary>
+    /// Seconds an API key's tenant and a ready task, once read, are kept in memory instead of queried on every request
+    /// (0: always query). This server's own revocations and deletions take effect at once; another replica's, or
+    /// `softprompt serve keys revoke` run beside it, within this time.
+    /// </summary>
+    public double StoreCacheSeconds { get; set; } = 1;
+
     /// <summary>Largest adapter archive POST /v1/adapters accepts, in bytes (413 above it).</summary>
     public long MaxAdapterBytes { get; set; } = 64L << 20;
 
@@ -88,6 +95,7 @@ public sealed class ServerOptions
         if (PromptCacheBytes < 0) throw new ArgumentException($"SoftPrompt:PromptCacheBytes must be ≥ 0, got {PromptCacheBytes}.");
         if (MaxAdapterBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterBytes must be ≥ 1024, got {MaxAdapterBytes}.");
         if (MaxAdapterUnpackedBytes < 1024) throw new ArgumentException($"SoftPrompt:MaxAdapterUnpackedBytes must be ≥ 1024, got {MaxAdapterUnpackedBytes}.");
+        if (!(StoreCacheSeconds >= 0 && StoreCacheSeconds <= 3600)) throw new ArgumentException($"SoftPrompt:StoreCacheSeconds must be between 0 and 3600, got {StoreCacheSeconds}.");
         if (NearestTokens < 0) throw new ArgumentException($"SoftPrompt:NearestTokens must be ≥ 0, got {NearestTokens}.");
     }
 }

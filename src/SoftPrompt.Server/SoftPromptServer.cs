@@ -49,7 +49,7 @@ public sealed class SoftPromptServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        var store = StoreFactory.Open(options.Database, options.DataDir);
+        var store = StoreFactory.Open(options.Database, options.DataDir, cacheReads: TimeSpan.FromSeconds(options.StoreCacheSeconds));
         string? adminKey;
         try { adminKey = store.EnsureAdmin(); }
         catch { store.Dispose(); throw; }

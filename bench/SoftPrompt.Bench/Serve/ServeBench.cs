@@ -27,24 +27,26 @@ namespace SoftPrompt.Bench.Serve;
 /// </summary>
 public static class ServeBench
 {
-    static readonly int[] Clients = [1, 8, 32];
-
     public static IReadOnlyList<BenchRow> Run(BenchArgs args)
     {
         int perScenario = args.GetInt("requests", 1024), rounds = args.GetInt("rounds", 3);
+        // --clients 8,32 runs those client counts only (default 1, 8, 32); --stored-only skips the mixed-task and decode parts.
+        int[] clients = (args.Get("clients") ?? "1,8,32").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        bool storedOnly = args.Has("stored-only");
         double seconds = args.GetInt("seconds", 20);
         string target = FindAbove(Path.Combine("models", "metal", "symbol-world-target")), pgmDir = FindAbove(Path.Combine("models", "metal", "symbol-world-pgm"));
         string data = Directory.CreateTempSubdirectory("softprompt-bench-serve-").FullName;
         try
         {
-            return RunAsync(target, pgmDir, data, perScenario, seconds, rounds).GetAwaiter().GetResult();
+            return RunAsync(target, pgmDir, data, perScenario, seconds, rounds, clients, storedOnly).GetAwaiter().GetResult();
         }
         finally { Directory.Delete(data, recursive: true); }
     }
 
     sealed record Query(string Input, string Expected);
 
-    static async Task<IReadOnlyList<BenchRow>> RunAsync(string target, string pgmDir, string data, int perScenario, double seconds, int rounds)
+    static async Task<IReadOnlyList<BenchRow>> RunAsync(string target, string pgmDir, string data, int perScenario, double seconds, int rounds,
+        int[] clientCounts, bool storedOnly)
     {
         var server = SoftPromptServer.Create(["--urls", "http://127.0.0.1:0"], o => { o.ModelDir = target; o.PgmDir = pgmDir; o.DataDir = data; });
         await server.StartAsync();
@@ -84,7 +86,7 @@ public static class ServeBench
             rows.Add(new BenchRow($"exact match, 64 inputs of each of 8 unseen rules: stored MetaL prompt vs ICL ({stored8.Average(x => x.Tokens):F0} vs {icl8.Average(x => x.Tokens):F0} prompt tokens a request)",
                 stored8.Average(x => x.Match), icl8.Average(x => x.Match), "%",
                 Note: "per rule, stored / ICL: " + string.Join(", ", stored8.Zip(icl8, (a, b) => string.Create(CultureInfo.InvariantCulture, $"{a.Match:F0}/{b.Match:F0}")))));
-            foreach (int c in Clients)
+            foreach (int c in clientCounts)
             {
                 string who = c == 1 ? "1 client" : $"{c} clients";
                 var (stored, icl) = await Paired(http, c, perScenario, seconds, rounds, i => Stored(0, i), i => InContext(0, i));
@@ -92,6 +94,7 @@ public static class ServeBench
                     Note: Rounds($"{who}, stored / ICL", stored, icl)));
                 rows.Add(new BenchRow($"{who}: p50 / p99 latency, stored prompt (p99 {stored.P99:F1} ms) vs ICL (p99 {icl.P99:F1} ms)", stored.P50, icl.P50, "ms p50", LowerIsBetter: true));
             }
+            if (storedOnly) return rows;
             // Eight tasks of mixed methods: four MetaL prompts (prefixes) and two prompt-tuned and two LoRA tasks trained
             // by the server's jobs (20 steps: their accuracy does not matter here, their plans do — LoRA acts on every step).
             var tuned = new List<string>();
@@ -112,7 +115,7 @@ public static class ServeBench
                 }
             string[] mixedModels = [tasks[0].Id, tasks[1].Id, tasks[2].Id, tasks[3].Id, .. tuned];
             object Mixed(int i) => new { model = mixedModels[i % 8], prompt = tasks[i % 8].Queries[(i / 8) % 64].Input, max_tokens = SymbolWorld.Length + 1, temperature = 0 };
-            foreach (int c in Clients.Where(c => c >= 8))
+            foreach (int c in clientCounts.Where(c => c >= 8))
             {
                 var (mixed, single) = await Paired(http, c, perScenario, seconds, rounds, Mixed, i => Stored(0, i));
                 rows.Add(new BenchRow($"{c} clients: requests/s, 8 tasks of mixed methods (4 MetaL, 2 prompt tuning, 2 LoRA) vs 1 task (goal ≥ 0.8)", mixed.PerSecond, single.PerSecond, "req/s",

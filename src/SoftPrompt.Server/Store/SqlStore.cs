@@ -26,6 +26,12 @@ public abstract class SqlStore : IStore
     /// <summary>The clock every timestamp comes from (a test moves it to make a heartbeat stale).</summary>
     protected TimeProvider Clock { get; }
 
+    /// <summary>Recently read keys' tenants and ready tasks (<see cref="CacheReads"/>); null: every read asks the database.</summary>
+    ReadCache? _reads;
+
+    /// <summary>Keeps what <see cref="FindTenantByKey"/> and <see cref="GetTask"/> found for <paramref name="timeToLive"/> (zero: off, the default).</summary>
+    public void CacheReads(TimeSpan timeToLive) => _reads = timeToLive > TimeSpan.Zero ? new ReadCache(timeToLive, Clock) : null;
+
     public abstract string Description { get; }
 
     /// <summary>An open connection; the caller disposes it.</summary>
@@ -112,7 +118,9 @@ public abstract class SqlStore : IStore
         Exec(c, tx, "INSERT INTO api_keys (key_hash, tenant_id, label, created_at) VALUES (@h, @t, @l, @at)",
             ("@h", StoreIds.HashKey(key)), ("@t", tenantId), ("@l", label), ("@at", Timestamp(Now())));
 
-    public Tenant? FindTenantByKey(string key) => Query(
+    public Tenant? FindTenantByKey(string key) => _reads is { } cache ? cache.TenantByKey(key, ReadTenantByKey) : ReadTenantByKey(key);
+
+    Tenant? ReadTenantByKey(string key) => Query(
         "SELECT t.id, t.name, t.is_admin FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = @h",
         ReadTenant, ("@h", StoreIds.HashKey(key))).FirstOrDefault();
 
@@ -144,6 +152,7 @@ public abstract class SqlStore : IStore
         if (matches.Count > 1) throw new ArgumentException($"key hash prefix '{hashPrefix}': matches several keys; give more digits.");
         Exec(c, tx, "DELETE FROM api_keys WHERE key_hash = @h", ("@h", matches[0].Hash));
         tx.Commit();
+        _reads?.Clear();
         return matches[0].Info;
     }
 
@@ -156,6 +165,7 @@ public abstract class SqlStore : IStore
         // Keys, tasks, jobs and usage go with the tenant (ON DELETE CASCADE).
         bool deleted = Exec(c, tx, "DELETE FROM tenants WHERE id = @t", ("@t", tenantId)) > 0;
         tx.Commit();
+        _reads?.Clear();
         foreach (var id in taskIds) DeleteLocalAdapter(id);
         return deleted;
     }
@@ -172,9 +182,12 @@ public abstract class SqlStore : IStore
         if (inserted == 0) throw new TenantGoneException(t.TenantId);
     }
 
-    public TaskRecord? GetTask(string tenantId, string id) => StoreIds.IsTaskId(id)
-        ? Query($"SELECT {TaskColumns} FROM tasks WHERE tenant_id = @t AND id = @id", ReadTask, ("@t", tenantId), ("@id", id)).FirstOrDefault()
-        : null;
+    public TaskRecord? GetTask(string tenantId, string id)
+    {
+        if (!StoreIds.IsTaskId(id)) return null;
+        TaskRecord? Read() => Query($"SELECT {TaskColumns} FROM tasks WHERE tenant_id = @t AND id = @id", ReadTask, ("@t", tenantId), ("@id", id)).FirstOrDefault();
+        return _reads is { } cache ? cache.Task(tenantId, id, Read) : Read();
+    }
 
     public IReadOnlyList<TaskRecord> ListTasks(string tenantId) =>
         Query($"SELECT {TaskColumns} FROM tasks WHERE tenant_id = @t ORDER BY created_at, id", ReadTask, ("@t", tenantId));
@@ -182,7 +195,9 @@ public abstract class SqlStore : IStore
     public bool UpdateTask(string taskId, string state, string promptJson)
     {
         using var c = Connect();
-        return Exec(c, null, "UPDATE tasks SET state = @s, prompt_json = @p WHERE id = @id", ("@s", state), ("@p", promptJson), ("@id", taskId)) > 0;
+        bool updated = Exec(c, null, "UPDATE tasks SET state = @s, prompt_json = @p WHERE id = @id", ("@s", state), ("@p", promptJson), ("@id", taskId)) > 0;
+        _reads?.Clear();
+        return updated;
     }
 
     public bool DeleteTask(string tenantId, string id)
@@ -196,6 +211,7 @@ public abstract class SqlStore : IStore
             deleted = Exec(c, tx, "DELETE FROM tasks WHERE tenant_id = @t AND id = @id", ("@t", tenantId), ("@id", id)) > 0;
             tx.Commit();
         }
+        _reads?.Clear();
         if (deleted) DeleteLocalAdapter(id);
         return deleted;
     }

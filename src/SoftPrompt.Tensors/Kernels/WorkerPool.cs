@@ -10,7 +10,10 @@ public interface IParallelJob
 
 /// <summary>
 /// The engine's one thread pool: persistent workers that spin briefly between runs (GEMM calls
-/// come back to back) and then sleep. The calling thread takes part, so a pool of N threads
+/// come back to back) and then sleep. A spinning worker yields its core at each turn of the spin: with
+/// no other runnable thread that returns at once, and in a server it lets the request threads run on the
+/// core the worker would otherwise burn (`bench serve`, 2 cores: 10 % more requests/s with a stored
+/// prompt at 8 and 32 clients, decoding unchanged within the machine's noise). The calling thread takes part, so a pool of N threads
 /// uses N-1 workers. Tasks are claimed dynamically, so uneven tasks balance themselves.
 /// A run started from inside a job executes inline (no nested parallelism), and runs from
 /// different threads are serialised. Nothing is allocated per run.
@@ -130,7 +133,7 @@ public static class WorkerPool
                     Interlocked.Decrement(ref _sleeping);
                     start = Stopwatch.GetTimestamp();
                 }
-                else Thread.SpinWait(20);
+                else Thread.Yield();
             }
             long gen = s >> 32;
             // Read job and count after the state: if the state still holds this generation when a

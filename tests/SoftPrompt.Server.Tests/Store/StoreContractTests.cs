@@ -7,6 +7,8 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
     DateTimeOffset _now = start;
     public override DateTimeOffset GetUtcNow() => _now;
+    public override long GetTimestamp() => _now.UtcTicks;
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
     public void Advance(TimeSpan by) => _now += by;
 }
 
@@ -95,6 +97,49 @@ public abstract class StoreContractTests : IDisposable
         Assert.All(listed, k => Assert.Equal(StoreIds.KeyHashPrefixLength, k.HashPrefix.Length));
         Assert.Equal(StoreIds.HashKey(second)[..StoreIds.KeyHashPrefixLength], listed[1].HashPrefix);
         Assert.Equal(3, Store.ListKeys().Count);
+    }
+
+    [Fact]
+    public void Cached_reads_see_this_store_s_writes_at_once_and_another_s_within_the_time_to_live()
+    {
+        var store = (SqlStore)OpenReplica();
+        store.CacheReads(TimeSpan.FromSeconds(1));
+        var other = OpenReplica();
+        var (tenant, key) = store.CreateTenant("cached");
+        var ready = AddTask(store, tenant.Id, "ready");
+        var training = ready with { Id = StoreIds.NewTaskId(), State = "training" };
+        store.InsertTask(training);
+        Assert.Equal(tenant, store.FindTenantByKey(key));
+        Assert.Equal(ready, store.GetTask(tenant.Id, ready.Id));
+        Assert.Equal("training", store.GetTask(tenant.Id, training.Id)!.State);
+        string late = StoreIds.NewTaskId();
+        Assert.Null(store.GetTask(tenant.Id, late));
+
+        // Another process's writes: what this store found is kept until the time to live has passed...
+        Assert.NotNull(other.RevokeKey(StoreIds.HashKey(key)[..StoreIds.MinRevokePrefixLength]));
+        Assert.True(other.DeleteTask(tenant.Id, ready.Id));
+        Assert.True(other.UpdateTask(training.Id, "ready", """{"length":3}"""));
+        other.InsertTask(ready with { Id = late });
+        Assert.Equal(tenant, store.FindTenantByKey(key));
+        Assert.Equal(ready, store.GetTask(tenant.Id, ready.Id));
+        // ...but a task that was not ready, and a row that was not found, are never kept.
+        Assert.Equal(("ready", """{"length":3}"""), (store.GetTask(tenant.Id, training.Id)!.State, store.GetTask(tenant.Id, training.Id)!.PromptJson));
+        Assert.NotNull(store.GetTask(tenant.Id, late));
+        Clock.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.Null(store.FindTenantByKey(key));
+        Assert.Null(store.GetTask(tenant.Id, ready.Id));
+
+        // This store's own revocations and deletions take effect at once.
+        string second = store.CreateKey(tenant.Id, "second");
+        Assert.Equal(tenant, store.FindTenantByKey(second));
+        Assert.Equal(late, store.GetTask(tenant.Id, late)!.Id);
+        store.RevokeKey(StoreIds.HashKey(second)[..StoreIds.MinRevokePrefixLength]);
+        Assert.True(store.DeleteTask(tenant.Id, late));
+        Assert.Null(store.FindTenantByKey(second));
+        Assert.Null(store.GetTask(tenant.Id, late));
+        // Another tenant never reads a kept task.
+        var (stranger, _) = store.CreateTenant("stranger");
+        Assert.Null(store.GetTask(stranger.Id, training.Id));
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+
+namespace SoftPrompt.Server.Store;
+
+/// <summary>
+/// The two reads every completion makes — its API key's tenant and its task — kept for a short time, so that a busy
+/// server does not run two queries a request (with SQLite on 2 cores they took a fifth of a stored prompt's request).
+/// Only found rows are kept (an unknown key or id always asks the database), and of tasks only ready ones (a task
+/// being trained changes state). This process's own revocations and deletions clear it at once; another replica's,
+/// or the CLI's, are seen here after at most the time to live.
+/// </summary>
+internal sealed class ReadCache(TimeSpan timeToLive, TimeProvider clock)
+{
+    /// <summary>Entries kept at most; past it the cache starts again empty (it refills from the requests that come).</summary>
+    const int MaxEntries = 10_000;
+
+    readonly ConcurrentDictionary<string, (Tenant Tenant, long Until)> _tenants = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<(string TenantId, string Id), (TaskRecord Task, long Until)> _tasks = new();
+    readonly long _ttl = (long)(timeToLive.TotalSeconds * clock.TimestampFrequency);
+
+    public Tenant? TenantByKey(string key, Func<string, Tenant?> read)
+    {
+        long now = clock.GetTimestamp();
+        if (_tenants.TryGetValue(key, out var e) && now < e.Until) return e.Tenant;
+        var tenant = read(key);
+        if (tenant is not null) Keep(_tenants, key, (tenant, now + _ttl));
+        return tenant;
+    }
+
+    public TaskRecord? Task(string tenantId, string id, Func<TaskRecord?> read)
+    {
+        long now = clock.GetTimestamp();
+        if (_tasks.TryGetValue((tenantId, id), out var e) && now < e.Until) return e.Task;
+        var task = read();
+        if (task is { State: "ready" }) Keep(_tasks, (tenantId, id), (task, now + _ttl));
+        return task;
+    }
+
+    /// <summary>Forgets everything: called after every write that could make a kept row wrong.</summary>
+    public void Clear()
+    {
+        _tenants.Clear();
+        _tasks.Clear();
+    }
+
+    static void Keep<TKey, TValue>(ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value) where TKey : notnull
+    {
+        if (map.Count >= MaxEntries) map.Clear();
+        map[key] = value;
+    }
+}
