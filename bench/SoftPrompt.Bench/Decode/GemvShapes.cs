@@ -10,7 +10,7 @@ namespace SoftPrompt.Bench.Decode;
 
 /// <summary>
 /// <c>bench decode --shapes</c>: GB/s of one row times each weight shape of a GPT-2-small decoding step
-/// (Conv1D [in, out] matrices: the axpy form; the tied head [V, D]: the dot form), float32 and bf16, next to
+/// (held [out, in] as the model holds them: the dot form; one [in, out] shape for the axpy form), float32 and bf16, next to
 /// the read bandwidth: which form of the matrix-vector product falls short of it. Several copies of each
 /// shape, together far larger than the caches, so every pass reads from memory.
 /// </summary>
@@ -25,8 +25,9 @@ public static class GemvShapes
         var rows = new List<BenchRow>();
         var rng = new Rng(11);
         foreach (var dtype in new[] { WeightDtype.F32, WeightDtype.BF16 })
-            foreach (var (name, r, c, inOut) in new[] { ("[768, 768] in-out", D, D, true), ("[768, 3072] in-out", D, 4 * D, true),
-                         ("[3072, 768] in-out", 4 * D, D, true), ("head [50257, 768]", RandomGpt2Checkpoint.Vocab, D, false) })
+            foreach (var (name, r, c, inOut) in new[] { ("[768, 768]", D, D, false), ("q|k|v [2304, 768]", 3 * D, D, false),
+                         ("c_fc [3072, 768]", 4 * D, D, false), ("c_proj [768, 3072]", D, 4 * D, false), ("[768, 3072] in-out", D, 4 * D, true),
+                         ("head [50257, 768]", RandomGpt2Checkpoint.Vocab, D, false) })
             {
                 int copies = (int)Math.Max(1, Mib * 1024L * 1024 / (4L * r * c));
                 var ws = Enumerable.Range(0, copies).Select(_ =>
