@@ -13,11 +13,13 @@ public sealed record MetalWorldScale(int TrainTasks, int ValidationTasks, int Te
 
     /// <summary>
     /// The report's scale: five times the tasks, eight times the episodes of meta-training (the shipped PGM's recipe,
-    /// tools/metal_pgm.sh, at half its updates), three seeds — about 1.5 hours a seed on 2 cores, so it runs across
-    /// sessions: rerun the same command and it goes on from the rows it measured (report-rows.jsonl) and the PGMs'
-    /// checkpoints (tools/metal_full.sh).
+    /// tools/metal_pgm.sh, at half its updates), prompts of 14 positions, three seeds — about 1.5 hours a seed on 2 cores,
+    /// so it runs across sessions: rerun the same command and it goes on from the rows it measured (report-rows.jsonl)
+    /// and the PGMs' checkpoints (tools/metal_full.sh). 14 positions, not 8: meta-training 2,000 updates of 8 episodes,
+    /// the prefix PGM's exact match on the held-out family went 83.1 / 91.1 / 94.5 / 94.6 % with 8 / 12 / 14 / 16 pads
+    /// (unseen rules 99.4–100 % throughout); 14 keeps a request at 21 tokens against in-context learning's 111 (5.3×).
     /// </summary>
-    public static readonly MetalWorldScale Full = new(2000, 64, 48, 48, 64, MetaSteps: 4000, EpisodesPerStep: 8, Queries: 8, PadTokens: 8, Shots: 8,
+    public static readonly MetalWorldScale Full = new(2000, 64, 48, 48, 64, MetaSteps: 4000, EpisodesPerStep: 8, Queries: 8, PadTokens: 14, Shots: 8,
         TestQueries: 32, TuningSteps: [50, 200, 800], RefineSteps: 50, Seeds: 3);
 
     /// <summary>A shrunken run for the test suite: every row of the report, a few seconds.</summary>
