@@ -14,26 +14,27 @@ internal sealed class ReadCache(TimeSpan timeToLive, TimeProvider clock)
     /// <summary>Entries kept at most; past it the cache starts again empty (it refills from the requests that come).</summary>
     const int MaxEntries = 10_000;
 
-    readonly ConcurrentDictionary<string, (Tenant Tenant, long Until)> _tenants = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<(string TenantId, string Id), (TaskRecord Task, long Until)> _tasks = new();
+    readonly ConcurrentDictionary<string, (Tenant Value, long Until)> _tenants = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<(string TenantId, string Id), (TaskRecord Value, long Until)> _tasks = new();
     readonly long _ttl = (long)(timeToLive.TotalSeconds * clock.TimestampFrequency);
 
-    public Tenant? TenantByKey(string key, Func<string, Tenant?> read)
-    {
-        long now = clock.GetTimestamp();
-        if (_tenants.TryGetValue(key, out var e) && now < e.Until) return e.Tenant;
-        var tenant = read(key);
-        if (tenant is not null) Keep(_tenants, key, (tenant, now + _ttl));
-        return tenant;
-    }
+    public Tenant? TenantByKey(string key, Func<string, Tenant?> read) => GetOrRead(_tenants, key, () => read(key), _ => true);
 
-    public TaskRecord? Task(string tenantId, string id, Func<TaskRecord?> read)
+    public TaskRecord? Task(string tenantId, string id, Func<TaskRecord?> read) => GetOrRead(_tasks, (tenantId, id), read, t => t.State == "ready");
+
+    /// <summary>The kept value while it lives; otherwise read, and kept when found and <paramref name="keep"/> says so.</summary>
+    T? GetOrRead<TKey, T>(ConcurrentDictionary<TKey, (T Value, long Until)> map, TKey key, Func<T?> read, Func<T, bool> keep)
+        where TKey : notnull where T : class
     {
         long now = clock.GetTimestamp();
-        if (_tasks.TryGetValue((tenantId, id), out var e) && now < e.Until) return e.Task;
-        var task = read();
-        if (task is { State: "ready" }) Keep(_tasks, (tenantId, id), (task, now + _ttl));
-        return task;
+        if (map.TryGetValue(key, out var e) && now < e.Until) return e.Value;
+        var value = read();
+        if (value is not null && keep(value))
+        {
+            if (map.Count >= MaxEntries) map.Clear();
+            map[key] = (value, now + _ttl);
+        }
+        return value;
     }
 
     /// <summary>Forgets everything: called after every write that could make a kept row wrong.</summary>
@@ -41,11 +42,5 @@ internal sealed class ReadCache(TimeSpan timeToLive, TimeProvider clock)
     {
         _tenants.Clear();
         _tasks.Clear();
-    }
-
-    static void Keep<TKey, TValue>(ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value) where TKey : notnull
-    {
-        if (map.Count >= MaxEntries) map.Clear();
-        map[key] = value;
     }
 }
