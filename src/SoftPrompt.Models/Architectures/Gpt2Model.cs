@@ -12,12 +12,12 @@ namespace SoftPrompt.Models.Architectures;
 /// GPT-2 (Hugging Face GPT2LMHeadModel) from a checkpoint directory: keys with or without the
 /// "transformer." prefix, Conv1D weights stored [in, out] (held transposed, [out, in], like nn.Linear's: a decoding
 /// step's products then read contiguous rows), attn.bias mask buffers ignored, the head tied to wte. Weights are frozen,
-/// held as stored (f32, bf16, f16) or as asked, and widened in the GEMM. c_attn's q|k|v columns are split once at load
-/// so the fused attention gets three contiguous projections.
+/// held as stored (f32, bf16, f16) or as asked, and widened in the GEMM. c_attn stays one q|k|v projection: one GEMM
+/// (one matrix-vector product a decoding step, where three cost two more dispatches a layer), its output split after.
 /// </summary>
 public sealed class Gpt2Model : ICausalLanguageModel
 {
-    sealed record Block(Tensor? Ln1W, Tensor? Ln1B, FrozenWeight Wq, Tensor Bq, FrozenWeight Wk, Tensor Bk, FrozenWeight Wv, Tensor Bv,
+    sealed record Block(Tensor? Ln1W, Tensor? Ln1B, FrozenWeight WQkv, Tensor BQkv,
         FrozenWeight WProj, Tensor BProj, Tensor Ln2W, Tensor Ln2B, FrozenWeight WFc, Tensor BFc, FrozenWeight WOut, Tensor BOut);
 
     readonly FrozenWeight _wte, _wpe, _head;
@@ -49,7 +49,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         {
             var b = blocks[i];
             if (b.Ln1W is not null) { list.Add(LayerName(i, "ln_1.weight"), ParameterKind.Norm, b.Ln1W); list.Add(LayerName(i, "ln_1.bias"), ParameterKind.Norm, b.Ln1B!); }
-            list.Add(LayerName(i, "attn.c_attn.bias"), ParameterKind.Bias, () => F.Concat([b.Bq, b.Bk, b.Bv], 0).HeapCopy(), 3 * b.Bq.Length);   // held split into q | k | v
+            list.Add(LayerName(i, "attn.c_attn.bias"), ParameterKind.Bias, b.BQkv);
             list.Add(LayerName(i, "attn.c_proj.bias"), ParameterKind.Bias, b.BProj);
             list.Add(LayerName(i, "ln_2.weight"), ParameterKind.Norm, b.Ln2W);
             list.Add(LayerName(i, "ln_2.bias"), ParameterKind.Norm, b.Ln2B);
@@ -81,11 +81,9 @@ public sealed class Gpt2Model : ICausalLanguageModel
         for (int i = 0; i < c.Layers; i++)
         {
             string h = $"h.{i}.";
-            var cAttnW = M(h + "attn.c_attn.weight", d, 3 * d);
-            var cAttnB = W(h + "attn.c_attn.bias", 3 * d);
+            var cAttn = Conv1D(h + "attn.c_attn.weight", d, 3 * d);
             blocks[i] = new Block(c.SkipAttentionNorm ? null : W(h + "ln_1.weight", d), c.SkipAttentionNorm ? null : W(h + "ln_1.bias", d),
-                cAttnW.Columns(0, d).Transposed(), cAttnB.View([d], 0), cAttnW.Columns(d, d).Transposed(), cAttnB.View([d], d),
-                cAttnW.Columns(2 * d, d).Transposed(), cAttnB.View([d], 2 * d),
+                cAttn, W(h + "attn.c_attn.bias", 3 * d),
                 Conv1D(h + "attn.c_proj.weight", d, d), W(h + "attn.c_proj.bias", d), W(h + "ln_2.weight", d), W(h + "ln_2.bias", d),
                 Conv1D(h + "mlp.c_fc.weight", d, m), W(h + "mlp.c_fc.bias", m), Conv1D(h + "mlp.c_proj.weight", m, d), W(h + "mlp.c_proj.bias", d));
         }
@@ -108,7 +106,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         var b = _blocks[block];
         return kind switch
         {
-            "attn.c_attn" => LinearWeights.Stack(storedInOut: false, b.Wq, b.Wk, b.Wv),   // split into q | k | v columns at load
+            "attn.c_attn" => LinearWeights.Stack(storedInOut: false, b.WQkv),
             "attn.c_proj" => LinearWeights.Stack(storedInOut: false, b.WProj),
             "mlp.c_fc" => LinearWeights.Stack(storedInOut: false, b.WFc),
             "mlp.c_proj" => LinearWeights.Stack(storedInOut: false, b.WOut),
@@ -142,21 +140,16 @@ public sealed class Gpt2Model : ICausalLanguageModel
             Tensor P(string local, Tensor frozen) => plan.Parameter(LayerName(li, local), frozen);   // + full fine-tuning's delta, if any
             var h = plan.AttentionInput(li, OutputRows.Padded(x, start));   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
             var a = b.Ln1W is null ? h : F.LayerNorm(h, P("ln_1.weight", b.Ln1W), P("ln_1.bias", b.Ln1B!), eps);
-            var (bq, bk, bv) = plan.ParameterDelta(LayerName(li, "attn.c_attn.bias")) is { } db && F.Split(db, 0, 3) is var dqkv   // q|k|v, as c_attn's columns
-                ? (F.Add(b.Bq, dqkv[0]), F.Add(b.Bk, dqkv[1]), F.Add(b.Bv, dqkv[2])) : (b.Bq, b.Bk, b.Bv);
             string cAttn = LayerName(li, "attn.c_attn");
-            var q = plan.FoldedLinear(cAttn, a, b.Wq, bq, outStart: 0);
-            var k = plan.FoldedLinear(cAttn, a, b.Wk, bk, outStart: d);
-            var v = plan.FoldedLinear(cAttn, a, b.Wv, bv, outStart: 2 * d);
-            if (plan.Delta(cAttn, a) is { } delta && F.Split(delta, -1, 3) is var qkv)   // c_attn is q|k|v by columns
-                (q, k, v) = (F.Add(q, qkv[0]), F.Add(k, qkv[1]), F.Add(v, qkv[2]));
+            var qkv = F.Split(plan.Linear(cAttn, a, b.WQkv, P("attn.c_attn.bias", b.BQkv)), -1, 3);   // c_attn is q|k|v by columns
+            var (q, k, v) = (qkv[0], qkv[1], qkv[2]);
             options.KeyValueRecorder?.Record(li, k, v);
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
             int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
-                () => (F.Linear(a, b.Wq, b.Bq), F.Linear(a, b.Wk, b.Bk), F.Linear(a, b.Wv, b.Bv)), drop.Attention);
+                () => F.Split(F.Linear(a, b.WQkv, b.BQkv), -1, 3) is var p ? (p[0], p[1], p[2]) : default, drop.Attention);
             x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, b.WProj, P("attn.c_proj.bias", b.BProj)), drop.Residual));
             var mlp = F.LayerNorm(x, P("ln_2.weight", b.Ln2W), P("ln_2.bias", b.Ln2B), eps);
             var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc));

@@ -165,20 +165,12 @@ public sealed partial class PlanBinding
             }
     }
 
-    /// <summary>
-    /// x: [.., in] -> x·Wᵀ + b, with the dense delta every row carries on <paramref name="module"/> folded into W (one GEMM);
-    /// the frozen W alone without one. W may hold part of the layer's outputs, from <paramref name="outStart"/> (GPT-2's
-    /// c_attn split into q, k and v); weightInOut: W stored [in, out] (GPT-2's Conv1D). Other deltas on the layer are Delta's.
-    /// </summary>
-    public Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut = false, int outStart = 0) =>
-        FoldedLinear(module, x, w, bias, weightInOut, outStart, null);
-
-    Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, int outStart, LowRankTerm? lowRank)
+    // x: [.., in] -> x·Wᵀ + b (+ lowRank), with the dense delta every row carries on `module` folded into W (one GEMM);
+    // the frozen W alone without one. weightInOut: W stored [in, out].
+    Tensor FoldedLinear(string module, Tensor x, FrozenWeight w, Tensor? bias, bool weightInOut, LowRankTerm? lowRank)
     {
         if (!_folded.TryGetValue(module, out var delta)) return F.Linear(x, w, bias, weightInOut, lowRank);
-        int outs = weightInOut ? w.Cols : w.Rows;
-        var part = outStart == 0 && outs == delta.Shape[0] ? delta : F.Slice(delta, 0, outStart, outs);
-        return F.Linear(x, F.Add(w, weightInOut ? F.Transpose(part, 0, 1) : part), bias, weightInOut, lowRank);
+        return F.Linear(x, F.Add(w, weightInOut ? F.Transpose(delta, 0, 1) : delta), bias, weightInOut, lowRank);
     }
 
     /// <summary>
@@ -192,8 +184,8 @@ public sealed partial class PlanBinding
     {
         if (_deltas.TryGetValue(module, out var groups) && groups is [var (d, rows)] && rows.Length == _batch && d.B is { } b
             && (d.Dropout == 0f || !_plan!.Training))
-            return FoldedLinear(module, x, w, bias, weightInOut, 0, new LowRankTerm(F.Linear(x, d.A), b, d.Scale));
-        return Linear(module, x, FoldedLinear(module, x, w, bias, weightInOut));
+            return FoldedLinear(module, x, w, bias, weightInOut, new LowRankTerm(F.Linear(x, d.A), b, d.Scale));
+        return Linear(module, x, FoldedLinear(module, x, w, bias, weightInOut, null));
     }
 
     /// <summary>tokens: [B, T, D] token embeddings -> the same with the rows' soft tokens spliced in.</summary>
