@@ -23,7 +23,9 @@ public static partial class Sgemm
     //         row in 256-byte pieces a row stride apart, which the prefetchers did not follow: 30-45 % of
     //         the read bandwidth on GPT-2's [768, 3072] and [3072, 768] matrices against ~90 % for the
     //         dot form. The bands depend on k alone, so the bits do not depend on the thread count.
-    //   dot:  four rows at a time share each load of x; rows are contiguous, so four streams.
+    //   dot:  four rows at a time share each load of x; rows are contiguous, so four streams. Each thread owns one
+    //         contiguous range of rows and streams it front to back in chunks; a thread done early takes chunks from
+    //         the back of the others' ranges.
     // Both use 16-wide vectors where Vector512 is accelerated (unless ForceVector256).
     // A few rows of x (batched decoding, m ≤ FewRows, weights in B) take the same loops: each group of four
     // matrix rows, once read from memory, serves every x row from L1/L2. The packed GEMM would read the matrix,
@@ -31,6 +33,12 @@ public static partial class Sgemm
 
     /// <summary>Most rows of x (m) a product runs as matrix-vector products sharing each read of the matrix.</summary>
     internal const int FewRows = 8;
+
+    /// <summary>Bytes of matrix a dot-form chunk holds: one claim (an atomic exchange) per 128 KiB streamed.</summary>
+    const long StealBytes = 128 * 1024;
+
+    /// <summary>longs between two tasks' ranges, so that two threads' claims never share a cache line.</summary>
+    const int RangeStride = 16;
 
     /// <summary>Rows of M one axpy task reads (the last band may be shorter).</summary>
     const int AxpyBandRows = 128;
@@ -97,6 +105,8 @@ public static partial class Sgemm
         [ThreadStatic] static GemvJob<T, TS>? t_job;
 
         bool _dot, _wide;
+        int _chunkRows, _chunks;
+        readonly long[] _ranges = new long[RangeStride * Math.Max(1, WorkerPool.ThreadCount)];   // per task: (back << 32) | front, in chunks
         T* _matrix;
         float* _x, _y, _partial;
         nint _ld, _incY, _ldx, _ldy;
@@ -122,6 +132,7 @@ public static partial class Sgemm
             // f32 and bf16 than four ranges a thread, in alternating runs of `bench decode`). A late worker's range is taken
             // by the caller. The split does not change any sum: each output is the same chain of FMAs in every kernel.
             job._tasks = split ? Math.Min(job._units, WorkerPool.ThreadCount) : 1;
+            if (dot && job._tasks > 1) job.SplitRanges();
             try
             {
                 if (job._tasks > 1) WorkerPool.Run(job, job._tasks);
@@ -133,14 +144,54 @@ public static partial class Sgemm
 
         public void Execute(int index)
         {
-            var (u0, u1) = WorkerPool.Chunk(index, _tasks, _units);
-            if (_dot)
+            if (_dot && _tasks > 1)
             {
-                if (_wide && sizeof(T) == 2) DotRows512(u0, u1);
-                else if (_wide) DotRows512Four(u0, u1);
-                else DotRows(u0, u1);
+                // Its own range front to back, then what is left of the others' from their backs: a thread the machine
+                // slowed (another process on its core) no longer holds up the whole product.
+                while (Take(index, fromFront: true, out int chunk)) DotChunk(chunk);
+                for (int i = 1; i < _tasks; i++)
+                    while (Take((index + i) % _tasks, fromFront: false, out int chunk)) DotChunk(chunk);
+                return;
             }
+            var (u0, u1) = WorkerPool.Chunk(index, _tasks, _units);
+            if (_dot) DotRange(u0, u1);
             else for (int band = u0; band < u1; band++) AxpyBand(band);
+        }
+
+        void DotRange(int i0, int i1)
+        {
+            if (_wide && sizeof(T) == 2) DotRows512(i0, i1);
+            else if (_wide) DotRows512Four(i0, i1);
+            else DotRows(i0, i1);
+        }
+
+        void DotChunk(int chunk) => DotRange(chunk * _chunkRows, Math.Min(_length, (chunk + 1) * _chunkRows));
+
+        /// <summary>Cuts the output rows into chunks of about <see cref="StealBytes"/> of matrix (a multiple of four rows) and gives each task one contiguous run of them.</summary>
+        void SplitRanges()
+        {
+            long rowBytes = (long)_k * sizeof(T) * _rows;
+            _chunkRows = (int)Math.Max(4, StealBytes / Math.Max(1, rowBytes)) & ~3;
+            _chunks = (_length + _chunkRows - 1) / _chunkRows;
+            for (int t = 0; t < _tasks; t++)
+            {
+                var (c0, c1) = WorkerPool.Chunk(t, _tasks, _chunks);
+                _ranges[t * RangeStride] = ((long)c1 << 32) | (uint)c0;
+            }
+        }
+
+        /// <summary>Claims the next chunk of task <paramref name="task"/>'s range: its owner from the front, any other thread from the back.</summary>
+        bool Take(int task, bool fromFront, out int chunk)
+        {
+            ref long range = ref _ranges[task * RangeStride];
+            while (true)
+            {
+                long s = Volatile.Read(ref range);
+                int front = (int)s, back = (int)(s >> 32);
+                if (front >= back) { chunk = -1; return false; }
+                long next = fromFront ? s + 1 : ((long)(back - 1) << 32) | (uint)front;
+                if (Interlocked.CompareExchange(ref range, next, s) == s) { chunk = fromFront ? front : back - 1; return true; }
+            }
         }
 
         void Store(int r, int i, float sum)
