@@ -31,6 +31,7 @@ public static class MetalWorldExperiment
         var w = Load(modelDir, outDir, scale);
         if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);   // a stopped run's
         var done = new ReportRows(outDir, scale, modelDir, SymbolWorldTasks.World);
+        int loaded = done.Count;
         if (done.Count > 0) say?.Invoke($"{done.Count} rows already measured ({ReportRows.FileName}): going on from there");
         var perSeed = new List<IReadOnlyList<MetalWorldRow>>();
         for (int seed = 0; seed < scale.Seeds; seed++)
@@ -40,7 +41,8 @@ public static class MetalWorldExperiment
         }
         var rows = Average(perSeed);
         if (Directory.Exists(Path.Combine(outDir, "scratch"))) Directory.Delete(Path.Combine(outDir, "scratch"), recursive: true);
-        Write(outDir, "metal-results", rows, scale, modelDir, null, clock.Elapsed.TotalSeconds, w.Collection.Test.Count, w.Held.Length);
+        Write(outDir, "metal-results", rows, scale, modelDir, null, clock.Elapsed.TotalSeconds, w.Collection.Test.Count, w.Held.Length,
+            loaded == 0 ? "" : $" ({loaded} of its {done.Count} rows measured by earlier runs, loaded from {ReportRows.FileName})");
         return rows;
     }
 
@@ -106,7 +108,8 @@ public static class MetalWorldExperiment
 
     /// <summary>
     /// Each method's mean over the seeds (rows come in the same order every seed); with more than one seed the note
-    /// lists each seed's exact match on unseen rules.
+    /// lists each seed's exact match on unseen rules. A row whose method is chosen per seed (the best design, refined)
+    /// names each seed's choice where they differ.
     /// </summary>
     static IReadOnlyList<MetalWorldRow> Average(IReadOnlyList<IReadOnlyList<MetalWorldRow>> perSeed)
     {
@@ -115,9 +118,19 @@ public static class MetalWorldExperiment
         {
             var all = perSeed.Select(rows => rows[i]).ToArray();
             string seeds = "seeds: " + string.Join(" / ", all.Select(r => r.ExactMatch.ToString("F1", CultureInfo.InvariantCulture)));
-            return new MetalWorldRow(all[0].Method, all.Average(r => r.ExactMatch), all.Average(r => r.HeldOutExactMatch), all.Average(r => r.PromptSeconds),
+            return new MetalWorldRow(SeedsMethod(all.Select(r => r.Method).ToArray()), all.Average(r => r.ExactMatch), all.Average(r => r.HeldOutExactMatch), all.Average(r => r.PromptSeconds),
                 all.Average(r => r.TokensPerRequest), string.Join("; ", all.Select(r => r.Note).Where(n => n.Length > 0).Distinct().Append(seeds)));
         })];
+    }
+
+    /// <summary>The seeds' method names, the same: that name; else the parts (", "-separated) that differ listed per seed, e.g. "MetaL-Prompt, per seed: hidden-state / prefix / prefix, X_L empty, …".</summary>
+    internal static string SeedsMethod(IReadOnlyList<string> methods)
+    {
+        if (methods.Distinct().Count() == 1) return methods[0];
+        var parts = methods.Select(m => m.Split(", ")).ToArray();
+        if (parts.Any(p => p.Length != parts[0].Length)) return string.Join(" / ", methods);
+        return string.Join(", ", Enumerable.Range(0, parts[0].Length).Select(j =>
+            parts.All(p => p[j] == parts[0][j]) ? parts[0][j] : "per seed: " + string.Join(" / ", parts.Select(p => p[j]))));
     }
 
     /// <summary>Every row of the report for one seed (the initialisations of the tuned prompts and of the PGMs, and the episodes' draws).</summary>
@@ -246,13 +259,14 @@ public static class MetalWorldExperiment
         return row;
     }
 
-    static void Write(string outDir, string name, IReadOnlyList<MetalWorldRow> rows, MetalWorldScale scale, string modelDir, string? pgmDir, double seconds, int testTasks, int heldOutTasks)
+    static void Write(string outDir, string name, IReadOnlyList<MetalWorldRow> rows, MetalWorldScale scale, string modelDir, string? pgmDir, double seconds, int testTasks, int heldOutTasks,
+        string resumed = "")
     {
         string F(double x) => double.IsNaN(x) ? "–" : x.ToString("F1", CultureInfo.InvariantCulture);
         var md = new StringBuilder();
         md.Append($"# MetaL-Prompt in the symbol world\n\nTarget `{modelDir}`; {testTasks} meta-test tasks (unseen rules) and {heldOutTasks} of the held-out family (unseen maps sending a to A, a family meta-training never shows), " +
                   $"{scale.Shots} demonstrations and {scale.TestQueries} queries each; " +
-                  (pgmDir is null ? $"prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM" : $"the PGM in `{pgmDir}`") + $". Took {seconds / 60:F1} min.\n\n");
+                  (pgmDir is null ? $"prompts of {scale.PadTokens} positions; {scale.MetaSteps} meta-training steps a PGM" : $"the PGM in `{pgmDir}`") + $". This run took {seconds / 60:F1} min{resumed}.\n\n");
         md.Append("| method | exact match, unseen rules | exact match, held-out family | time to make the task's prompt | tokens the LM reads per request | note |\n|---|---:|---:|---:|---:|---|\n");
         foreach (var r in rows)
             md.Append($"| {r.Method} | {F(r.ExactMatch)} % | {F(r.HeldOutExactMatch)} % | {(r.PromptSeconds == 0 ? "0" : $"{r.PromptSeconds * 1000:F0} ms")} | {r.TokensPerRequest:F0} | {r.Note} |\n");

@@ -56,6 +56,16 @@ public sealed class MetalWorldExperimentTests : IDisposable
     }
 
     [Fact]
+    public void ARowChosenPerSeedNamesEachSeedsChoice()
+    {
+        Assert.Equal("zero-shot", MetalWorldExperiment.SeedsMethod(["zero-shot", "zero-shot", "zero-shot"]));
+        Assert.Equal("MetaL-Prompt, per seed: hidden-state / prefix / prefix, X_L empty, + 50 steps of prompt tuning", MetalWorldExperiment.SeedsMethod([
+            "MetaL-Prompt, hidden-state, X_L empty, + 50 steps of prompt tuning",
+            "MetaL-Prompt, prefix, X_L empty, + 50 steps of prompt tuning",
+            "MetaL-Prompt, prefix, X_L empty, + 50 steps of prompt tuning"]));
+    }
+
+    [Fact]
     public void TasksOnlyWritesTheCollectionByTaskAndTheSameOneTwice()
     {
         string a = MetalWorldExperiment.WriteTasks(Path.Combine(_dir, "a"), MetalWorldScale.Test);
