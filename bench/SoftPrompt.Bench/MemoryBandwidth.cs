@@ -3,15 +3,13 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SoftPrompt.Tensors.Kernels;
-using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Bench;
 
 /// <summary>
 /// The machine's read bandwidth as this process sees it (a STREAM-like read): every pool thread sums its
 /// own contiguous slice of a buffer far larger than the caches, on the widest vectors the CPU accelerates.
-/// Decoding at batch 1 reads every weight once a token, so this is its ceiling, as PeakFlops is the GEMM's. The buffer
-/// gets the 2 MiB pages the model's weights get (<see cref="HugePages"/>; 4 KiB ones with SOFTPROMPT_HUGEPAGES=0).
+/// Decoding at batch 1 reads every weight once a token, so this is its ceiling, as PeakFlops is the GEMM's.
 /// </summary>
 public static unsafe class MemoryBandwidth
 {
@@ -30,12 +28,11 @@ public static unsafe class MemoryBandwidth
     public static double Measure(int mib = 1024, int reps = 5)
     {
         long floats = (long)mib * 1024 * 1024 / 4;
-        var data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * 4), (nuint)HugePages.PageBytes);
+        var data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * 4), 64);
         try
         {
             new Span<float>(data, (int)Math.Min(floats, int.MaxValue)).Fill(1f);   // touch every page first
             if (floats > int.MaxValue) new Span<float>(data + int.MaxValue, (int)(floats - int.MaxValue)).Fill(1f);
-            HugePages.Advise((nint)data, floats * 4);
             // One task per thread: each streams one contiguous slice, as a matrix-vector product's row bands do.
             var job = new Job(data, floats, WorkerPool.ThreadCount);
             double best = 0;
