@@ -27,26 +27,45 @@ public static unsafe class MemoryBandwidth
     /// <summary>GB/s (1e9 bytes) read over all threads, best of <paramref name="reps"/> passes over <paramref name="mib"/> MiB.</summary>
     public static double Measure(int mib = 1024, int reps = 5)
     {
-        long floats = (long)mib * 1024 * 1024 / 4;
-        var data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * 4), 64);
-        try
+        using var probe = new Probe(mib);
+        return probe.Measure(reps);
+    }
+
+    /// <summary>
+    /// A buffer kept for measuring again and again: the machine's bandwidth moves from minute to minute on a shared host
+    /// (26 to 50 GB/s within ten minutes here), so a bench states its figures against a measure taken beside them.
+    /// </summary>
+    public sealed class Probe : IDisposable
+    {
+        readonly float* _data;
+        readonly long _floats;
+
+        public Probe(int mib = 1024)
         {
-            new Span<float>(data, (int)Math.Min(floats, int.MaxValue)).Fill(1f);   // touch every page first
-            if (floats > int.MaxValue) new Span<float>(data + int.MaxValue, (int)(floats - int.MaxValue)).Fill(1f);
+            _floats = (long)mib * 1024 * 1024 / 4;
+            _data = (float*)NativeMemory.AlignedAlloc((nuint)(_floats * 4), 64);
+            new Span<float>(_data, (int)Math.Min(_floats, int.MaxValue)).Fill(1f);   // touch every page first
+            if (_floats > int.MaxValue) new Span<float>(_data + int.MaxValue, (int)(_floats - int.MaxValue)).Fill(1f);
+        }
+
+        /// <summary>GB/s, best of <paramref name="reps"/> passes after one warm-up pass.</summary>
+        public double Measure(int reps = 5)
+        {
             // One task per thread: each streams one contiguous slice, as a matrix-vector product's row bands do.
-            var job = new Job(data, floats, WorkerPool.ThreadCount);
+            var job = new Job(_data, _floats, WorkerPool.ThreadCount);
             double best = 0;
             for (int rep = 0; rep < reps + 1; rep++)
             {
                 var sw = Stopwatch.StartNew();
                 WorkerPool.Run(job, WorkerPool.ThreadCount);
                 double seconds = sw.Elapsed.TotalSeconds;
-                if (rep > 0) best = Math.Max(best, floats * 4 / seconds / 1e9);
+                if (rep > 0) best = Math.Max(best, _floats * 4 / seconds / 1e9);
             }
             GC.KeepAlive(job.Sink);
             return best;
         }
-        finally { NativeMemory.AlignedFree(data); }
+
+        public void Dispose() => NativeMemory.AlignedFree(_data);
     }
 
     // Four independent accumulators, so the adds never wait on each other: only the loads limit it.

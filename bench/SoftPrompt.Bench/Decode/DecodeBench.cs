@@ -15,7 +15,8 @@ namespace SoftPrompt.Bench.Decode;
 /// random prompt, greedy; the first token's time is the prefill (pp, logits at the last position as
 /// llama-bench's), the next --new tokens the decode (tg after a 128-token context). Median of --runs rounds.
 /// Each decode figure is also given as GB/s of weights read (every linear and the head, once a token) and
-/// as a fraction of the measured bandwidth; the step is split into its parts (DecodeSplit).
+/// as a fraction of the bandwidth measured in the same rounds (a measure before each round, their median: a shared host's
+/// bandwidth moves by half from minute to minute); the step is split into its parts (DecodeSplit).
 /// Batched decoding (BatchedDecode) at 2–32 rows follows each storage. llama-bench has no batched-decoding test (llama.cpp's
 /// is the separate llama-batched-bench, which the anchor does not build), so those rows compare with our own single row.
 /// Options: --new N (128), --runs N (rounds of ours then llama-bench, 5), --reps N (llama-bench repetitions a round, 1), --batch-steps N (16), --batch-rows LIST (2,4,8,16,32), --nobatch, --noref,
@@ -35,7 +36,8 @@ public static class DecodeBench
         int[] batchRows = (args.Get("batch-rows") ?? "2,4,8,16,32").Split(',').Select(int.Parse).ToArray();
         string root = Step.Reference.RepoRoot();
         string dir = RandomGpt2Checkpoint.Ensure(root);
-        double bandwidth = MemoryBandwidth.Measure();
+        using var probe = new MemoryBandwidth.Probe();
+        double bandwidth = probe.Measure();
         double peak = args.Has("shapes") ? 0 : PeakFlops.Measure();
         Console.Error.WriteLine($"machine: read bandwidth {bandwidth:F1} GB/s, fp32 FMA peak {peak:F0} GFLOP/s, {WorkerPool.ThreadCount} threads, load {File.ReadAllText("/proc/loadavg").Trim()}");
         if (args.Has("shapes")) return GemvShapes.Run(bandwidth);
@@ -55,16 +57,20 @@ public static class DecodeBench
             Once(model, prompt, 8);
             // Rounds that alternate ours and llama-bench (one repetition each), so both see the same machine: others' jobs come and go.
             var results = new List<(double Prefill, double Decode)>();
+            var bandwidths = new List<double>();   // measured in every round, beside the decoding it bounds
             var theirs = new List<LlamaBench.Result>();
             string note = llamaNote;
             for (int round = 0; round < runs; round++)
             {
+                bandwidths.Add(probe.Measure(3));
                 results.Add(Once(model, prompt, newTokens));
                 if (llama is not null && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note) is { } r) theirs.Add(r);
             }
             double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
             LlamaBench.Result? reference = theirs.Count == 0 ? null
                 : new(Median(theirs.Select(r => r.Prefill)), Median(theirs.Select(r => r.Decode)), theirs[0].Command);
+            bandwidth = Median(bandwidths);
+            rows.Add(new($"read bandwidth during the {name} rounds (median of a measure a round)", bandwidth, null, "GB/s"));
             double gbs = WeightElementsPerToken() * bytes / 1e9 * decode;
             Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / bandwidth:P0} of {bandwidth:F1}); " +
                 $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");
