@@ -24,15 +24,8 @@ public static unsafe class MemoryBandwidth
         }
     }
 
-    /// <summary>GB/s (1e9 bytes) read over all threads, best of <paramref name="reps"/> passes over <paramref name="mib"/> MiB.</summary>
-    public static double Measure(int mib = 1024, int reps = 5)
-    {
-        using var probe = new Probe(mib);
-        return probe.Measure(reps);
-    }
-
     /// <summary>
-    /// A buffer kept for measuring again and again: the machine's bandwidth moves from minute to minute on a shared host
+    /// A buffer of <c>mib</c> MiB kept for measuring again and again (GB/s, 1e9 bytes, read over all threads): the machine's bandwidth moves from minute to minute on a shared host
     /// (26 to 50 GB/s within ten minutes here), so a bench states its figures against a measure taken beside them.
     /// </summary>
     public sealed class Probe : IDisposable

@@ -69,15 +69,15 @@ public static class DecodeBench
             double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
             LlamaBench.Result? reference = theirs.Count == 0 ? null
                 : new(Median(theirs.Select(r => r.Prefill)), Median(theirs.Select(r => r.Decode)), theirs[0].Command);
-            bandwidth = Median(bandwidths);
-            rows.Add(new($"read bandwidth during the {name} rounds (median of a measure a round)", bandwidth, null, "GB/s"));
+            double roundsBandwidth = Median(bandwidths);
+            rows.Add(new($"read bandwidth during the {name} rounds (median of a measure a round)", roundsBandwidth, null, "GB/s"));
             double gbs = WeightElementsPerToken() * bytes / 1e9 * decode;
-            Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / bandwidth:P0} of {bandwidth:F1}); " +
+            Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / roundsBandwidth:P0} of {roundsBandwidth:F1}); " +
                 $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");
             rows.Add(new($"decode tok/s, batch 1, {name} weights, {newTokens} tokens after {PromptTokens} (tg{newTokens}@d{PromptTokens}; higher is better)", decode, reference?.Decode, "tok/s", Note: note));
-            rows.Add(new($"decode {name}: GB/s of weights read vs the read bandwidth (ratio = fraction of it)", gbs, bandwidth, "GB/s"));
+            rows.Add(new($"decode {name}: GB/s of weights read vs the read bandwidth (ratio = fraction of it)", gbs, roundsBandwidth, "GB/s"));
             if (reference is not null)
-                rows.Add(new($"llama.cpp decode {name}: GB/s of weights read vs the read bandwidth", WeightElementsPerToken() * bytes / 1e9 * reference.Decode, bandwidth, "GB/s"));
+                rows.Add(new($"llama.cpp decode {name}: GB/s of weights read vs the read bandwidth", WeightElementsPerToken() * bytes / 1e9 * reference.Decode, roundsBandwidth, "GB/s"));
             rows.Add(new($"prefill tok/s, batch 1, {name} weights, {PromptTokens} tokens (pp{PromptTokens}; higher is better)", prefill, reference?.Prefill, "tok/s", Note: note));
 
             var split = DecodeSplit.Measure(model, prompt, newTokens);
@@ -93,7 +93,7 @@ public static class DecodeBench
             if (!args.Has("nobatch"))
             {
                 var one = BatchedDecode.Measure(model, 1, batchSteps);
-                double turn = WeightElementsPerToken() * bytes / bandwidth / (2.0 * WeightElementsPerToken() / peak);   // rows where flops outlast the bytes
+                double turn = WeightElementsPerToken() * bytes / roundsBandwidth / (2.0 * WeightElementsPerToken() / peak);   // rows where flops outlast the bytes
                 foreach (int r in batchRows)
                 {
                     // each row count from an empty pool: the previous one's buffers (other sizes) would only crowd it

@@ -13,7 +13,7 @@ public sealed record MetalWorldScale(int TrainTasks, int ValidationTasks, int Te
 
     /// <summary>
     /// The report's scale: five times the tasks, eight times the episodes of meta-training (the shipped PGM's recipe,
-    /// tools/metal_pgm.sh, at half its updates), prompts of 14 positions, three seeds — about 1.5 hours a seed on 2 cores,
+    /// tools/metal_pgm.sh, at half its updates), prompts of 14 positions, three seeds — about 1.1 hours a seed on 2 cores,
     /// so it runs across sessions: rerun the same command and it goes on from the rows it measured (report-rows.jsonl)
     /// and the PGMs' checkpoints (tools/metal_full.sh). 14 positions, not 8: meta-training 2,000 updates of 8 episodes,
     /// the prefix PGM's exact match on the held-out family went 83.1 / 91.1 / 94.5 / 94.6 % with 8 / 12 / 14 / 16 pads

@@ -131,7 +131,6 @@ public sealed class Gpt2Model : ICausalLanguageModel
         Tensor Dropout(Tensor t, float p) => options.DropoutRng is { } rng ? F.Dropout(t, p, rng) : t;   // training mode only
         var x = Dropout(F.Add(plan.Embed(plan.Embedding(WteName, _wte, ids, batch, seq)), plan.Embedding("transformer.wpe.weight", _wpe, positions, batch, seq)), drop.Embedding);
         float eps = (float)c.NormEps;
-        int d = c.HiddenSize;
         var (blockStart, lastStart) = OutputRows.Starts(options, seq, plan.ReplacedLeadingPositions);
         int start = 0;   // x holds the residual stream at positions start…T-1
         for (int li = 0; li < _blocks.Length; li++)
@@ -141,15 +140,14 @@ public sealed class Gpt2Model : ICausalLanguageModel
             var h = plan.AttentionInput(li, OutputRows.Padded(x, start));   // Petrov et al.'s prefix replaces the block's input hidden state, before ln_1
             var a = b.Ln1W is null ? h : F.LayerNorm(h, P("ln_1.weight", b.Ln1W), P("ln_1.bias", b.Ln1B!), eps);
             string cAttn = LayerName(li, "attn.c_attn");
-            var qkv = F.Split(plan.Linear(cAttn, a, b.WQkv, P("attn.c_attn.bias", b.BQkv)), -1, 3);   // c_attn is q|k|v by columns
-            var (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+            var (q, k, v) = SplitQkv(plan.Linear(cAttn, a, b.WQkv, P("attn.c_attn.bias", b.BQkv)));
             options.KeyValueRecorder?.Record(li, k, v);
             int? keys = null;
             if (cache is not null) (k, v, keys) = cache.Append(li, k, v);
             int next = li == _blocks.Length - 1 ? lastStart : blockStart;   // queries and the rest only where they are read
             (q, x, start) = (OutputRows.Suffix(q, next), OutputRows.Suffix(x, next - start), next);
             var att = ObservedAttention.Compute(options, plan, li, q, k, v, c.Heads, c.Heads, mask, keys,
-                () => F.Split(F.Linear(a, b.WQkv, b.BQkv), -1, 3) is var p ? (p[0], p[1], p[2]) : default, drop.Attention);
+                () => SplitQkv(F.Linear(a, b.WQkv, b.BQkv)), drop.Attention);
             x = F.Add(x, Dropout(plan.Linear(LayerName(li, "attn.c_proj"), att, b.WProj, P("attn.c_proj.bias", b.BProj)), drop.Residual));
             var mlp = F.LayerNorm(x, P("ln_2.weight", b.Ln2W), P("ln_2.bias", b.Ln2B), eps);
             var fc = plan.Linear(LayerName(li, "mlp.c_fc"), mlp, b.WFc, P("mlp.c_fc.bias", b.BFc));
@@ -160,6 +158,13 @@ public sealed class Gpt2Model : ICausalLanguageModel
         cache?.Advance(seq);
         return F.LayerNorm(OutputRows.Select(x, OutputRows.InSuffix(options.OutputPositions, seq, start)),
             plan.Parameter("transformer.ln_f.weight", _lnfW), plan.Parameter("transformer.ln_f.bias", _lnfB), eps);
+    }
+
+    // qkv: c_attn's output [.., 3D], q | k | v by columns -> three [.., D]
+    static (Tensor Q, Tensor K, Tensor V) SplitQkv(Tensor qkv)
+    {
+        var parts = F.Split(qkv, -1, 3);
+        return (parts[0], parts[1], parts[2]);
     }
 
     // ids: n -> [n, D]

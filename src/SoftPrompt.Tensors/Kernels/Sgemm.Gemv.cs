@@ -105,7 +105,7 @@ public static partial class Sgemm
         [ThreadStatic] static GemvJob<T, TS>? t_job;
 
         bool _dot, _wide;
-        int _chunkRows, _chunks;
+        int _chunkRows;
         readonly long[] _ranges = new long[RangeStride * Math.Max(1, WorkerPool.ThreadCount)];   // per task: (back << 32) | front, in chunks
         T* _matrix;
         float* _x, _y, _partial;
@@ -172,10 +172,10 @@ public static partial class Sgemm
         {
             long rowBytes = (long)_k * sizeof(T) * _rows;
             _chunkRows = (int)Math.Max(4, StealBytes / Math.Max(1, rowBytes)) & ~3;
-            _chunks = (_length + _chunkRows - 1) / _chunkRows;
+            int chunks = (_length + _chunkRows - 1) / _chunkRows;
             for (int t = 0; t < _tasks; t++)
             {
-                var (c0, c1) = WorkerPool.Chunk(t, _tasks, _chunks);
+                var (c0, c1) = WorkerPool.Chunk(t, _tasks, chunks);
                 _ranges[t * RangeStride] = ((long)c1 << 32) | (uint)c0;
             }
         }
