@@ -28,6 +28,12 @@ public sealed partial class KvCache(int layers, bool scoped = false)
     int[]? _rowText;                                                                               // [rowCapacity]: rows that joined; null for a first pass's rows
     int _rows = -1, _width;
 
+    /// <summary>
+    /// Text positions the first pass's storage is made for (at least its own), e.g. a generation's prompt and new tokens: decoding then
+    /// never stops to grow the cache, which meant a fresh copy of it (fresh pages, faulted in one by one) a doubling.
+    /// </summary>
+    public int ReservedLength { get; init; }
+
     /// <summary>Text positions every row's buffer holds (a row's real tokens are its last ones; not counting a prefix).</summary>
     public int Length { get; private set; }
 
@@ -56,7 +62,7 @@ public sealed partial class KvCache(int layers, bool scoped = false)
         if (_rows < 0) { _rows = b; _width = keys.Shape[2]; }
         if (b != _rows) throw new ArgumentException($"KvCache: a pass of {b} rows over a cache of {_rows}.");
         if (keys.Shape[2] != _width) throw new ArgumentException($"KvCache: keys {keys.Shape[2]} wide in a cache of {_width}.");
-        if (_keyStore[layer] is null || Capacity < length) Resize(Math.Max(RowCapacity, b), Math.Max(length, Math.Max(16, 2 * Capacity)));
+        if (_keyStore[layer] is null || Capacity < length) Resize(Math.Max(RowCapacity, b), Math.Max(length, Math.Max(Math.Max(16, ReservedLength), 2 * Capacity)));
         var k = _keys[layer]!.Span;
         var v = _values[layer]!.Span;
         int stride = Capacity * _width, w = tn * _width;

@@ -87,7 +87,8 @@ public static partial class Functional
         // nobody reads afterwards go to this thread's scratch instead of a fresh pinned array a step.
         var probs = record || keepProbs ? Tensor.Uninitialized(b, heads, tq, s.L) : ProbsScratch(b, heads, tq, s.L);
         long cost = 4L * s.Group * tq * s.L * hd;
-        RowParallel.For(b * kvHeads, cost, (start, end) =>
+        if (tq == 1 && s.Dropout is null) DecodeRuns(s, q, k, v, prefixKey, prefixValue, probs, output);
+        else RowParallel.For(b * kvHeads, cost, (start, end) =>
         {
             for (int task = start; task < end; task++) AttentionForwardTask(s, task, q, k, v, prefixKey, prefixValue, probs, output);
         });
@@ -111,11 +112,6 @@ public static partial class Functional
             int h = hkv * s.Group + g;
             var off = HeadOffsets(s, b, h);
             var sc = probs.Span.Slice(off.Probs, s.Tq * s.L);
-            if (s.Tq == 1 && s.Dropout is null)
-            {
-                DecodeHead(s, b, off, q, k, v, pk, pv, sc, output);
-                continue;
-            }
             // S[Tq, L] = scale · Q[Tq, hd] · [Kp; K]ᵀ
             if (s.P > 0) Sgemm.Multiply(false, true, s.Tq, s.P, s.Hd, q.Span[off.Q..], s.QRow, pk!.Span[off.Prefix..], s.KvRow, sc, s.L, alpha: s.Scale);
             Sgemm.Multiply(false, true, s.Tq, s.Tk, s.Hd, q.Span[off.Q..], s.QRow, k.Span[off.Kv..], s.KvRow, sc[s.P..], s.L, alpha: s.Scale);
@@ -142,35 +138,113 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// One query (a decoding step): its scores against the keys it may see, their softmax and the weighted sum of
-    /// those keys' values — dot products and axpys over the head's width, no matrix product per head, and the keys a
-    /// row's padding hides are skipped rather than scored. The same arithmetic as the general path up to the order of
-    /// the sums (float rounding).
+    /// Decoding (one query a row): each task takes a run of one batch row's cached positions and scores every head at
+    /// each position (HeadRows), so it streams whole cache rows in order; a pass per head (256 bytes of each 3 KB
+    /// row) or per half of the heads lost the prefetcher and ran 1.2–2.5× slower. Each run keeps its own softmax
+    /// (its maximum, its sum, its partial weighted sum of values) and a row's runs are merged afterwards, as
+    /// flash-decoding does; the merge also turns the scores into the probabilities. A row is cut into one run a
+    /// thread when the batch is smaller than the pool, each of at least 32 positions. Keys a row's padding hides get
+    /// probability 0 and their values are not read. The same arithmetic as the general path up to the order of the
+    /// sums (float rounding).
     /// </summary>
-    static void DecodeHead(AttentionShape s, int b, (int Q, int Kv, int Prefix, int Probs) off, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv,
-        Span<float> scores, Tensor output)
+    static void DecodeRuns(AttentionShape s, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor scores, Tensor output)
     {
-        var query = q.Span.Slice(off.Q, s.Hd);
-        ReadOnlySpan<int> mask = s.Mask is null ? default : s.MaskCoversPrefix ? s.Mask.AsSpan(b * s.L, s.L) : s.Mask.AsSpan(b * s.Tk, s.Tk);
-        int maskShift = s.MaskCoversPrefix ? 0 : s.P;   // a text-only mask's index of key j is j - P
-        var keys = k.Span; var values = v.Span;
-        for (int j = 0; j < s.L; j++)
+        int runs = DecodeRunsPerRow ?? Math.Clamp(WorkerPool.ThreadCount / s.B, 1, Math.Max(1, s.L / 32));
+        int h = s.H, part = 2 * h + h * s.Hd;   // a run's partial: max[H], sum[H], o[H·hd]
+        var partials = DecodeScratch(s.B * runs * part);
+        long work = (long)s.B * s.H * s.L * s.Hd;
+        int tasks = work < 65_536 ? 1 : s.B * runs;
+        RowParallel.ForTasks(tasks, task =>
         {
-            bool prefix = j < s.P;
-            if (s.Mask is not null && (!prefix || s.MaskCoversPrefix) && mask[j - maskShift] == 0) { scores[j] = float.NegativeInfinity; continue; }
-            var key = prefix ? pk!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : keys.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
-            scores[j] = s.Scale * TensorPrimitives.Dot(query, key);
+            int first = tasks == 1 ? 0 : task, last = tasks == 1 ? s.B * runs : task + 1;
+            for (int t = first; t < last; t++)
+            {
+                int b = t / runs;
+                var (j0, j1) = WorkerPool.Chunk(t % runs, runs, s.L);
+                DecodeRun(s, b, j0, j1, q, k, v, pk, pv, scores, partials.AsSpan(t * part, part));
+            }
+        });
+        for (int b = 0; b < s.B; b++)
+            MergeRuns(s, partials.AsSpan(b * runs * part, runs * part), runs, output.Span.Slice(b * s.QRow, s.QRow), scores.Span.Slice(b * s.H * s.L, s.H * s.L));
+    }
+
+    // batch row b, positions [j0, j1) of its P + Tk keys -> partial = max[H] | sum[H] | o[H·hd] (o unnormalised, relative to max)
+    static void DecodeRun(AttentionShape s, int b, int j0, int j1, Tensor q, Tensor k, Tensor v, Tensor? pk, Tensor? pv, Tensor scores, Span<float> partial)
+    {
+        var query = q.Span.Slice(b * s.QRow, s.QRow);
+        var sc = scores.Span.Slice(b * s.H * s.L, s.H * s.L);
+        var rows = new HeadRows.Layout(s.Hkv, s.Group, s.Hd, s.KvRow, s.L);
+        int p0 = Math.Min(j0, s.P), p1 = Math.Min(j1, s.P), t0 = Math.Max(j0, s.P) - s.P, t1 = Math.Max(j1, s.P) - s.P;   // prefix [p0, p1), text [t0, t1)
+        int prefix = b * s.P * s.KvRow, kv = b * s.KvCapacity * s.KvRow;
+        if (p1 > p0) HeadRows.Dots(rows, query, pk!.Span[(prefix + p0 * s.KvRow)..], s.Scale, sc, p0, p1 - p0);
+        if (t1 > t0) HeadRows.Dots(rows, query, k.Span[(kv + t0 * s.KvRow)..], s.Scale, sc, s.P + t0, t1 - t0);
+        if (s.Mask is not null)
+        {
+            ReadOnlySpan<int> mask = s.MaskCoversPrefix ? s.Mask.AsSpan(b * s.L, s.L) : s.Mask.AsSpan(b * s.Tk, s.Tk);
+            int shift = s.MaskCoversPrefix ? 0 : s.P;   // a text-only mask's index of key j is j - P
+            for (int j = Math.Max(j0, shift); j < j1; j++)
+                if (mask[j - shift] == 0)
+                    for (int h = 0; h < s.H; h++) sc[h * s.L + j] = float.NegativeInfinity;
         }
-        SoftmaxRow(scores, scores);
-        var o = output.Span.Slice(off.Q, s.Hd);
+        var max = partial[..s.H];
+        var sum = partial.Slice(s.H, s.H);
+        var o = partial[(2 * s.H)..];
+        for (int h = 0; h < s.H; h++)
+        {
+            var row = sc.Slice(h * s.L + j0, j1 - j0);
+            float m = TensorPrimitives.Max(row);
+            max[h] = m;
+            if (float.IsNegativeInfinity(m)) { row.Clear(); sum[h] = 0f; continue; }
+            TensorPrimitives.Subtract(row, m, row);
+            TensorPrimitives.Exp(row, row);
+            sum[h] = TensorPrimitives.Sum(row);
+        }
         o.Clear();
-        for (int j = 0; j < s.L; j++)
+        if (p1 > p0) HeadRows.WeightedSum(rows, sc, p0, p1 - p0, pv!.Span[(prefix + p0 * s.KvRow)..], o);
+        if (t1 > t0) HeadRows.WeightedSum(rows, sc, s.P + t0, t1 - t0, v.Span[(kv + t0 * s.KvRow)..], o);
+    }
+
+    // partials: runs × (max[H] | sum[H] | o[H·hd]) of one row -> out [H·hd] = Σ_r e^(max_r - M) o_r / Σ_r e^(max_r - M) sum_r per head
+    // (zeros if no key is visible); scores [H, L], each run's exponentials, become the probabilities
+    static void MergeRuns(AttentionShape s, ReadOnlySpan<float> partials, int runs, Span<float> output, Span<float> scores)
+    {
+        int h = s.H, part = 2 * h + h * s.Hd;
+        Span<float> weights = stackalloc float[runs];
+        for (int head = 0; head < h; head++)
         {
-            float p = scores[j];
-            if (p == 0f) continue;
-            var value = j < s.P ? pv!.Span.Slice(off.Prefix + j * s.KvRow, s.Hd) : values.Slice(off.Kv + (j - s.P) * s.KvRow, s.Hd);
-            TensorPrimitives.MultiplyAdd(value, p, o, o);
+            float m = float.NegativeInfinity;
+            for (int r = 0; r < runs; r++) m = MathF.Max(m, partials[r * part + head]);
+            var o = output.Slice(head * s.Hd, s.Hd);
+            o.Clear();
+            if (float.IsNegativeInfinity(m)) { scores.Slice(head * s.L, s.L).Clear(); continue; }
+            float total = 0f;
+            for (int r = 0; r < runs; r++)
+            {
+                float rm = partials[r * part + head];
+                weights[r] = float.IsNegativeInfinity(rm) ? 0f : MathF.Exp(rm - m);
+                total += weights[r] * partials[r * part + h + head];
+            }
+            for (int r = 0; r < runs; r++)
+            {
+                float w = weights[r] / total;
+                if (w != 0f) TensorPrimitives.MultiplyAdd(partials.Slice(r * part + 2 * h + head * s.Hd, s.Hd), w, o, o);
+                var (j0, j1) = WorkerPool.Chunk(r, runs, s.L);
+                var p = scores.Slice(head * s.L + j0, j1 - j0);
+                TensorPrimitives.Multiply(p, w, p);
+            }
         }
+    }
+
+    /// <summary>Runs a decoding row is cut into, instead of one a thread (tests: the merge must not depend on the pool's size).</summary>
+    internal static int? DecodeRunsPerRow;
+
+    [ThreadStatic] static float[]? _decodeScratch;
+
+    static float[] DecodeScratch(int n)
+    {
+        var a = _decodeScratch;
+        if (a is null || a.Length < n) _decodeScratch = a = new float[Math.Max(n, 2 * (a?.Length ?? 0))];
+        return a;
     }
 
     /// <summary>Keys query i may see without a padding mask: the prefix and content up to its position (causal), or all.</summary>
