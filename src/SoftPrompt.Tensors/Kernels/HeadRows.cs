@@ -83,6 +83,7 @@ public static class HeadRows
     static int VectorWidth(int hd) =>
         Vector512.IsHardwareAccelerated && !Sgemm.ForceVector256 && hd % 16 == 0 ? 16 : Vector256.IsHardwareAccelerated && hd % 8 == 0 ? 8 : 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float Dot(ref float a, ref float b, int hd, int width)
     {
         if (width == 16)
@@ -103,6 +104,7 @@ public static class HeadRows
     }
 
     // y += p · x over hd floats
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Axpy(float p, ref float x, ref float y, int hd, int width)
     {
         if (width == 16)
