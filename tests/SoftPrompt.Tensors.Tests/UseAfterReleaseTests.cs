@@ -26,6 +26,24 @@ public class UseAfterReleaseTests
     }
 
     [Fact]
+    public void APooledTensorGivenBackThrowsWhenReadAndItsStorageComesBackCleared()
+    {
+        var t = Tensor.ZerosPooled(3, 5);
+        Assert.All(t.ToArray(), v => Assert.Equal(0f, v));
+        t.Span.Fill(7f);
+        var view = t.View([5, 3]);
+        Tensor.GiveBack(t);
+        var e = Assert.Throws<InvalidOperationException>(() => t.ToArray());
+        Assert.Contains("GiveBack", e.Message);
+        Assert.Throws<InvalidOperationException>(() => view.ToArray());
+        Assert.Throws<InvalidOperationException>(() => Tensor.GiveBack(t));                 // twice
+        Assert.Throws<ArgumentException>(() => Tensor.GiveBack(Tensor.ZerosOnHeap(3, 5)));   // not pooled
+        Assert.Throws<ArgumentException>(() => Tensor.GiveBack(Tensor.ZerosPooled(3, 5).View([15])));   // a view
+        // the next of the same size may get the same storage back: zeros again, whatever was written in it
+        Assert.All(Tensor.ZerosPooled(3, 5).ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
     public void ViewsOfAReleasedTensorThrowToo()
     {
         Tensor reshaped, viewed, detached;

@@ -27,7 +27,7 @@ public static class Generator
     static IEnumerable<int> GenerateCore(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, PromptPlan? plan)
     {
         var rng = new Rng(options.Seed);
-        var cache = options.UseCache ? new KvCache(model.Config.Layers) { ReservedLength = Math.Min(prompt.Count + options.MaxNewTokens, model.Config.MaxPositions) } : null;
+        using var cache = options.UseCache ? new KvCache(model.Config.Layers) { ReservedLength = Math.Min(prompt.Count + options.MaxNewTokens, model.Config.MaxPositions) } : null;
         var tokens = new List<int>(prompt);
         var generated = new List<int>();
         var input = prompt.ToArray();
@@ -97,7 +97,7 @@ public static class Generator
             return m;
         }
         var rng = new Rng(options.Seed);
-        var cache = new KvCache(model.Config.Layers) { ReservedLength = Math.Min(longest + options.MaxNewTokens, model.Config.MaxPositions) };
+        using var cache = new KvCache(model.Config.Layers) { ReservedLength = Math.Min(longest + options.MaxNewTokens, model.Config.MaxPositions) };
         var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var done = new bool[batch];
         var stepPlan = plan?.Shifted(pads);
