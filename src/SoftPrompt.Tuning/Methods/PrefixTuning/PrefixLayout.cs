@@ -48,7 +48,7 @@ public static class PrefixLayout
     {
         if (ids.Length == 0) throw new ArgumentException("Prefix init from words: the text encodes to no tokens.");
         int layers = model.Config.Layers, width = Width(model);
-        var cache = new KvCache(layers);
+        using var cache = new KvCache(layers);
         using (Tape.NoGrad()) model.Forward(ids, 1, ids.Length, cache);
         var target = Tensor.ZerosOnHeap(n, layers * 2 * width);
         var dst = target.Span;
