@@ -81,10 +81,10 @@ public static class DecodeBench
             rows.Add(new($"prefill tok/s, batch 1, {name} weights, {PromptTokens} tokens (pp{PromptTokens}; higher is better)", prefill, reference?.Prefill, "tok/s", Note: note));
 
             var split = DecodeSplit.Measure(model, prompt, newTokens);
-            Console.Error.WriteLine($"ours {name} step {split.Step:F2} ms (clocked run): matrix-vector {split.MatVec:F2}, attention {split.Attention:F3}, norms {split.Norms:F3}, " +
+            Console.Error.WriteLine($"ours {name} step {split.Step:F2} ms (clocked run): matrix-vector {split.MatVec:F2}, attention {split.Attention:F3}, norms {split.Norms:F3}, cache writes {split.CacheWrites:F3}, " +
                 $"sampling {split.Sampling:F3}, rest {split.Rest:F2}; {split.Runs:F0} pool runs, {split.Wakeups:F1} wake-ups, {split.Bytes / 1024:F1} KiB allocated a token");
             foreach (var (part, ms) in new[] { ("matrix-vector products (linears + head)", split.MatVec), ("attention over the cache", split.Attention),
-                         ("layer norms", split.Norms), ("greedy sampling", split.Sampling), ("the rest (embedding, adds, GELU, plan, allocation, dispatch)", split.Rest) })
+                         ("layer norms", split.Norms), ("cache writes", split.CacheWrites), ("greedy sampling", split.Sampling), ("the rest (embedding, adds, GELU, plan, allocation, dispatch)", split.Rest) })
                 rows.Add(new($"decode {name} step split: {part}, ms vs the whole step (ratio = share)", ms, split.Step, "ms", LowerIsBetter: true));
             rows.Add(new($"decode {name}: worker-pool runs a token (wake-ups of a sleeping worker: {split.Wakeups:F1})", split.Runs, null, "runs"));
             rows.Add(new($"decode {name}: bytes allocated a token (GC, calling thread)", split.Bytes, null, "B"));

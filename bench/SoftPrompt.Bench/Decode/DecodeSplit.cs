@@ -9,16 +9,16 @@ namespace SoftPrompt.Bench.Decode;
 /// <summary>
 /// Where a batch-1 decoding step goes, measured inside a real generation (one more run with OpClock on, after the
 /// timed ones): ms a token in matrix-vector products (every linear and the head), attention over the cache and
-/// layer norms; greedy sampling timed alone on a row of logits (it runs outside the model); the rest of the step
+/// layer norms, and writing the new keys and values into the cache (KvCache.Append: its first touch of a page is a page fault); greedy sampling timed alone on a row of logits (it runs outside the model); the rest of the step
 /// is everything else (embedding, residual adds, GELU, the model's plan and option plumbing, tensor allocation,
 /// dispatch). Also per token: parallel runs of the worker pool, how many had to wake a sleeping worker, and the
 /// bytes the calling thread allocated.
 /// </summary>
 public static class DecodeSplit
 {
-    public sealed record Parts(double Step, double MatVec, double Attention, double Norms, double Sampling, double Runs, double Wakeups, double Bytes)
+    public sealed record Parts(double Step, double MatVec, double Attention, double Norms, double CacheWrites, double Sampling, double Runs, double Wakeups, double Bytes)
     {
-        public double Rest => Step - MatVec - Attention - Norms - Sampling;
+        public double Rest => Step - MatVec - Attention - Norms - CacheWrites - Sampling;
     }
 
     public static Parts Measure(ICausalLanguageModel model, int[] prompt, int newTokens)
@@ -49,6 +49,6 @@ public static class DecodeSplit
         }
         times.Sort();
         return new Parts(step, OpClock.Milliseconds(OpClock.Kind.MatVec) / n, OpClock.Milliseconds(OpClock.Kind.Attention) / n,
-            OpClock.Milliseconds(OpClock.Kind.Norm) / n, times[times.Count / 2], runs, wakeups, bytes);
+            OpClock.Milliseconds(OpClock.Kind.Norm) / n, OpClock.Milliseconds(OpClock.Kind.CacheWrite) / n, times[times.Count / 2], runs, wakeups, bytes);
     }
 }

@@ -86,6 +86,7 @@ public sealed partial class KvCache(int layers, bool scoped = false) : IDisposab
     /// </summary>
     public (Tensor Keys, Tensor Values, int Length) Append(int layer, Tensor keys, Tensor values)
     {
+        using var clock = Tensors.Kernels.OpClock.Time(Tensors.Kernels.OpClock.Kind.CacheWrite);
         int b = keys.Shape[0], tn = keys.Shape[1], length = Length + tn;
         if (_rows < 0) { _rows = b; _width = keys.Shape[2]; }
         if (b != _rows) throw new ArgumentException($"KvCache: a pass of {b} rows over a cache of {_rows}.");

@@ -9,10 +9,10 @@ namespace SoftPrompt.Tensors.Kernels;
 /// </summary>
 public static class OpClock
 {
-    public enum Kind { MatVec, Gemm, Attention, Norm }
+    public enum Kind { MatVec, Gemm, Attention, Norm, CacheWrite }
 
-    static readonly long[] s_ticks = new long[4];
-    static readonly long[] s_calls = new long[4];
+    static readonly long[] s_ticks = new long[Enum.GetValues<Kind>().Length];
+    static readonly long[] s_calls = new long[Enum.GetValues<Kind>().Length];
     [ThreadStatic] static int t_depth;
 
     public static bool Enabled { get; set; }
