@@ -139,7 +139,7 @@ public sealed partial class Tensor
     /// <summary>
     /// A tensor of zeros over pooled storage that no scope tracks, whatever scope is active: for storage that outlives
     /// steps but is made again and again (a generation's key/value cache), so it lands on pages already faulted in
-    /// instead of fresh ones — on this project's hosts a page's first touch cost about 20 µs. Give it back with
+    /// instead of fresh ones (a page fault each, slow in a virtual machine). Give it back with
     /// <see cref="GiveBack"/> when nothing reads it any more; one that is never given back is simply collected.
     /// </summary>
     public static Tensor ZerosPooled(params int[] shape)

@@ -27,7 +27,7 @@ public static class Generator
     static IEnumerable<int> GenerateCore(ICausalLanguageModel model, IReadOnlyList<int> prompt, GenerationOptions options, PromptPlan? plan)
     {
         var rng = new Rng(options.Seed);
-        using var cache = options.UseCache ? new KvCache(model.Config.Layers) { ReservedLength = Math.Min(prompt.Count + options.MaxNewTokens, model.Config.MaxPositions) } : null;
+        using var cache = options.UseCache ? NewCache(model, prompt.Count, options) : null;
         var tokens = new List<int>(prompt);
         var generated = new List<int>();
         var input = prompt.ToArray();
@@ -50,6 +50,10 @@ public static class Generator
             else input = tokens.ToArray();
         }
     }
+
+    /// <summary>A cache made at once for a prompt of <paramref name="promptLength"/> and every new token (up to the model's positions).</summary>
+    static KvCache NewCache(ICausalLanguageModel model, int promptLength, GenerationOptions options) =>
+        new(model.Config.Layers) { ReservedLength = Math.Min(promptLength + options.MaxNewTokens, model.Config.MaxPositions) };
 
     /// <summary>
     /// Streams the new token ids; each step runs on the thread pool, so the caller's thread is free
@@ -97,7 +101,7 @@ public static class Generator
             return m;
         }
         var rng = new Rng(options.Seed);
-        using var cache = new KvCache(model.Config.Layers) { ReservedLength = Math.Min(longest + options.MaxNewTokens, model.Config.MaxPositions) };
+        using var cache = NewCache(model, longest, options);
         var outputs = Enumerable.Range(0, batch).Select(_ => new List<int>()).ToArray();
         var done = new bool[batch];
         var stepPlan = plan?.Shifted(pads);

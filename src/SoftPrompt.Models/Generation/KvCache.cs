@@ -17,8 +17,8 @@ namespace SoftPrompt.Models.Generation;
 /// keeps its storage for the next rows. A <c>scoped</c> cache takes its storage from the current <see cref="Tensors.Memory.TensorScope"/>
 /// (pooled, gone with the scope): for a first pass whose rows are copied into a batch before the scope ends. Otherwise the
 /// storage is pooled too (<see cref="Tensor.ZerosPooled"/>) and <see cref="Dispose"/> gives it back, so the next
-/// generation's cache lands on pages already faulted in: a fresh cache's first touch of each page, spread over the
-/// decoding steps that wrote its rows, cost 0.37 ms a step on GPT-2 small (a page a row's 3 KB, 24 buffers).
+/// generation's cache lands on pages already faulted in: a fresh cache's first touch of each page (a page about every
+/// row on GPT-2 small, 24 buffers) fell on the decoding steps that wrote its rows (docs/benchmarks.md, Decoding).
 /// </summary>
 public sealed partial class KvCache(int layers, bool scoped = false) : IDisposable
 {
