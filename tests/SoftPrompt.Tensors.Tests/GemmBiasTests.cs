@@ -9,6 +9,7 @@ namespace SoftPrompt.Tensors.Tests;
 /// full and edge tiles of both micro-kernels, K over one KC block (later blocks must not add it again), N over one NC
 /// panel, the matrix-vector paths (m = 1, n = 1), k = 0, padded leading dimensions, every layout, 16-bit B.
 /// </summary>
+[Collection(KernelSwitchCollection.Name)]   // flips Sgemm.ForceVector256, a process-wide switch: a parallel flip between two products broke a bitwise comparison
 public class GemmBiasTests
 {
     static readonly (bool TransA, bool TransB)[] Layouts = [(false, false), (false, true), (true, false), (true, true)];

@@ -8,6 +8,7 @@ namespace SoftPrompt.Tensors.Tests;
 /// 6×16 / 12×32 tiles, more than one KC block of K and NC panel of N), alpha/beta, padded
 /// leading dimensions, batches, both micro-kernels, and argument checks.
 /// </summary>
+[Collection(KernelSwitchCollection.Name)]   // flips Sgemm.ForceVector256, a process-wide switch: a parallel flip between two products broke a bitwise comparison
 public class GemmTests
 {
     static readonly (bool TransA, bool TransB)[] Layouts = [(false, false), (false, true), (true, false), (true, true)];
