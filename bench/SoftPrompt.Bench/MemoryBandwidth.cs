@@ -3,13 +3,15 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using SoftPrompt.Tensors.Kernels;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Bench;
 
 /// <summary>
 /// The machine's read bandwidth as this process sees it (a STREAM-like read): every pool thread sums its
 /// own contiguous slice of a buffer far larger than the caches, on the widest vectors the CPU accelerates.
-/// Decoding at batch 1 reads every weight once a token, so this is its ceiling, as PeakFlops is the GEMM's.
+/// Decoding at batch 1 reads every weight once a token, so this is its ceiling, as PeakFlops is the GEMM's. The buffer
+/// gets the 2 MiB pages the model's weights get (<see cref="HugePages"/>; 4 KiB ones with SOFTPROMPT_HUGEPAGES=0).
 /// </summary>
 public static unsafe class MemoryBandwidth
 {
@@ -36,9 +38,10 @@ public static unsafe class MemoryBandwidth
         public Probe(int mib = 1024)
         {
             _floats = (long)mib * 1024 * 1024 / 4;
-            _data = (float*)NativeMemory.AlignedAlloc((nuint)(_floats * 4), 64);
+            _data = (float*)NativeMemory.AlignedAlloc((nuint)(_floats * 4), (nuint)HugePages.PageBytes);
             new Span<float>(_data, (int)Math.Min(_floats, int.MaxValue)).Fill(1f);   // touch every page first
             if (_floats > int.MaxValue) new Span<float>(_data + int.MaxValue, (int)(_floats - int.MaxValue)).Fill(1f);
+            HugePages.Advise((nint)_data, _floats * 4);
         }
 
         /// <summary>GB/s, best of <paramref name="reps"/> passes after one warm-up pass.</summary>

@@ -5,6 +5,7 @@ using SoftPrompt.Models.Generation;
 using SoftPrompt.Models.Safetensors;
 using SoftPrompt.Tensors;
 using SoftPrompt.Tensors.Kernels;
+using SoftPrompt.Tensors.Weights;
 
 namespace SoftPrompt.Bench.Decode;
 
@@ -53,7 +54,10 @@ public static class DecodeBench
         var prompt = Enumerable.Range(0, PromptTokens).Select(_ => rng.NextInt(RandomGpt2Checkpoint.Vocab)).ToArray();
         foreach (var (name, storage, bytes) in new[] { ("f32", WeightStorage.Float32, 4), ("bf16", WeightStorage.BFloat16, 2) })
         {
+            long collapsedBefore = HugePages.BytesCollapsed;
             var model = Gpt2Model.Load(dir, storage);
+            Console.Error.WriteLine($"{name} weights ({WeightElementsPerToken() * bytes / 1e6:F0} MB): {(HugePages.BytesCollapsed - collapsedBefore) / 1e6:F0} MB of 2 MiB pages cover them" +
+                (HugePages.Enabled ? "" : " (SOFTPROMPT_HUGEPAGES=0)"));
             Once(model, prompt, 8);
             // Rounds that alternate ours and llama-bench (one repetition each), so both see the same machine: others' jobs come and go.
             var results = new List<(double Prefill, double Decode)>();

@@ -89,6 +89,7 @@ public sealed class Gpt2Model : ICausalLanguageModel
         }
         // GPT2LMHeadModel ties the head to wte; an untied head (minGPT's) is "lm_head.weight" [V, D], no bias.
         var head = !c.TieWordEmbeddings && ckpt.Contains("lm_head.weight") ? ckpt.LoadFrozen("lm_head.weight", storage, c.VocabSize, d) : wte;
+        HugePages.Advise([wte, wpe, head, .. blocks.SelectMany(b => new[] { b.WQkv, b.WProj, b.WFc, b.WOut })]);   // decoding streams them all every token
         return new Gpt2Model(c, wte, wpe, blocks, W("ln_f.weight", d), W("ln_f.bias", d), head);
     }
 

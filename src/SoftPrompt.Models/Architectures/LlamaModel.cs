@@ -82,6 +82,7 @@ public sealed class LlamaModel : ICausalLanguageModel
         }
         // A tied checkpoint usually omits lm_head.weight; an untied one must carry it.
         var head = ckpt.Contains("lm_head.weight") || !c.TieWordEmbeddings ? M("lm_head.weight", c.VocabSize, d) : embed;
+        HugePages.Advise([embed, head, .. layers.SelectMany(l => new[] { l.Wq, l.Wk, l.Wv, l.Wo, l.WGate, l.WUp, l.WDown })]);   // decoding streams them all every token
         return new LlamaModel(c, embed, layers, W("model.norm.weight", d), head);
     }
 

@@ -58,6 +58,7 @@ public sealed partial class KvCache(int layers, bool scoped = false) : IDisposab
     {
         if (scoped) return Tensor.Zeros(shape);
         var t = Tensor.ZerosPooled(shape);
+        Tensors.Weights.HugePages.Advise(t);   // every decoding step reads it whole: 2 MiB pages spare its TLB misses as the weights'
         _pooled.Add(t);
         return t;
     }

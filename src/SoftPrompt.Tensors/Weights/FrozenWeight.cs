@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace SoftPrompt.Tensors.Weights;
 
 /// <summary>
@@ -138,6 +141,14 @@ public sealed class FrozenWeight
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++) bits[j * rows + i] = _bits![i * cols + j];
         return new FrozenWeight(Dtype, [cols, rows], null, bits, Name);
+    }
+
+    /// <summary>Where the elements lie in memory now, for <see cref="HugePages"/> (advice only: a float32 weight's array is not pinned, but it is a large object the collector does not move).</summary>
+    internal unsafe (nint Start, long Bytes) StorageRange()
+    {
+        if (_bits is not null) return ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bits)), (long)_bits.Length * 2);
+        var t = _f32!;
+        return ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.Span)), (long)t.Length * 4);
     }
 
     public override string ToString() => $"FrozenWeight{Tensor.Format(_shape)} {Dtype}{(Name is null ? "" : " " + Name)}";
