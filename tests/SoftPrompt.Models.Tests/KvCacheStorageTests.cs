@@ -29,6 +29,29 @@ public class KvCacheStorageTests
     }
 
     [Fact]
+    public void RowsThatJoinAfterAReservationFitTheStorageMadeForThem()
+    {
+        using var pass = new KvCache(1, scoped: false);   // a first pass of three rows; their texts (2, 5, 3) end at position 5
+        var keys = Tensor.Zeros(3, 5, Width);
+        for (int i = 0; i < keys.Length; i++) keys.Span[i] = i;
+        pass.Append(0, keys, Rows(3, 5, 2f));
+        pass.Advance(5);
+
+        using var batch = new KvCache(1);
+        batch.Reserve(pass, rows: 3, text: 20);
+        foreach (var (row, text) in new[] { (1, 5), (2, 3), (0, 2) }) batch.AddRow(new CacheRow(pass, row, text));
+        batch.MakeRoom(1);
+        var (stored, _, length) = batch.Append(0, Rows(3, 1, -1f), Rows(3, 1, -2f));
+
+        Assert.Equal(3, batch.Rows);
+        Assert.Equal(6, length);
+        Assert.Equal(20, stored.Shape[1]);   // the reserved length: neither the joins nor the next step grew it (unreserved: 16)
+        int row0 = 2;                        // the third to join: pass row 0, its 2 positions end at 5
+        Assert.Equal(keys.Span[(0 * 5 + 3) * Width], stored.Span[(row0 * 20 + 3) * Width]);
+        Assert.Equal(-1f, stored.Span[(row0 * 20 + 5) * Width]);
+    }
+
+    [Fact]
     public void DisposeGivesTheStorageBackAndItsViewsThrowWhenRead()
     {
         var cache = new KvCache(1) { ReservedLength = 4 };

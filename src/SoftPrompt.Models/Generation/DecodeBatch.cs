@@ -94,13 +94,24 @@ public sealed class DecodeBatch(ICausalLanguageModel model, IReadOnlyDictionary<
             var cache = new KvCache(model.Config.Layers, scoped: true);   // its rows are copied into the batch's before the scope ends
             var logits = model.Forward(ids, batch, longest, new ForwardOptions { Cache = cache, AttentionMask = batch == 1 ? null : mask, Plan = plan, OutputPositions = outputs });   // [B, V]
             int v = logits.Size(-1);
+            var joining = new List<int>();
             for (int b = 0; b < batch; b++)
             {
                 var sequence = sequences[run[b]];
                 sequence.Choose(logits.Span.Slice(b * v, v));
-                if (sequence.IsDone) continue;
+                if (!sequence.IsDone) joining.Add(b);
+            }
+            // Room for them all at once, then the longest prompt first: a row that joins with more text than the rows
+            // already there shifts each of them right (a copy of every row), and the pass's own order (shortest first,
+            // from Start) did that at every join.
+            // The length covers their new tokens too (as Generator's cache does), up to the model's positions: decoding
+            // then grows it only when a later row needs more.
+            int reserve = joining.Count == 0 ? 0 : joining.Max(b => prompts[run[b]].Prompt.Count + prompts[run[b]].Options.MaxNewTokens);
+            _cache.Reserve(cache, joining.Count, Math.Min(reserve, model.Config.MaxPositions));
+            foreach (int b in joining.OrderBy(b => pads[b]))
+            {
                 _cache.AddRow(new CacheRow(cache, b, prompts[run[b]].Prompt.Count));   // row _rows.Count: the cache's rows and _rows stay in step
-                _rows.Add(sequence);
+                _rows.Add(sequences[run[b]]);
             }
         }
     }

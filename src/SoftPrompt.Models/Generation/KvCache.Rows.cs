@@ -57,6 +57,22 @@ public sealed partial class KvCache
         return row;
     }
 
+    /// <summary>
+    /// Before <paramref name="rows"/> rows of <paramref name="like"/> join (<see cref="AddRow"/>), holding at most
+    /// <paramref name="text"/> positions each: grows the storage once for all of them. Rows joining one by one grew it by
+    /// doubling, each growth new storage and a copy of every row.
+    /// </summary>
+    public void Reserve(KvCache like, int rows, int text)
+    {
+        if (rows <= 0) return;
+        if (_rows < 0) { _rows = 0; _width = like._width; }
+        else if (_rowText is null && _rows > 0) throw new InvalidOperationException("KvCache.Reserve: this cache's rows came from a forward pass; rows join only a cache whose rows all joined with AddRow.");
+        if (like._width != _width) throw new ArgumentException($"KvCache.Reserve: keys {like._width} wide for a cache of {_width}.");
+        int needRows = Rows + rows, needLength = Math.Max(Length, text);
+        if (_keyStore[0] is null || RowCapacity < needRows || Capacity < needLength)
+            Resize(Math.Max(Math.Max(4, RowCapacity), needRows), Math.Max(Math.Max(16, Capacity), needLength));
+    }
+
     /// <summary>Takes row <paramref name="row"/> out: the last row moves into its slot (returned: the index it had; -1 when the removed row was last).</summary>
     public int RemoveRow(int row)
     {
