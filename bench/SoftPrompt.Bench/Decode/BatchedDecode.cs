@@ -16,7 +16,8 @@ namespace SoftPrompt.Bench.Decode;
 /// </summary>
 public static class BatchedDecode
 {
-    public sealed record Result(int Rows, double StepMs, double TokensPerSecond)
+    /// <summary>StartMs / StartBytes: the first pass over every prompt (DecodeBatch.Start), wall time and bytes allocated.</summary>
+    public sealed record Result(int Rows, double StepMs, double TokensPerSecond, double StartMs, long StartBytes)
     {
         public double PerRow => TokensPerSecond / Rows;
     }
@@ -32,7 +33,11 @@ public static class BatchedDecode
             return ((IReadOnlyList<int>)prompt, new GenerationOptions(MaxNewTokens: 2 * steps + 8), Plan(model, rng, r % 4));
         }).ToList();
         var batch = new DecodeBatch(model);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var start = Stopwatch.StartNew();
         batch.Start(requests);
+        double startMs = start.Elapsed.TotalMilliseconds;
+        long startBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         batch.Step();   // warm-up: the batch's cache is regrouped once here
         var times = new List<double>();
         for (int pass = 0; pass < 2; pass++)
@@ -42,7 +47,7 @@ public static class BatchedDecode
             times.Add(sw.Elapsed.TotalMilliseconds / steps);
         }
         double step = times.Min();
-        return new Result(rows, step, rows * 1000 / step);
+        return new Result(rows, step, rows * 1000 / step, startMs, startBytes);
     }
 
     static RowPlan? Plan(ICausalLanguageModel model, Rng rng, int kind)

@@ -110,7 +110,7 @@ public static class DecodeBench
                     SoftPrompt.Tensors.Memory.BufferPool.Trim();
                     GC.Collect();
                     var b = BatchedDecode.Measure(model, r, batchSteps);
-                    Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all; " +
+                    Console.Error.WriteLine($"ours {name} batched, {r} rows: step {b.StepMs:F2} ms ({b.StepMs / one.StepMs:F2}x one row's {one.StepMs:F2}), {b.PerRow:F1} tok/s a row, {b.TokensPerSecond:F1} in all; first pass {b.StartMs / 1000:F1} s, {b.StartBytes / 1e9:F2} GB allocated; " +
                         $"buffer pool holds {SoftPrompt.Tensors.Memory.BufferPool.PooledBytes / 1048576.0:F0} MiB, GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB");
                     if (r is 8 or 32)
                     {
