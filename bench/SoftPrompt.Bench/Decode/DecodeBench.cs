@@ -64,15 +64,12 @@ public static class DecodeBench
             var results = new List<(double Prefill, double Decode)>();
             var bandwidths = new List<double>();   // measured in every round, beside the decoding it bounds
             var theirs = new List<LlamaBench.Result>();
-            var theirsF32Cache = new List<double>();
             string note = llamaNote;
             for (int round = 0; round < runs; round++)
             {
                 bandwidths.Add(probe.Measure(3));
                 results.Add(Once(model, prompt, newTokens));
                 if (llama is not null && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note) is { } r) theirs.Add(r);
-                // float32 like for like: llama.cpp's cache is f16 by default, ours holds what the model computes
-                if (llama is not null && storage == WeightStorage.Float32 && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out _, cacheType: "f32") is { } f) theirsF32Cache.Add(f.Decode);
             }
             double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
             LlamaBench.Result? reference = theirs.Count == 0 ? null
@@ -81,10 +78,8 @@ public static class DecodeBench
             rows.Add(new($"read bandwidth during the {name} rounds (median of a measure a round)", roundsBandwidth, null, "GB/s"));
             double gbs = WeightElementsPerToken() * bytes / 1e9 * decode;
             Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / roundsBandwidth:P0} of {roundsBandwidth:F1}); " +
-                $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}" + (theirsF32Cache.Count > 0 ? $", with an f32 cache {Median(theirsF32Cache):F2}" : ""));
+                $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");
             rows.Add(new($"decode tok/s, batch 1, {name} weights, {newTokens} tokens after {PromptTokens} (tg{newTokens}@d{PromptTokens}; higher is better)", decode, reference?.Decode, "tok/s", Note: note));
-            if (theirsF32Cache.Count > 0)
-                rows.Add(new($"decode tok/s, batch 1, {name} weights, against llama.cpp with its KV cache in f32 as ours (-ctk f32 -ctv f32)", decode, Median(theirsF32Cache), "tok/s"));
             rows.Add(new($"decode {name}: GB/s of weights read vs the read bandwidth (ratio = fraction of it)", gbs, roundsBandwidth, "GB/s"));
             if (reference is not null)
                 rows.Add(new($"llama.cpp decode {name}: GB/s of weights read vs the read bandwidth", WeightElementsPerToken() * bytes / 1e9 * reference.Decode, roundsBandwidth, "GB/s"));

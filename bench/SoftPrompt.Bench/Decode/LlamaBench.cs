@@ -37,11 +37,8 @@ public static class LlamaBench
     public static string Model(string binary, string dtype) =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(binary)!, "..", "models", $"gpt2-small-tied-{dtype}.gguf"));
 
-    /// <summary>
-    /// Runs llama-bench once (pp128 and tg128@d128, <paramref name="reps"/> repetitions) on <paramref name="threads"/> threads; null with a note when it fails.
-    /// <paramref name="cacheType"/>: its KV cache type (-ctk/-ctv; null: llama.cpp's default, f16).
-    /// </summary>
-    public static Result? Run(string binary, string dtype, int threads, int prompt, int tokens, int reps, out string note, string? cacheType = null)
+    /// <summary>Runs llama-bench once (pp128 and tg128@d128, <paramref name="reps"/> repetitions) on <paramref name="threads"/> threads; null with a note when it fails.</summary>
+    public static Result? Run(string binary, string dtype, int threads, int prompt, int tokens, int reps, out string note)
     {
         string model = Model(binary, dtype);
         if (!File.Exists(model))
@@ -51,7 +48,7 @@ public static class LlamaBench
         }
         // Two calls: pp at an empty cache (as llama-bench's pp128), tg after a prompt-long context (tg128@d128).
         string ppArgs = $"-m {model} -t {threads} -p {prompt} -n 0 -d 0 -r {reps} -o jsonl";
-        string tgArgs = $"-m {model} -t {threads} -p 0 -n {tokens} -d {prompt} -r {reps} -o jsonl" + (cacheType is null ? "" : $" -ctk {cacheType} -ctv {cacheType}");
+        string tgArgs = $"-m {model} -t {threads} -p 0 -n {tokens} -d {prompt} -r {reps} -o jsonl";
         note = $"llama.cpp {dtype}: {binary} {tgArgs} (and -p {prompt} -n 0 -d 0 for prefill)";
         double? pp = Median(binary, ppArgs, ref note), tg = Median(binary, tgArgs, ref note);
         if (pp is null || tg is null) return null;
