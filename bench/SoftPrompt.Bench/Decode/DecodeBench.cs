@@ -64,12 +64,17 @@ public static class DecodeBench
             var results = new List<(double Prefill, double Decode)>();
             var bandwidths = new List<double>();   // measured in every round, beside the decoding it bounds
             var theirs = new List<LlamaBench.Result>();
+            var roundRatios = new List<double>();   // ours / theirs within a round: the machine's drift between rounds cancels
             string note = llamaNote;
             for (int round = 0; round < runs; round++)
             {
                 bandwidths.Add(probe.Measure(3));
                 results.Add(Once(model, prompt, newTokens));
-                if (llama is not null && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note) is { } r) theirs.Add(r);
+                if (llama is not null && LlamaBench.Run(llama, name, WorkerPool.ThreadCount, PromptTokens, newTokens, reps, out note) is { } r)
+                {
+                    theirs.Add(r);
+                    roundRatios.Add(results[^1].Decode / r.Decode);
+                }
             }
             double prefill = Median(results.Select(r => r.Prefill)), decode = Median(results.Select(r => r.Decode));
             LlamaBench.Result? reference = theirs.Count == 0 ? null
@@ -80,6 +85,11 @@ public static class DecodeBench
             Console.Error.WriteLine($"ours {name}: prefill {prefill:F1} tok/s, decode {decode:F2} tok/s = {gbs:F1} GB/s of weights ({gbs / roundsBandwidth:P0} of {roundsBandwidth:F1}); " +
                 $"llama.cpp {(reference is null ? "-" : $"{reference.Prefill:F1} / {reference.Decode:F2}")}");
             rows.Add(new($"decode tok/s, batch 1, {name} weights, {newTokens} tokens after {PromptTokens} (tg{newTokens}@d{PromptTokens}; higher is better)", decode, reference?.Decode, "tok/s", Note: note));
+            if (roundRatios.Count > 0)
+            {
+                Console.Error.WriteLine($"ours {name} / llama.cpp decode, round by round: {string.Join(" ", roundRatios.Select(x => x.ToString("F3")))}");
+                rows.Add(new($"decode {name}: ours / llama.cpp within each round, median of {roundRatios.Count} (range {roundRatios.Min():F2}–{roundRatios.Max():F2})", Median(roundRatios), 1.0, "x"));
+            }
             rows.Add(new($"decode {name}: GB/s of weights read vs the read bandwidth (ratio = fraction of it)", gbs, roundsBandwidth, "GB/s"));
             if (reference is not null)
                 rows.Add(new($"llama.cpp decode {name}: GB/s of weights read vs the read bandwidth", WeightElementsPerToken() * bytes / 1e9 * reference.Decode, roundsBandwidth, "GB/s"));
