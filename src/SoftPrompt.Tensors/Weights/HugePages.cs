@@ -3,10 +3,10 @@ using System.Runtime.InteropServices;
 namespace SoftPrompt.Tensors.Weights;
 
 /// <summary>
-/// Asks Linux to back a model's frozen weights with 2 MiB pages. A decoding step streams every weight once, and with
-/// 4 KiB pages it also takes a TLB miss every 4 KiB, each a page walk that the hardware prefetchers do not run ahead
-/// of (nested in a virtual machine): on this project's 2-vCPU EPYC a four-row matrix-vector loop over 480 MB read
-/// 36–43 GB/s on 4 KiB pages and 43–49 GB/s on 2 MiB ones. Transparent huge pages are usually on for regions that ask
+/// Asks Linux to back a model's frozen weights (and a decoding cache) with 2 MiB pages. A decoding step streams every
+/// weight once, and with 4 KiB pages it also takes a TLB miss every 4 KiB, each a page walk that the hardware
+/// prefetchers do not run ahead of (slow in a virtual machine): `bench decode --pages` measures what the pages give
+/// (docs/benchmarks.md, Decoding). Transparent huge pages are usually on for regions that ask
 /// (`madvise`, the default), so the weights ask: MADV_HUGEPAGE, then MADV_COLLAPSE (Linux ≥ 6.1) to rebuild the pages
 /// already written as huge ones. Advice only — anywhere it is refused (another OS, an older kernel, THP off, memory too
 /// fragmented) the weights stay as they were, and their values never change. SOFTPROMPT_HUGEPAGES=0 turns it off.
@@ -30,7 +30,7 @@ public static class HugePages
 
     /// <summary>
     /// Advises the storage of <paramref name="weights"/>: storage that lies together (a model's weights are allocated one
-    /// after another) is taken as one range, and each range's whole 2 MiB pages are advised. Returns the bytes that Linux
+    /// after another) is taken as one range, and every 2 MiB page a range touches is advised. Returns the bytes that Linux
     /// collapsed into huge pages (0 where it refused or when disabled).
     /// </summary>
     public static long Advise(IEnumerable<FrozenWeight> weights)
