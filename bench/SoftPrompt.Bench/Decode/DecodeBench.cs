@@ -21,7 +21,7 @@ namespace SoftPrompt.Bench.Decode;
 /// Batched decoding (BatchedDecode) at 2–32 rows follows each storage. llama-bench has no batched-decoding test (llama.cpp's
 /// is the separate llama-batched-bench, which the anchor does not build), so those rows compare with our own single row.
 /// Options: --new N (128), --runs N (rounds of ours then llama-bench, 5), --reps N (llama-bench repetitions a round, 1), --batch-steps N (16), --batch-rows LIST (2,4,8,16,32), --nobatch, --noref,
-/// --llama-bench PATH; --shapes: GB/s of each matrix-vector shape instead (GemvShapes); --pages: 2 MiB against 4 KiB pages instead (PageSizeAB).
+/// --llama-bench PATH; --shapes: GB/s of each matrix-vector shape instead (GemvShapes); --pages / --align: 2 MiB against 4 KiB pages, or weights on 64-byte lines against not, instead (StorageLayoutAB).
 /// </summary>
 public static class DecodeBench
 {
@@ -39,7 +39,7 @@ public static class DecodeBench
         string dir = RandomGpt2Checkpoint.Ensure(root);
         using var probe = new MemoryBandwidth.Probe();
         double bandwidth = probe.Measure();
-        double peak = args.Has("shapes") || args.Has("pages") ? 0 : PeakFlops.Measure();
+        double peak = args.Has("shapes") || args.Has("pages") || args.Has("align") ? 0 : PeakFlops.Measure();
         Console.Error.WriteLine($"machine: read bandwidth {bandwidth:F1} GB/s, fp32 FMA peak {peak:F0} GFLOP/s, {WorkerPool.ThreadCount} threads, load {File.ReadAllText("/proc/loadavg").Trim()}");
         if (args.Has("shapes")) return GemvShapes.Run(bandwidth);
         string llamaNote = "--noref: llama.cpp was not run";
@@ -52,7 +52,7 @@ public static class DecodeBench
         };
         var rng = new Rng(42);
         var prompt = Enumerable.Range(0, PromptTokens).Select(_ => rng.NextInt(RandomGpt2Checkpoint.Vocab)).ToArray();
-        if (args.Has("pages")) return [.. rows, .. PageSizeAB.Run(args, dir, prompt, newTokens)];
+        if (args.Has("pages") || args.Has("align")) return [.. rows, .. StorageLayoutAB.Run(args, dir, prompt, newTokens)];
         foreach (var (name, storage, bytes) in new[] { ("f32", WeightStorage.Float32, 4), ("bf16", WeightStorage.BFloat16, 2) })
         {
             long collapsedBefore = HugePages.BytesCollapsed;

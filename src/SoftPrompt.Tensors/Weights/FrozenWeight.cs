@@ -15,6 +15,7 @@ public sealed class FrozenWeight
     readonly int[] _shape;
     readonly Tensor? _f32;
     readonly ushort[]? _bits;   // pinned: kernels take its address without pinning
+    readonly int _bitsOffset;   // where the elements start in _bits: on a 64-byte line (NewBits)
 
     public WeightDtype Dtype { get; }
     public string? Name { get; set; }
@@ -32,11 +33,22 @@ public sealed class FrozenWeight
     public Tensor? Float32 => _f32;
 
     /// <summary>The 16-bit patterns of a BF16/F16 weight, row-major; empty for F32.</summary>
-    public ReadOnlySpan<ushort> Bits => _bits;
+    public ReadOnlySpan<ushort> Bits => _bits is null ? default : _bits.AsSpan(_bitsOffset, (int)ElementCount);
 
-    FrozenWeight(WeightDtype dtype, int[] shape, Tensor? f32, ushort[]? bits, string? name)
+    FrozenWeight(WeightDtype dtype, int[] shape, Tensor? f32, (ushort[] Array, int Offset)? bits, string? name)
     {
-        Dtype = dtype; _shape = shape; _f32 = f32; _bits = bits; Name = name;
+        Dtype = dtype; _shape = shape; _f32 = f32; (_bits, _bitsOffset) = bits ?? (null!, 0); Name = name;
+    }
+
+    /// <summary>
+    /// Pinned storage for <paramref name="n"/> 16-bit elements starting on a 64-byte line, as large float32 tensors do
+    /// (<see cref="Tensor.ZerosOnHeap"/>): a vector load of a row then never straddles two lines.
+    /// </summary>
+    static unsafe (ushort[] Array, int Offset) NewBits(int n)
+    {
+        if (!Tensor.AlignLargeHeapTensors) return (GC.AllocateUninitializedArray<ushort>(n, pinned: true), 0);
+        var a = GC.AllocateUninitializedArray<ushort>(n + 31, pinned: true);
+        fixed (ushort* p = a) return (a, (int)((64 - ((nint)p & 63)) & 63) / sizeof(ushort));
     }
 
     /// <summary>
@@ -68,8 +80,8 @@ public sealed class FrozenWeight
             t.Name = name;
             return new FrozenWeight(WeightDtype.F32, [rows, cols], t, null, name);
         }
-        var bits = GC.AllocateUninitializedArray<ushort>(values.Length, pinned: true);
-        HalfFloat.Narrow(storage, values, bits);
+        var bits = NewBits(values.Length);
+        HalfFloat.Narrow(storage, values, bits.Array.AsSpan(bits.Offset, values.Length));
         return new FrozenWeight(storage, [rows, cols], null, bits, name);
     }
 
@@ -79,8 +91,8 @@ public sealed class FrozenWeight
         if (dtype == WeightDtype.F32) throw new ArgumentException("FrozenWeight.FromBits: F32 weights come from FromTensor.", nameof(dtype));
         if (rows < 0 || cols < 0 || (long)rows * cols != bits.Length)
             throw new ArgumentException($"FrozenWeight.FromBits: {bits.Length} values do not fill [{rows}, {cols}].");
-        var copy = GC.AllocateUninitializedArray<ushort>(bits.Length, pinned: true);
-        bits.CopyTo(copy);
+        var copy = NewBits(bits.Length);
+        bits.CopyTo(copy.Array.AsSpan(copy.Offset));
         return new FrozenWeight(dtype, [rows, cols], null, copy, name);
     }
 
@@ -89,7 +101,7 @@ public sealed class FrozenWeight
     {
         var t = Tensor.ZerosOnHeap(Rows, Cols);
         if (_f32 is not null) _f32.Span.CopyTo(t.Span);
-        else HalfFloat.Widen(Dtype, _bits, t.Span);
+        else HalfFloat.Widen(Dtype, Bits, t.Span);
         t.Name = Name;
         return t;
     }
@@ -99,7 +111,7 @@ public sealed class FrozenWeight
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is outside the {Rows} rows of {this}.");
         if (_f32 is not null) _f32.Span.Slice(row * Cols, Cols).CopyTo(dst);
-        else HalfFloat.Widen(Dtype, _bits.AsSpan(row * Cols, Cols), dst);
+        else HalfFloat.Widen(Dtype, Bits.Slice(row * Cols, Cols), dst);
     }
 
     /// <summary>Columns [start, start+count) as a new contiguous [rows, count] weight of the same dtype (e.g. q|k|v of a fused projection).</summary>
@@ -114,8 +126,10 @@ public sealed class FrozenWeight
             r.Name = Name;
             return new FrozenWeight(WeightDtype.F32, [Rows, count], r, null, Name);
         }
-        var bits = GC.AllocateUninitializedArray<ushort>(Rows * count, pinned: true);
-        for (int i = 0; i < Rows; i++) _bits.AsSpan(i * Cols + start, count).CopyTo(bits.AsSpan(i * count, count));
+        var bits = NewBits(Rows * count);
+        var src = Bits;
+        var dst = bits.Array.AsSpan(bits.Offset, Rows * count);
+        for (int i = 0; i < Rows; i++) src.Slice(i * Cols + start, count).CopyTo(dst.Slice(i * count, count));
         return new FrozenWeight(Dtype, [Rows, count], null, bits, Name);
     }
 
@@ -137,16 +151,18 @@ public sealed class FrozenWeight
             t.Name = Name;
             return new FrozenWeight(WeightDtype.F32, [cols, rows], t, null, Name);
         }
-        var bits = GC.AllocateUninitializedArray<ushort>(rows * cols, pinned: true);
+        var bits = NewBits(rows * cols);
+        var from = Bits;
+        var to = bits.Array.AsSpan(bits.Offset, rows * cols);
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) bits[j * rows + i] = _bits![i * cols + j];
+            for (int j = 0; j < cols; j++) to[j * rows + i] = from[i * cols + j];
         return new FrozenWeight(Dtype, [cols, rows], null, bits, Name);
     }
 
     /// <summary>Where the elements lie in memory now, for <see cref="HugePages"/> (advice only: a float32 weight's array is not pinned, but it is a large object the collector does not move).</summary>
     internal unsafe (nint Start, long Bytes) StorageRange()
     {
-        if (_bits is not null) return ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_bits)), (long)_bits.Length * 2);
+        if (_bits is not null) return ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(Bits)), ElementCount * 2);
         var t = _f32!;
         return ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.Span)), (long)t.Length * 4);
     }
