@@ -167,7 +167,8 @@ public sealed partial class Tensor
     public static Tensor ZerosPooled(params int[] shape)
     {
         int[] copy = (int[])shape.Clone();
-        var t = new Tensor(copy, BufferPool.Rent(CheckedLength(copy)), 0, ownsBuffer: true);
+        var (buffer, offset) = Pooled(CheckedLength(copy));
+        var t = new Tensor(copy, buffer, offset, ownsBuffer: true);
         t._lease = t;   // a lease of no scope: its views check it, GiveBack ends it
         t.Span.Clear();
         return t;
@@ -197,9 +198,21 @@ public sealed partial class Tensor
         int n = CheckedLength(copy);
         var scope = TensorScope.Current;
         if (scope is null) return new Tensor(copy, new float[n], 0, ownsBuffer: true);
-        var t = new Tensor(copy, BufferPool.Rent(n), 0, ownsBuffer: true);
+        var (buffer, offset) = Pooled(n);
+        var t = new Tensor(copy, buffer, offset, ownsBuffer: true);
         scope.Track(t);
         return t;
+    }
+
+    /// <summary>
+    /// Pooled storage for <paramref name="n"/> floats; from 256 on it starts on a 64-byte line, as large heap tensors do
+    /// (pooled arrays are pinned, so the offset stays true): the rows of x a product reads again and again, a cache's rows.
+    /// </summary>
+    static (float[] Buffer, int Offset) Pooled(int n)
+    {
+        if (n < 256 || !AlignLargeHeapTensors || n > Array.MaxLength - 15) return (BufferPool.Rent(n), 0);
+        var buffer = BufferPool.Rent(n + 15);
+        return (buffer, LineOffset(buffer));
     }
 
     /// <summary>A tensor of the given shape filled with <paramref name="value"/>.</summary>

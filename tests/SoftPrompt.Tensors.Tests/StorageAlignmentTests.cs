@@ -41,6 +41,22 @@ public class StorageAlignmentTests
     }
 
     [Fact]
+    public void PooledStorageOfARowOrMoreStartsOnALine()
+    {
+        using var scope = Memory.TensorScope.Begin();
+        for (int i = 0; i < 8; i++)
+        {
+            var t = Tensor.Uninitialized(3, 770 + i);
+            Assert.Equal(0, Line(t.Span));
+            Assert.Equal(3 * (770 + i), t.Span.Length);
+        }
+        var cache = Tensor.ZerosPooled(2, 16, 768);
+        Assert.Equal(0, Line(cache.Span));
+        Assert.All(cache.ToArray(), v => Assert.Equal(0f, v));
+        Tensor.GiveBack(cache);
+    }
+
+    [Fact]
     public void SmallTensorsAreOrdinaryArrays()
     {
         var t = Tensor.ZerosOnHeap(8, 8);

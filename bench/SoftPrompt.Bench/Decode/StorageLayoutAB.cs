@@ -13,7 +13,8 @@ namespace SoftPrompt.Bench.Decode;
 /// <c>bench decode --pages</c> / <c>--align</c>: what a way of holding the weights gives decoding, measured in one process
 /// so both sides see the same machine. The checkpoint is loaded twice, once with the switch off and once on — 2 MiB pages
 /// (<see cref="HugePages"/>; both generate with the cache on 2 MiB pages, as that storage is pooled and shared), or
-/// weights starting on a 64-byte line (<see cref="Tensor.AlignLargeHeapTensors"/>) — then rounds alternate the two (which
+/// weights starting on a 64-byte line (<see cref="Tensor.AlignLargeHeapTensors"/>; the switch is on while both decode, so
+/// the pooled activations and cache start on lines in both) — then rounds alternate the two (which
 /// goes first alternates too): a batch-1 generation (tg128 after a 128-token prompt) and 16 steps of a 4-row
 /// <see cref="DecodeBatch"/>, f32 and bf16. A ratio a round and their median: this host's speed moves by half within
 /// minutes, so only rounds side by side compare. Options: --runs N (rounds, 8).
