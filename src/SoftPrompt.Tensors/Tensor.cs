@@ -153,9 +153,10 @@ public sealed partial class Tensor
     /// <summary>Off: heap tensors and 16-bit frozen weights start where their array's elements do (a bench compares the two).</summary>
     public static bool AlignLargeHeapTensors { get; set; } = true;
 
-    static unsafe int LineOffset(float[] buffer)
+    /// <summary>Elements from the start of <paramref name="buffer"/> (pinned) to its first 64-byte line.</summary>
+    internal static unsafe int LineOffset<T>(T[] buffer) where T : unmanaged
     {
-        fixed (float* p = buffer) return (int)((64 - ((nint)p & 63)) & 63) / sizeof(float);
+        fixed (T* p = buffer) return (int)((64 - ((nint)p & 63)) & 63) / sizeof(T);
     }
 
     /// <summary>

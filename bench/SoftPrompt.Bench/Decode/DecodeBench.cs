@@ -142,7 +142,8 @@ public static class DecodeBench
         return (prompt.Length / first, newTokens / (total - first));
     }
 
-    static double Median(IEnumerable<double> values)
+    /// <summary>The upper middle value: what the decode benches report (with an odd count, the median).</summary>
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.Order().ToArray();
         return v[v.Length / 2];

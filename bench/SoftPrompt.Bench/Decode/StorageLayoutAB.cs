@@ -51,8 +51,8 @@ public static class StorageLayoutAB
             }
             Console.Error.WriteLine($"{name}, {what}{(pages ? $" ({collapsed / 1e6:F0} MB of huge pages)" : "")}: batch 1 {string.Join(" ", single.Select(r => r.ToString("F3")))}; " +
                 $"4 rows {string.Join(" ", batched.Select(r => r.ToString("F3")))}");
-            rows.Add(new($"decode {name}, batch 1: {what}, speed ratio (median of {runs} rounds, range {single.Min():F2}–{single.Max():F2})", Median(single), 1.0, "x"));
-            rows.Add(new($"decode {name}, a 4-row batch step: the same (range {batched.Min():F2}–{batched.Max():F2})", Median(batched), 1.0, "x"));
+            rows.Add(new($"decode {name}, batch 1: {what}, speed ratio (median of {runs} rounds, range {single.Min():F2}–{single.Max():F2})", DecodeBench.Median(single), 1.0, "x"));
+            rows.Add(new($"decode {name}, a 4-row batch step: the same (range {batched.Min():F2}–{batched.Max():F2})", DecodeBench.Median(batched), 1.0, "x"));
         }
         set(initially);
         return rows;
@@ -70,11 +70,5 @@ public static class StorageLayoutAB
         var sw = Stopwatch.StartNew();
         for (int s = 0; s < 16; s++) batch.Step();
         return sw.Elapsed.TotalMilliseconds / 16;
-    }
-
-    static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        return v[v.Length / 2];
     }
 }

@@ -44,11 +44,11 @@ public sealed class FrozenWeight
     /// Pinned storage for <paramref name="n"/> 16-bit elements starting on a 64-byte line, as large float32 tensors do
     /// (<see cref="Tensor.ZerosOnHeap"/>): a vector load of a row then never straddles two lines.
     /// </summary>
-    static unsafe (ushort[] Array, int Offset) NewBits(int n)
+    static (ushort[] Array, int Offset) NewBits(int n)
     {
         if (!Tensor.AlignLargeHeapTensors) return (GC.AllocateUninitializedArray<ushort>(n, pinned: true), 0);
         var a = GC.AllocateUninitializedArray<ushort>(n + 31, pinned: true);
-        fixed (ushort* p = a) return (a, (int)((64 - ((nint)p & 63)) & 63) / sizeof(ushort));
+        return (a, Tensor.LineOffset(a));
     }
 
     /// <summary>
